@@ -1,0 +1,58 @@
+"""Provides :func:`write_atomically`: replace a file in one step, or leave it untouched.
+
+The text goes to a temporary file in the same directory, is flushed to disk, and is renamed
+over the destination (POSIX ``rename`` is atomic), so readers see the old file or the whole
+new one and an interrupted run leaves no half-written output (dive truncates nothing and
+leaves the tail of an older, longer file behind).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from dive_py.errors import OutputError
+
+
+def write_atomically(path: str | os.PathLike[str], text: str | bytes, mode: int = 0o644) -> None:
+    """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` atomically.
+
+    Args:
+        path: the destination file.
+        text: the whole content.
+        mode: permission bits of the new file (before the umask).
+
+    Raises:
+        OutputError: the directory does not exist or is not writable, or the disk is full.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise OutputError(f"cannot write {target}: directory {directory} does not exist",
+                          "create it first or choose another path")
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a directory", "name a file instead")
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror}",
+                          "check the directory's permissions or choose another path") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp_name, mode & ~umask)
+        os.replace(temp_name, target)
+    except BaseException as exc:
+        try:
+            os.unlink(temp_name)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {target}: {exc.strerror}",
+                              "check free space and permissions") from None
+        raise

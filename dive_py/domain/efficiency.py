@@ -1,0 +1,192 @@
+"""Provides :func:`measure_efficiency`: dive-compatible efficiency, wasted bytes, and reclaimable bytes.
+
+dive 0.13.1's rule (dive/filetree/efficiency.go), kept so that CI thresholds carry over:
+
+* walk each layer's *own* tree; every leaf (a node with no children in that layer: files,
+  links, whiteouts, directories with nothing beneath them in that layer) is one *occurrence*
+  of its path (a whiteout ``.wh.x`` is an occurrence of ``x``);
+* an occurrence's bytes: the entry's size; for a whiteout of a directory, the bytes of that
+  directory's subtree in the stack of the layers below; for a whiteout of anything else, 0;
+* a path with two or more occurrences is *inefficient*; ``wastedBytes`` sums all of its
+  occurrences (the first copy included);
+* ``efficiency`` = Σ smallest occurrence / Σ all occurrences over all paths (1.0 when nothing);
+* ``userWastedPercent`` = wastedBytes / bytes of layers 1..n.
+
+Fixed dive bugs: a whiteout of a path that does not exist below counts 0 bytes and the walk
+goes on (dive aborts the layer and adds -1 to the minimum); opaque markers are no occurrence.
+
+divepy adds ``reclaimableBytes``: bytes stored in the layers that are not visible in the final
+file system (shadowed or deleted), following data through hardlinks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from dive_py.domain.entry import EntryType, FileEntry
+from dive_py.domain.file_tree import FileNode, FileTree
+from dive_py.domain.layer_tar import LayerContents
+
+
+@dataclass(frozen=True, slots=True)
+class InefficientPath:
+    """A path that occurs as a leaf in two or more layers.
+
+    Attributes:
+        path: absolute path (``"/app/big"``).
+        count: number of occurrences (layers holding it as a leaf).
+        wasted_bytes: sum of the bytes of all occurrences (dive's "Total Space").
+    """
+
+    path: str
+    count: int
+    wasted_bytes: int
+
+
+@dataclass(slots=True)
+class Efficiency:
+    """The image-wide figures.
+
+    Attributes:
+        score: dive's efficiency, in [0, 1].
+        size_bytes: bytes of all layers.
+        user_size_bytes: bytes of layers 1..n (layer 0 is the base).
+        wasted_bytes: dive's wastedBytes (all occurrences of inefficient paths).
+        user_wasted_percent: wasted_bytes / user_size_bytes as a ratio, or None for an image
+            without user bytes (a single layer).
+        reclaimable_bytes: bytes stored but not visible in the final file system.
+        visible_bytes: bytes of the data visible in the final file system.
+        inefficient: the inefficient paths, most wasted bytes first (ties by path).
+        missing_whiteouts: ``(layer index, path)`` of whiteouts of paths that did not exist.
+        final_tree: the stacked tree of all layers.
+    """
+
+    score: float
+    size_bytes: int
+    user_size_bytes: int
+    wasted_bytes: int
+    user_wasted_percent: float | None
+    reclaimable_bytes: int
+    visible_bytes: int
+    inefficient: list[InefficientPath]
+    missing_whiteouts: list[tuple[int, str]] = field(default_factory=list)
+    final_tree: FileTree | None = None
+
+
+def _subtree_bytes(node: FileNode) -> int:
+    total = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.entry is not None:
+            total += current.entry.size
+        if current.children:
+            stack.extend(current.children.values())
+    return total
+
+
+def _layer_parents(layer: LayerContents) -> set[str]:
+    """Every proper ancestor path (``""`` = root) of the layer's entries and whiteouts."""
+    parents: set[str] = set()
+    add = parents.add
+    for path in (*layer.entries, *(w.path for w in layer.whiteouts)):
+        while path:
+            path = path.rpartition("/")[0]
+            if path in parents:
+                break
+            add(path)
+    return parents
+
+
+def _visible_bytes(tree: FileTree) -> int:
+    seen: set[int] = set()
+    total = 0
+    for node in tree.root.walk():
+        entry = node.entry
+        if entry is None or (entry.type is not EntryType.FILE and entry.type is not EntryType.HARDLINK):
+            continue
+        data = entry.data
+        if data is None or id(data) in seen:
+            continue
+        seen.add(id(data))
+        total += data.size
+    return total
+
+
+def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
+    """Compute the image-wide figures in one pass over all layers' entries.
+
+    Args:
+        layers: every layer's contents, bottom to top. Each layer's ``implicit_dirs`` is filled
+            in as a side effect, and hardlink entries get their ``data``.
+
+    Returns:
+        The :class:`Efficiency`; its ``final_tree`` is the stack of all layers.
+    """
+    counts: dict[str, list[int]] = {}  # path -> [count, cumulative bytes, smallest bytes]
+    order: list[str] = []
+    tree = FileTree()
+
+    def occur(path: str, size: int) -> None:
+        record = counts.get(path)
+        if record is None:
+            counts[path] = [1, size, size]
+            return
+        record[0] += 1
+        record[1] += size
+        if size < record[2]:
+            record[2] = size
+        if record[0] == 2:
+            order.append(path)
+
+    for index, layer in enumerate(layers):
+        parents = _layer_parents(layer)
+        implicit: dict[str, FileEntry] = {}
+        for path in parents:
+            if path and path not in layer.entries:
+                lower = tree.lookup(path)
+                if lower is not None and lower.is_dir:
+                    implicit[path] = FileEntry(path, EntryType.DIR, 0, lower.mode, lower.uid,
+                                               lower.gid, "", 0, False)
+                else:
+                    implicit[path] = FileEntry(path, EntryType.DIR, 0, 0o755, 0, 0, "", 0, False)
+        layer.implicit_dirs = implicit
+        for path, entry in layer.entries.items():
+            if path not in parents:
+                occur("/" + path, entry.size)
+        for whiteout in layer.whiteouts:
+            if whiteout.path in parents:
+                continue
+            parent_path, _, name = whiteout.path.rpartition("/")
+            target = (parent_path + "/" if parent_path else "") + name[4:]
+            node = tree.find(target)
+            if node is None or node.entry is None or not node.entry.is_dir:
+                occur("/" + target, 0)
+            else:
+                occur("/" + target, _subtree_bytes(node))
+        tree.apply(layer, index, base=True)
+
+    discovered = 0
+    minimum = 0
+    for count, cumulative, smallest in counts.values():
+        discovered += cumulative
+        minimum += smallest
+    inefficient = sorted((InefficientPath(p, counts[p][0], counts[p][1]) for p in order),
+                         key=lambda item: (-item.wasted_bytes, item.path))
+    wasted = sum(item.wasted_bytes for item in inefficient)
+    size = sum(layer.size_bytes for layer in layers)
+    user_size = sum(layer.size_bytes for layer in layers[1:])
+    visible = _visible_bytes(tree)
+    return Efficiency(
+        score=minimum / discovered if discovered else 1.0,
+        size_bytes=size,
+        user_size_bytes=user_size,
+        wasted_bytes=wasted,
+        user_wasted_percent=wasted / user_size if user_size else None,
+        reclaimable_bytes=size - visible,
+        visible_bytes=visible,
+        inefficient=inefficient,
+        missing_whiteouts=list(tree.missing_whiteouts),
+        final_tree=tree,
+    )

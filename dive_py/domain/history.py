@@ -1,0 +1,103 @@
+"""Provides the image history model: each Dockerfile step, and how steps map to layers.
+
+Image config (OCI image spec, config.md "history"): one entry per build step, in order; steps
+flagged ``empty_layer`` (CMD, ENV, LABEL, EXPOSE ...) made no layer. The k-th step without the
+flag made the k-th layer of ``rootfs.diff_ids``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_SHELL_PREFIX = "/bin/sh -c "
+_NOP = re.compile(r"^#\(nop\)\s*")
+_BUILDKIT_SUFFIX = " # buildkit"
+_BUILDKIT_RUN = re.compile(r"^RUN (?:\|\d+ (?:\S+=\S* )*)?/bin/sh -c ")
+
+
+@dataclass(slots=True)
+class HistoryStep:
+    """One entry of the config's ``history``.
+
+    Attributes:
+        created_by: the raw ``created_by`` string (may be empty).
+        command: ``created_by`` made readable (see :func:`readable_command`).
+        created: the ``created`` timestamp as written (RFC 3339), or ``""``.
+        author: the ``author`` field, or ``""``.
+        comment: the ``comment`` field, or ``""``.
+        empty_layer: True when the step made no layer.
+        layer_index: index of the layer the step made, or None.
+    """
+
+    created_by: str
+    command: str
+    created: str = ""
+    author: str = ""
+    comment: str = ""
+    empty_layer: bool = False
+    layer_index: int | None = None
+
+
+def readable_command(created_by: str) -> str:
+    """Turn a history ``created_by`` into the Dockerfile-like text shown to users.
+
+    * classic builder ``/bin/sh -c #(nop)  CMD ["a"]`` -> ``CMD ["a"]``;
+    * classic builder ``/bin/sh -c mkdir /app`` -> ``mkdir /app`` (dive shows RUN steps so);
+    * BuildKit ``RUN /bin/sh -c make # buildkit`` -> ``RUN make``;
+      ``COPY app.py /app # buildkit`` -> ``COPY app.py /app``.
+    """
+    text = created_by.strip()
+    if text.startswith(_SHELL_PREFIX):
+        text = text[len(_SHELL_PREFIX):]
+        nop = _NOP.match(text)
+        if nop:
+            text = text[nop.end():]
+    if text.endswith(_BUILDKIT_SUFFIX):
+        text = text[: -len(_BUILDKIT_SUFFIX)].rstrip()
+        run = _BUILDKIT_RUN.match(text)
+        if run:
+            text = "RUN " + text[run.end():]
+    return text
+
+
+def parse_history(config: dict[str, Any], layer_count: int) -> list[HistoryStep]:
+    """Read the history steps of an image config and assign each layer-making step its layer.
+
+    Mapping (as ``docker image history`` and dive do): walk the steps in order; each step whose
+    ``empty_layer`` is not true takes the next layer index. When the history names fewer
+    layer-making steps than there are layers, the remaining layers get a synthetic step with
+    ``created_by`` ``""`` and command ``"(missing history)"``; extra layer-making steps beyond
+    the last layer keep ``layer_index`` None.
+
+    Args:
+        config: the parsed image config JSON.
+        layer_count: number of layers in the manifest.
+
+    Returns:
+        The steps, in build order, with ``layer_index`` set.
+    """
+    raw = config.get("history")
+    steps: list[HistoryStep] = []
+    next_layer = 0
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        created_by = item.get("created_by") or ""
+        if not isinstance(created_by, str):
+            created_by = str(created_by)
+        empty = item.get("empty_layer") is True
+        step = HistoryStep(created_by=created_by, command=readable_command(created_by),
+                           created=str(item.get("created") or ""),
+                           author=str(item.get("author") or ""),
+                           comment=str(item.get("comment") or ""), empty_layer=empty)
+        if not empty and next_layer < layer_count:
+            step.layer_index = next_layer
+            next_layer += 1
+        steps.append(step)
+    while next_layer < layer_count:
+        steps.append(HistoryStep(created_by="", command="(missing history)",
+                                 layer_index=next_layer))
+        next_layer += 1
+    return steps

@@ -1,0 +1,190 @@
+"""Provides :func:`read_layer`: one streaming pass over a layer tar into a :class:`LayerContents`.
+
+The pass reads every header, hashes every file's bytes with xxh64 as they go by (content
+compare decides "modified"), computes the layer's diff ID (sha256 of the uncompressed tar,
+OCI image spec config.md "layer DiffID") and never extracts or keeps file contents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from dataclasses import dataclass, field
+
+import xxhash
+
+from dive_py.domain.compression import Compression, CorruptStreamError, open_decompressed
+from dive_py.domain.entry import TYPE_OF_TYPEFLAG, EntryType, FileEntry
+from dive_py.domain.tar_stream import Readable, TarFormatError, TarReader
+from dive_py.domain.whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX
+
+EMPTY_DIGEST = xxhash.xxh64(b"").intdigest()
+"""xxh64 of no bytes: the digest of empty files, symlinks and hardlinks (as in dive)."""
+
+
+class LayerFormatError(Exception):
+    """A layer blob is not a readable tar (corrupt, truncated, bad compression).
+
+    Attributes:
+        offset: byte offset in the uncompressed layer where reading failed, when known.
+    """
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+@dataclass(slots=True)
+class LayerContents:
+    """Everything divepy keeps of one layer tar.
+
+    Attributes:
+        entries: path -> :class:`FileEntry` for every ordinary entry, in tar order (the last
+            entry wins when a path repeats). Paths have no leading ``/``.
+        whiteouts: the whiteout entries themselves (path ``"dir/.wh.name"``), in tar order.
+        opaque_dirs: paths of directories marked opaque (``""`` for the root).
+        size_bytes: sum of the members' sizes in bytes (dive's layer size).
+        member_count: number of tar members read (whiteouts and opaque markers included).
+        compression: how the blob was compressed.
+        diff_id: ``"sha256:<hex>"`` of the uncompressed tar stream.
+        escaped_paths: member names that tried to climb above the root with ``..`` (they were
+            clamped to the root, as ``path.Clean("/" + name)`` does).
+        implicit_dirs: directories the tar did not spell out but that have entries beneath
+            them, as real directory entries (``explicit`` False; mode and owner of the lower
+            layer's directory where there is one). Filled in by the efficiency pass, which
+            knows the layers below.
+    """
+
+    entries: dict[str, FileEntry] = field(default_factory=dict)
+    whiteouts: list[FileEntry] = field(default_factory=list)
+    opaque_dirs: list[str] = field(default_factory=list)
+    size_bytes: int = 0
+    member_count: int = 0
+    compression: Compression = Compression.NONE
+    diff_id: str = ""
+    escaped_paths: list[str] = field(default_factory=list)
+    implicit_dirs: dict[str, FileEntry] = field(default_factory=dict)
+
+
+class _HashingReader:
+    """Pass reads through while feeding every byte to a sha256."""
+
+    __slots__ = ("_raw", "sha")
+
+    def __init__(self, raw: Readable) -> None:
+        self._raw = raw
+        self.sha = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        self.sha.update(data)
+        return data
+
+
+def normalise_path(name: str) -> tuple[str, bool]:
+    """Normalise a tar member name to a path below the root, without a leading ``/``.
+
+    ``./a//b/`` -> ``a/b``; ``/etc/x`` -> ``etc/x``; ``..`` components that would climb above
+    the root stop at the root (``../../etc`` -> ``etc``), the way Go's ``path.Clean`` treats a
+    rooted path, so nothing ever lands outside the image.
+
+    Returns:
+        (the path, ``""`` for the root itself; True when a ``..`` had to be clamped).
+    """
+    if "/." not in name and not name.startswith((".", "/")) and "//" not in name:
+        path = name.rstrip("/")
+        if not path.endswith("/.."):
+            return path, False
+    cleaned = posixpath.normpath("/" + name)
+    escaped = False
+    depth = 0
+    for part in name.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                escaped = True
+                depth = 0
+        elif part and part != ".":
+            depth += 1
+    return cleaned.lstrip("/"), escaped
+
+
+def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
+    """Read one layer blob (tar, or gzip/zstd-compressed tar) in a single streaming pass.
+
+    Args:
+        raw: the blob's bytes, positioned at its start. ``raw`` must not have had ``head``
+            consumed (pass a peeking stream); when ``head`` is empty it is peeked here if
+            ``raw`` has ``peek``, else compression is not detected.
+        head: the blob's first bytes, for magic-byte detection of the compression.
+
+    Returns:
+        The layer's :class:`LayerContents`.
+
+    Raises:
+        LayerFormatError: the blob is truncated, corrupt or not a tar archive.
+    """
+    if not head and hasattr(raw, "peek"):
+        head = raw.peek(8)  # type: ignore[attr-defined]
+    stream, compression = open_decompressed(raw, head)
+    hashing = _HashingReader(stream)
+    reader = TarReader(hashing)
+    contents = LayerContents(compression=compression)
+    entries = contents.entries
+    size_total = 0
+    count = 0
+    try:
+        for member in reader:
+            count += 1
+            size_total += member.size
+            path, escaped = normalise_path(member.name)
+            if escaped:
+                contents.escaped_paths.append(member.name)
+            if not path:
+                continue  # the root directory itself
+            parent, _, name = path.rpartition("/")
+            kind = TYPE_OF_TYPEFLAG.get(member.typeflag, EntryType.OTHER)
+            if name.startswith(WHITEOUT_PREFIX):
+                if name == OPAQUE_MARKER:
+                    contents.opaque_dirs.append(parent)
+                    continue
+                if name.startswith(".wh..wh."):
+                    continue  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): no file
+                contents.whiteouts.append(FileEntry(path, kind, member.size, member.mode,
+                                                    member.uid, member.gid, "", EMPTY_DIGEST))
+                continue
+            if kind is EntryType.FILE or kind is EntryType.OTHER:
+                if member.stored_size:
+                    hasher = xxhash.xxh64()
+                    for chunk in reader.read_data():
+                        hasher.update(chunk)
+                    digest = hasher.intdigest()
+                else:
+                    digest = EMPTY_DIGEST
+                entry = FileEntry(path, kind, member.size, member.mode, member.uid, member.gid,
+                                  "", digest)
+            elif kind is EntryType.DIR:
+                entry = FileEntry(path, kind, 0, member.mode, member.uid, member.gid, "", 0)
+            elif kind is EntryType.HARDLINK:
+                target, _ = normalise_path(member.linkname)
+                entry = FileEntry(path, kind, 0, member.mode, member.uid, member.gid, target,
+                                  EMPTY_DIGEST)
+            else:
+                entry = FileEntry(path, kind, 0, member.mode, member.uid, member.gid,
+                                  member.linkname, EMPTY_DIGEST, True,
+                                  member.devmajor, member.devminor)
+            if path in entries:
+                del entries[path]  # keep tar order: the last occurrence wins and moves last
+            entries[path] = entry
+        # Drain what follows the end-of-archive marker so that the diff ID covers every byte
+        # and a compressed stream's trailer is checked.
+        while hashing.read(1 << 20):
+            pass
+    except TarFormatError as exc:
+        raise LayerFormatError(f"layer is not a valid tar: {exc}", exc.offset) from None
+    except CorruptStreamError as exc:
+        raise LayerFormatError(f"layer is not a valid {compression.value} stream: {exc}") from None
+    contents.size_bytes = size_total
+    contents.member_count = count
+    contents.diff_id = "sha256:" + hashing.sha.hexdigest()
+    return contents

@@ -1,0 +1,23 @@
+"""Provides :class:`ProgressListener`: how sources report pulling, saving and reading an image.
+
+The domain never prints: the CLI passes a listener that draws on stderr, the TUI one that
+updates its loading screen, tests one that records. Every method is optional to override.
+"""
+
+from __future__ import annotations
+
+
+class ProgressListener:
+    """Receives progress events; the base class ignores them all."""
+
+    def message(self, text: str) -> None:
+        """A phase started (``"Pulling python-hello-world"``, ``"Reading image"``)."""
+
+    def pull(self, layer: str, status: str, current: int, total: int) -> None:
+        """A pull progress line for one layer: bytes ``current`` of ``total`` (0 = unknown)."""
+
+    def read(self, bytes_read: int, layers_read: int) -> None:
+        """Archive bytes read so far and layers parsed so far."""
+
+    def done(self) -> None:
+        """The image was read completely."""

@@ -1,0 +1,96 @@
+"""Provides the image sources and :func:`open_image`, which picks one for a user's reference.
+
+Sources (dive's names kept): ``docker`` (the Engine API, default), ``docker-archive`` (alias
+``docker-tar``: a ``docker save`` file), ``oci`` (an OCI image layout directory or tar),
+``podman``. A reference with a scheme prefix (``docker://``, ``podman://``,
+``docker-archive://``, ``docker-tar://``, ``oci://``) selects the source itself; an unknown
+scheme leaves the whole text to ``--source`` (as dive does).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dive_py.domain.image import Image
+from dive_py.domain.progress import ProgressListener
+from dive_py.domain.sources.platform import Platform
+from dive_py.errors import UsageError
+
+SOURCE_NAMES = ("docker", "docker-archive", "oci", "podman")
+_ALIASES = {"docker-tar": "docker-archive", "oci-archive": "oci", "oci-layout": "oci"}
+
+
+class ImageSource(Protocol):
+    """Something that can read an image by reference."""
+
+    name: str
+
+    def fetch(self, reference: str, *, platform: Platform | None = None,
+              progress: ProgressListener | None = None) -> Image:
+        """Read the image; raise a :class:`~dive_py.errors.DivepyError` subclass on failure."""
+        ...
+
+
+def canonical_source(name: str) -> str:
+    """Return the canonical source name for ``name`` (aliases folded).
+
+    Raises:
+        UsageError: an unknown source name.
+    """
+    key = name.strip().lower()
+    key = _ALIASES.get(key, key)
+    if key not in SOURCE_NAMES:
+        raise UsageError(f"unknown image source {name!r}",
+                         f"use one of: {', '.join(SOURCE_NAMES)} (or docker-tar)")
+    return key
+
+
+def split_scheme(text: str, default_source: str) -> tuple[str, str]:
+    """Split ``scheme://rest`` into (source, rest); without a known scheme: (default, text)."""
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        key = _ALIASES.get(scheme.lower(), scheme.lower())
+        if key in SOURCE_NAMES:
+            return key, rest
+    return canonical_source(default_source), text
+
+
+def make_source(name: str) -> ImageSource:
+    """Return a source object for a canonical source name."""
+    if name == "docker":
+        from dive_py.domain.sources.docker_engine import DockerEngineSource
+
+        return DockerEngineSource()
+    if name == "docker-archive":
+        from dive_py.domain.sources.docker_archive import DockerArchiveSource
+
+        return DockerArchiveSource()
+    if name == "oci":
+        from dive_py.domain.sources.oci_layout import OciLayoutSource
+
+        return OciLayoutSource()
+    if name == "podman":
+        from dive_py.domain.sources.podman import PodmanSource
+
+        return PodmanSource()
+    raise UsageError(f"unknown image source {name!r}", f"use one of: {', '.join(SOURCE_NAMES)}")
+
+
+def open_image(text: str, *, source: str = "docker", platform: Platform | None = None,
+               progress: ProgressListener | None = None) -> Image:
+    """Read the image the user named.
+
+    Args:
+        text: the reference, optionally with a scheme prefix.
+        source: the ``--source`` value used when ``text`` has no known scheme.
+        platform: the wanted platform, or None.
+        progress: receives progress events.
+
+    Raises:
+        UsageError: unknown source.
+        ImageError: (and subclasses) the image could not be read.
+    """
+    name, reference = split_scheme(text, source)
+    if not reference:
+        raise UsageError("no image named", "give an image name or archive path")
+    return make_source(name).fetch(reference, platform=platform, progress=progress)

@@ -1,0 +1,135 @@
+"""Provides :func:`read_archive_stream`: one pass over an image archive tar, collecting its parts.
+
+Works for both ``docker save`` layouts (legacy ``<id>/layer.tar`` and the OCI layout that
+Docker >= 25 writes) and for OCI image layout tars: every member that holds a layer is parsed
+as it streams by (so nothing is written to disk and the order of members does not matter),
+JSON documents are kept, and symlinked or hardlinked members (legacy ``docker save`` links a
+duplicate ``layer.tar`` to the first copy) are recorded as aliases of their target.
+Which layers make up the image is decided afterwards by :mod:`dive_py.domain.sources.image_layout`.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from dive_py.domain.layer_tar import LayerContents, LayerFormatError, normalise_path, read_layer
+from dive_py.domain.tar_stream import (HARDLINK, REGULAR, SYMLINK, Readable, TarFormatError,
+                                       TarReader)
+
+JSON_LIMIT = 64 << 20
+"""Largest JSON document (bytes) kept from an archive; larger ones are ignored."""
+
+#: called after each layer is parsed with (layers parsed so far, archive bytes read so far).
+ProgressCallback = Callable[[int, int], None]
+
+
+class ArchiveFormatError(Exception):
+    """The outer archive is not a readable tar (corrupt or truncated)."""
+
+
+@dataclass(slots=True)
+class ArchiveParts:
+    """What one pass over an image archive found, keyed by member path (``"blobs/sha256/…"``).
+
+    Attributes:
+        documents: raw bytes of members that look like JSON documents.
+        layers: parsed layers by member path.
+        aliases: member path -> the path it links to (symlinks and hardlinks, resolved).
+        broken: member path -> why it could not be read as a layer (kept so that an error is
+            raised only when the image actually uses it).
+    """
+
+    documents: dict[str, bytes] = field(default_factory=dict)
+    layers: dict[str, LayerContents] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    broken: dict[str, str] = field(default_factory=dict)
+
+    def resolve(self, name: str) -> str:
+        """Follow aliases (at most 40 hops, like a kernel's symlink limit) to a stored member."""
+        seen = 0
+        while name in self.aliases and seen < 40:
+            name = self.aliases[name]
+            seen += 1
+        return name
+
+    def document(self, name: str) -> Any:
+        """Return the parsed JSON document at ``name`` (aliases followed), or None.
+
+        Raises:
+            ValueError: the member exists but is not valid JSON.
+        """
+        data = self.documents.get(self.resolve(name))
+        if data is None:
+            return None
+        return json.loads(data)
+
+    def document_bytes(self, name: str) -> bytes | None:
+        """Return the raw bytes of the document at ``name`` (aliases followed), or None."""
+        return self.documents.get(self.resolve(name))
+
+    def layer(self, name: str) -> LayerContents | None:
+        """Return the parsed layer at ``name`` (aliases followed), or None."""
+        return self.layers.get(self.resolve(name))
+
+
+def _looks_like_json(head: bytes) -> bool:
+    stripped = head.lstrip(b" \t\r\n")
+    return stripped[:1] in (b"{", b"[")
+
+
+def read_archive_stream(raw: Readable, progress: ProgressCallback | None = None) -> ArchiveParts:
+    """Read an image archive tar from ``raw`` in one pass.
+
+    Args:
+        raw: the archive's bytes (a file, or the engine's ``docker save`` stream).
+        progress: optional callback, see :data:`ProgressCallback`.
+
+    Returns:
+        The :class:`ArchiveParts` found.
+
+    Raises:
+        ArchiveFormatError: the outer tar is corrupt or truncated.
+    """
+    parts = ArchiveParts()
+    reader = TarReader(raw)
+    try:
+        for member in reader:
+            name, _ = normalise_path(member.name)
+            if member.typeflag in (SYMLINK, HARDLINK):
+                target = member.linkname
+                if member.typeflag == SYMLINK and not target.startswith("/"):
+                    target = posixpath.join(posixpath.dirname(name), target)
+                parts.aliases[name] = normalise_path(target)[0]
+                continue
+            if member.typeflag != REGULAR:
+                continue
+            base = posixpath.basename(name)
+            if base.endswith(".json") or base in ("json", "repositories", "oci-layout"):
+                if member.size <= JSON_LIMIT:
+                    parts.documents[name] = reader.read()
+                continue
+            if base == "VERSION":
+                continue
+            stream = reader.data_stream()
+            head = stream.peek(8)
+            if not head:
+                # An empty member: an empty layer blob is not a tar, but an empty legacy layer
+                # has at least the end-of-archive blocks; treat as unreadable.
+                parts.broken[name] = "empty blob"
+                continue
+            if _looks_like_json(head):
+                if member.size <= JSON_LIMIT:
+                    parts.documents[name] = stream.read()
+                continue
+            try:
+                parts.layers[name] = read_layer(stream, head)
+            except LayerFormatError as exc:
+                parts.broken[name] = str(exc)
+            if progress is not None:
+                progress(len(parts.layers), reader.position)
+    except TarFormatError as exc:
+        raise ArchiveFormatError(f"image archive is not a valid tar: {exc}") from None
+    return parts

@@ -1,0 +1,229 @@
+"""Provides :class:`DockerEngineSource`: read an image from a Docker Engine through its API.
+
+Steps (Docker Engine API): ``GET /images/{name}/json`` (inspect); when the image is missing,
+``POST /images/create`` (pull) with per-layer progress; then ``GET /images/{name}/get``
+(``docker save``) streamed straight into the archive parser — never written to disk.
+All calls go through the ``docker`` SDK; the endpoint is chosen as the docker CLI would
+(:mod:`dive_py.domain.sources.engine_endpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dive_py.domain.image import Image
+from dive_py.domain.progress import ProgressListener
+from dive_py.domain.sources.archive_stream import ArchiveFormatError, read_archive_stream
+from dive_py.domain.sources.chunk_reader import ChunkReader, StreamCutError
+from dive_py.domain.sources.engine_endpoint import Endpoint, resolve_endpoint
+from dive_py.domain.sources.image_layout import assemble_image
+from dive_py.domain.sources.platform import Platform
+from dive_py.errors import (ArchiveError, EngineUnreachableError, ImageError,
+                            ImageNotFoundError)
+
+SAVE_CHUNK = 1 << 21  # bytes per chunk of the save stream
+
+
+def split_reference(reference: str) -> tuple[str, str | None]:
+    """Split ``repo[:tag][@digest]`` into (repository, tag-or-digest) for the pull API."""
+    if "@" in reference:
+        repo, _, digest = reference.partition("@")
+        return repo, digest
+    last = reference.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, _, tag = reference.rpartition(":")
+        return repo, tag
+    return reference, "latest"
+
+
+def _reason(exc: BaseException) -> str:
+    explanation = getattr(exc, "explanation", None)
+    text = explanation if isinstance(explanation, str) and explanation else str(exc)
+    text = " ".join(text.split())
+    return text[:300]
+
+
+class DockerEngineSource:
+    """Fetch images from a Docker (or Docker-API compatible) engine.
+
+    Args:
+        endpoint: the API endpoint; None to resolve it from the environment.
+        name: the source name recorded on images (``"docker"``; ``"podman"`` for podman's
+            Docker-compatible socket).
+        pull: pull the image when the engine does not have it.
+    """
+
+    def __init__(self, endpoint: Endpoint | None = None, name: str = "docker", pull: bool = True) -> None:
+        self._endpoint = endpoint
+        self.name = name
+        self._pull = pull
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The endpoint in use (resolved on first use)."""
+        if self._endpoint is None:
+            self._endpoint = resolve_endpoint()
+        return self._endpoint
+
+    def client(self) -> Any:
+        """Return a connected ``docker.APIClient`` (API version negotiated with the engine).
+
+        Raises:
+            EngineUnreachableError: the engine does not answer, or refuses the connection.
+        """
+        import docker
+
+        endpoint = self.endpoint
+        try:
+            api = docker.APIClient(base_url=endpoint.host, tls=endpoint.tls, version="auto",
+                                   timeout=120)
+        except docker.errors.DockerException as exc:
+            raise self._unreachable(exc) from None
+        except Exception as exc:
+            raise self._unreachable(exc) from None
+        return api
+
+    def _unreachable(self, exc: BaseException) -> EngineUnreachableError:
+        endpoint = self.endpoint
+        text = _reason(exc)
+        if "Permission denied" in text or isinstance(exc, PermissionError):
+            return EngineUnreachableError(
+                f"permission denied on the Docker engine socket {endpoint.host} (from {endpoint.origin})",
+                "run as a user in the docker group, or point DOCKER_HOST at an engine you may use")
+        if "client version" in text and "too old" in text or "minimum supported API version" in text:
+            return EngineUnreachableError(
+                f"the Docker engine at {endpoint.host} does not speak this API version: {text}",
+                "upgrade the engine or set DOCKER_API_VERSION")
+        return EngineUnreachableError(
+            f"cannot reach the Docker engine at {endpoint.host} (from {endpoint.origin}): {text}",
+            "start the engine, or set DOCKER_HOST / DOCKER_CONTEXT to one that runs")
+
+    def _inspect(self, api: Any, reference: str) -> dict[str, Any] | None:
+        import docker
+
+        try:
+            return api.inspect_image(reference)
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as exc:
+            if exc.status_code == 400 and "invalid reference" in _reason(exc).lower():
+                raise ImageNotFoundError(f"{reference!r} is not a valid image reference",
+                                         "use NAME[:TAG] or NAME@DIGEST") from None
+            raise self._unreachable(exc) from None
+        except docker.errors.DockerException as exc:
+            raise self._unreachable(exc) from None
+        except Exception as exc:  # requests ConnectionError and friends
+            raise self._unreachable(exc) from None
+
+    def _do_pull(self, api: Any, reference: str, platform: Platform | None,
+                 progress: ProgressListener) -> None:
+        import docker
+
+        repo, tag = split_reference(reference)
+        progress.message(f"Image {reference} is not in the local store of {self.endpoint.host}; pulling it")
+        try:
+            stream = api.pull(repo, tag=tag, stream=True, decode=True,
+                              platform=str(platform) if platform else None)
+            for line in stream:
+                if not isinstance(line, dict):
+                    continue
+                if line.get("error"):
+                    raise ImageNotFoundError(
+                        f"image {reference} is not in the local store of {self.endpoint.host}, "
+                        f"and pulling it failed: {' '.join(str(line['error']).split())}",
+                        "check the name and tag, the registry address, and 'docker login'")
+                detail = line.get("progressDetail") or {}
+                progress.pull(str(line.get("id", "")), str(line.get("status", "")),
+                              int(detail.get("current") or 0), int(detail.get("total") or 0))
+        except docker.errors.APIError as exc:
+            raise ImageNotFoundError(
+                f"image {reference} is not in the local store of {self.endpoint.host}, "
+                f"and pulling it failed: {_reason(exc)}",
+                "check the name and tag, the registry address, and 'docker login'") from None
+        except ImageError:
+            raise
+        except Exception as exc:
+            raise self._unreachable(exc) from None
+
+    def fetch(self, reference: str, *, platform: Platform | None = None,
+              progress: ProgressListener | None = None) -> Image:
+        """Read ``reference`` from the engine, pulling it first when it is missing.
+
+        Args:
+            reference: an image name, ``name:tag``, ``name@digest`` or image ID.
+            platform: the platform to save (engines with the containerd image store hold
+                several); None for the engine's default.
+            progress: receives pull and read progress.
+
+        Returns:
+            The :class:`~dive_py.domain.image.Image`.
+
+        Raises:
+            EngineUnreachableError: the engine does not answer (the message names the endpoint).
+            ImageNotFoundError: the image is missing and the pull failed (with the registry's reason).
+            ArchiveError: the save stream was cut off or is corrupt.
+        """
+        import docker
+
+        progress = progress or ProgressListener()
+        api = self.client()
+        try:
+            api.ping()
+        except Exception as exc:
+            raise self._unreachable(exc) from None
+        inspected = self._inspect(api, reference)
+        if inspected is None:
+            if not self._pull:
+                raise ImageNotFoundError(f"image {reference} is not in the local store of {self.endpoint.host}",
+                                         "build or pull it first")
+            self._do_pull(api, reference, platform, progress)
+            inspected = self._inspect(api, reference)
+            if inspected is None:
+                raise ImageNotFoundError(f"image {reference} was pulled but the engine cannot find it",
+                                         "try again")
+        progress.message(f"Reading {reference} from the engine at {self.endpoint.host}")
+        try:
+            if platform is not None:
+                params = {"names": reference, "platform": json.dumps(
+                    {"os": platform.os, "architecture": platform.architecture,
+                     **({"variant": platform.variant} if platform.variant else {})})}
+                response = api._get(api._url("/images/get"), params=params, stream=True)
+                api._raise_for_status(response)
+                chunks = response.iter_content(SAVE_CHUNK, decode_unicode=False)
+            else:
+                chunks = api.get_image(reference, chunk_size=SAVE_CHUNK)
+        except docker.errors.NotFound:
+            raise ImageNotFoundError(f"image {reference} disappeared from {self.endpoint.host} "
+                                     "before it could be saved", "check whether something removed it, then retry") from None
+        except docker.errors.APIError as exc:
+            raise ImageError(f"the engine at {self.endpoint.host} could not save {reference}: {_reason(exc)}",
+                             "check the engine's log") from None
+        except Exception as exc:
+            raise self._unreachable(exc) from None
+        layers_seen = [0]
+        reader = ChunkReader(chunks, on_read=lambda total: progress.read(total, layers_seen[0]))
+
+        def on_layer(count: int, _position: int) -> None:
+            layers_seen[0] = count
+            progress.read(reader.bytes_read, count)
+
+        try:
+            parts = read_archive_stream(reader, progress=on_layer)
+        except StreamCutError as exc:
+            raise ArchiveError(f"the save stream of {reference} from {self.endpoint.host} was cut off: {exc}",
+                               "check the engine is still running, then retry") from None
+        except ArchiveFormatError as exc:
+            message = str(exc)
+            if "truncated" in message or "ended" in message:
+                raise ArchiveError(f"the save stream of {reference} from {self.endpoint.host} ended early ({message})",
+                                   "check the engine is still running and the image still exists, then retry") from None
+            raise ArchiveError(f"the engine sent a corrupt archive for {reference}: {message}",
+                               "check the engine's log") from None
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        image = assemble_image(parts, reference=reference, source=self.name, platform=None)
+        progress.done()
+        return image

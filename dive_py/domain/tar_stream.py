@@ -1,0 +1,427 @@
+"""Provides a fast, strict, streaming reader of tar archives (ustar, GNU and PAX headers).
+
+Written for layer tars and ``docker save`` archives: it reads headers one 512-byte block at a
+time from any object with ``read(n)``, never seeks, never extracts, and lets the caller consume
+(or skip) each member's bytes before asking for the next header. Truncation and corruption are
+errors (:class:`TarFormatError`), never silently shortened results.
+
+Formats (POSIX.1-2001 pax, GNU tar manual "Basic Tar Format"): ustar name/prefix split, GNU
+``L``/``K`` long names, PAX ``x`` per-member and ``g`` global headers, GNU ``S`` sparse members
+(old format) and PAX sparse 0.x/1.0 size keys, base-256 numeric fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Protocol
+
+BLOCK = 512
+_CHUNK = 1 << 20  # bytes requested from the underlying stream at a time
+
+# tar typeflags (POSIX ustar, plus GNU extensions)
+REGULAR = b"0"
+REGULAR_OLD = b"\x00"
+HARDLINK = b"1"
+SYMLINK = b"2"
+CHAR_DEVICE = b"3"
+BLOCK_DEVICE = b"4"
+DIRECTORY = b"5"
+FIFO = b"6"
+CONTIGUOUS = b"7"
+PAX_HEADER = b"x"
+PAX_GLOBAL = b"g"
+GNU_LONGNAME = b"L"
+GNU_LONGLINK = b"K"
+GNU_SPARSE = b"S"
+
+
+class Readable(Protocol):
+    """Anything with a ``read(n) -> bytes`` method (a file, a socket stream, a decompressor)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class TarFormatError(Exception):
+    """The bytes are not a well-formed tar archive (bad checksum, bad field, truncated).
+
+    Attributes:
+        offset: byte offset in the archive of the header block where the problem was found.
+    """
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(f"{message} (at byte {offset})")
+        self.offset = offset
+
+
+class TarTruncatedError(TarFormatError):
+    """The archive ended before a header, its data or the end-of-archive marker was complete."""
+
+
+@dataclass(slots=True)
+class TarMember:
+    """One member header, after PAX and GNU extension headers were folded in.
+
+    Attributes:
+        name: member path as written (decoded as UTF-8 with ``surrogateescape``: non-UTF-8 bytes
+            survive as lone surrogates and can be re-encoded exactly).
+        typeflag: the one-byte tar type (``b"0"`` regular, ``b"5"`` directory, ...); legacy NUL
+            types are normalised to ``b"0"`` (or ``b"5"`` when the name ends in ``/``).
+        size: logical size in bytes (for sparse members, the expanded size).
+        stored_size: bytes of data stored in the archive after the header (what must be read or
+            skipped).
+        mode: permission and special bits (``0o7777`` mask) from the header.
+        uid, gid: numeric owner.
+        linkname: target of a symlink or hardlink, ``""`` otherwise.
+        devmajor, devminor: device numbers of character and block devices.
+        offset: byte offset of the member's first header block in the archive.
+    """
+
+    name: str
+    typeflag: bytes
+    size: int
+    stored_size: int
+    mode: int
+    uid: int
+    gid: int
+    linkname: str
+    devmajor: int
+    devminor: int
+    offset: int
+
+
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _cstring(field: bytes) -> bytes:
+    end = field.find(b"\x00")
+    return field if end < 0 else field[:end]
+
+
+def _number(field: bytes, what: str, offset: int) -> int:
+    """Parse an octal (or GNU base-256) numeric header field."""
+    if field and field[0] & 0x80:
+        # GNU base-256: big-endian two's complement, first byte's top bit is the marker.
+        value = int.from_bytes(field, "big", signed=False)
+        value &= (1 << (8 * len(field) - 1)) - 1
+        if field[0] & 0x40:  # negative
+            value -= 1 << (8 * len(field) - 1)
+        return value
+    text = _cstring(field).strip(b" \x00")
+    if not text:
+        return 0
+    try:
+        return int(text, 8)
+    except ValueError:
+        raise TarFormatError(f"bad {what} field {text[:20]!r} in tar header", offset) from None
+
+
+def _parse_pax(data: bytes, offset: int) -> dict[str, bytes]:
+    """Parse PAX extended header records ``"%d %s=%s\\n"`` into a dict (values as raw bytes)."""
+    records: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(data):
+        if data[pos] == 0:  # trailing NUL padding written by some tools
+            break
+        space = data.find(b" ", pos)
+        if space < 0:
+            raise TarFormatError("bad PAX record (no length)", offset)
+        try:
+            length = int(data[pos:space])
+        except ValueError:
+            raise TarFormatError("bad PAX record length", offset) from None
+        if length <= space - pos or pos + length > len(data):
+            raise TarFormatError("bad PAX record length", offset)
+        record = data[space + 1 : pos + length]
+        if not record.endswith(b"\n") or b"=" not in record:
+            raise TarFormatError("bad PAX record", offset)
+        key, _, value = record[:-1].partition(b"=")
+        records[key.decode("utf-8", "surrogateescape")] = value
+        pos += length
+    return records
+
+
+class TarReader:
+    """Iterate the members of a tar stream, reading each member's data on demand.
+
+    Args:
+        raw: the stream to read from (``read(n)`` only; never seeked).
+        strict_end: when True (the default) the archive must end with the end-of-archive zero
+            block; a stream that stops at a member boundary without it raises
+            :class:`TarTruncatedError`.
+
+    Usage: ``for member in reader: ...``; inside the loop ``reader.read_data()`` returns the
+    member's bytes in chunks (an iterator of ``bytes``/``memoryview``) or ``reader.data_stream()``
+    a file-like view of them; what the caller does not read is skipped on the next iteration.
+
+    Raises:
+        TarFormatError: a corrupt header (checksum, numeric field, PAX record).
+        TarTruncatedError: the stream ended early.
+    """
+
+    __slots__ = ("_raw", "_buf", "_pos", "_consumed", "_remaining", "_padding", "_eof",
+                 "_strict_end", "_globals", "ended")
+
+    def __init__(self, raw: Readable, *, strict_end: bool = True) -> None:
+        self._raw = raw
+        self._buf = b""
+        self._pos = 0
+        self._consumed = 0  # bytes of the stream before self._buf[0]
+        self._remaining = 0  # data bytes of the current member not yet read
+        self._padding = 0  # padding bytes after the current member's data
+        self._eof = False
+        self._strict_end = strict_end
+        self._globals: dict[str, bytes] = {}
+        self.ended = False
+        """True once the end-of-archive marker was read."""
+
+    # -- buffer management -------------------------------------------------------------
+    @property
+    def position(self) -> int:
+        """Byte offset in the archive of the next unread byte."""
+        return self._consumed + self._pos
+
+    def _fill(self, need: int) -> bool:
+        """Make at least ``need`` bytes available from ``_pos``; False if the stream ends first."""
+        avail = len(self._buf) - self._pos
+        if avail >= need:
+            return True
+        parts = [self._buf[self._pos :]] if avail else []
+        self._consumed += self._pos
+        self._pos = 0
+        while avail < need and not self._eof:
+            chunk = self._raw.read(max(_CHUNK, need - avail))
+            if not chunk:
+                self._eof = True
+                break
+            parts.append(bytes(chunk))
+            avail += len(chunk)
+        self._buf = parts[0] if len(parts) == 1 else b"".join(parts)
+        return avail >= need
+
+    def _take(self, n: int, what: str) -> bytes:
+        if not self._fill(n):
+            raise TarTruncatedError(f"tar archive truncated in {what}", self.position)
+        start = self._pos
+        self._pos += n
+        return self._buf[start : self._pos]
+
+    def _skip(self, n: int, what: str) -> None:
+        while n > 0:
+            avail = len(self._buf) - self._pos
+            if avail == 0:
+                if not self._fill(min(n, _CHUNK)) and len(self._buf) - self._pos == 0:
+                    raise TarTruncatedError(f"tar archive truncated in {what}", self.position)
+                continue
+            step = min(avail, n)
+            self._pos += step
+            n -= step
+
+    # -- member data ---------------------------------------------------------------------
+    def read_data(self, chunk: int = _CHUNK) -> Iterator[bytes]:
+        """Yield the current member's remaining data bytes in pieces of at most ``chunk`` bytes.
+
+        Raises:
+            TarTruncatedError: the stream ended inside the member's data.
+        """
+        while self._remaining > 0:
+            avail = len(self._buf) - self._pos
+            if avail == 0:
+                if not self._fill(1):
+                    raise TarTruncatedError("tar archive truncated in member data", self.position)
+                avail = len(self._buf) - self._pos
+            step = min(avail, self._remaining, chunk)
+            start = self._pos
+            self._pos += step
+            self._remaining -= step
+            yield self._buf[start : self._pos]
+
+    def read(self, n: int = -1) -> bytes:
+        """Read up to ``n`` bytes (all when ``n < 0``) of the current member's data."""
+        if n < 0 or n > self._remaining:
+            n = self._remaining
+        if n == 0:
+            return b""
+        if not self._fill(1):
+            raise TarTruncatedError("tar archive truncated in member data", self.position)
+        avail = len(self._buf) - self._pos
+        if avail >= n:
+            start = self._pos
+            self._pos += n
+            self._remaining -= n
+            return self._buf[start : self._pos]
+        return b"".join(self.read_data_limited(n))
+
+    def read_data_limited(self, n: int) -> Iterator[bytes]:
+        """Yield exactly ``min(n, remaining)`` bytes of the current member's data in pieces."""
+        left = min(n, self._remaining)
+        while left > 0:
+            if not self._fill(1):
+                raise TarTruncatedError("tar archive truncated in member data", self.position)
+            step = min(len(self._buf) - self._pos, left)
+            start = self._pos
+            self._pos += step
+            self._remaining -= step
+            left -= step
+            yield self._buf[start : self._pos]
+
+    def data_stream(self) -> "MemberStream":
+        """Return a file-like object (``read(n)``) over the current member's remaining data."""
+        return MemberStream(self)
+
+    def _finish_member(self) -> None:
+        if self._remaining:
+            self._skip(self._remaining, "member data")
+            self._remaining = 0
+        if self._padding:
+            self._skip(self._padding, "member padding")
+            self._padding = 0
+
+    # -- headers -------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[TarMember]:
+        return self
+
+    def __next__(self) -> TarMember:
+        self._finish_member()
+        if self.ended:
+            raise StopIteration
+        pax: dict[str, bytes] = {}
+        longname: bytes | None = None
+        longlink: bytes | None = None
+        while True:
+            offset = self.position
+            if not self._fill(BLOCK):
+                if len(self._buf) - self._pos == 0 and not self._strict_end:
+                    self.ended = True
+                    raise StopIteration
+                raise TarTruncatedError("tar archive ended without its end-of-archive marker"
+                                        if len(self._buf) - self._pos == 0
+                                        else "tar archive truncated in a header", offset)
+            header = self._take(BLOCK, "a header")
+            if header.count(0) == BLOCK:
+                self.ended = True
+                # The second zero block is optional in practice; consume it when present.
+                if self._fill(BLOCK) and self._buf[self._pos : self._pos + BLOCK].count(0) == BLOCK:
+                    self._pos += BLOCK
+                raise StopIteration
+            stored = _number(header[148:156], "checksum", offset)
+            computed = sum(header) - sum(header[148:156]) + 8 * 32
+            if stored != computed:
+                # Some historic writers summed signed chars.
+                signed = computed - 2 * sum(b for b in header if b >= 128)
+                if stored != signed:
+                    raise TarFormatError("tar header checksum mismatch (not a tar archive, or corrupt)",
+                                         offset)
+            typeflag = header[156:157]
+            size = _number(header[124:136], "size", offset)
+            if size < 0:
+                raise TarFormatError("negative member size in tar header", offset)
+            if typeflag in (PAX_HEADER, PAX_GLOBAL, GNU_LONGNAME, GNU_LONGLINK):
+                if size > 64 << 20:
+                    raise TarFormatError("extension header larger than 64 MiB", offset)
+                data = self._take(size, "an extension header")
+                self._skip(-size % BLOCK, "extension header padding")
+                if typeflag == PAX_HEADER:
+                    pax.update(_parse_pax(data, offset))
+                elif typeflag == PAX_GLOBAL:
+                    self._globals.update(_parse_pax(data, offset))
+                elif typeflag == GNU_LONGNAME:
+                    longname = _cstring(data)
+                else:
+                    longlink = _cstring(data)
+                continue
+            return self._member(header, typeflag, size, offset, pax, longname, longlink)
+
+    def _member(self, header: bytes, typeflag: bytes, size: int, offset: int,
+                pax: dict[str, bytes], longname: bytes | None, longlink: bytes | None) -> TarMember:
+        fields = dict(self._globals)
+        fields.update(pax)
+        magic = header[257:263]
+        name_raw = _cstring(header[0:100])
+        if magic == b"ustar\x00":  # POSIX ustar: prefix field
+            prefix = _cstring(header[345:500])
+            if prefix:
+                name_raw = prefix + b"/" + name_raw
+        if longname is not None:
+            name_raw = longname
+        link_raw = longlink if longlink is not None else _cstring(header[157:257])
+        name = _decode(fields["path"]) if "path" in fields else _decode(name_raw)
+        linkname = _decode(fields["linkpath"]) if "linkpath" in fields else _decode(link_raw)
+        if "size" in fields:
+            try:
+                size = int(fields["size"])
+            except ValueError:
+                raise TarFormatError("bad PAX size", offset) from None
+        stored_size = size
+        mode = _number(header[100:108], "mode", offset) & 0o7777
+        uid = int(fields["uid"]) if "uid" in fields else _number(header[108:116], "uid", offset)
+        gid = int(fields["gid"]) if "gid" in fields else _number(header[116:124], "gid", offset)
+        if typeflag == REGULAR_OLD or typeflag == CONTIGUOUS:
+            typeflag = DIRECTORY if name.endswith("/") else REGULAR
+        devmajor = devminor = 0
+        if typeflag in (CHAR_DEVICE, BLOCK_DEVICE):
+            devmajor = _number(header[329:337], "devmajor", offset)
+            devminor = _number(header[337:345], "devminor", offset)
+        if typeflag == GNU_SPARSE:
+            # Old GNU sparse: realsize at 483; extended sparse map blocks follow when flagged.
+            real = _number(header[483:495], "sparse realsize", offset)
+            extended = header[482]
+            while extended:
+                block = self._take(BLOCK, "a sparse map")
+                extended = block[504]
+            size = real
+            typeflag = REGULAR
+        elif "GNU.sparse.realsize" in fields or "GNU.sparse.size" in fields:
+            key = "GNU.sparse.realsize" if "GNU.sparse.realsize" in fields else "GNU.sparse.size"
+            size = int(fields[key])
+            if "GNU.sparse.name" in fields:
+                name = _decode(fields["GNU.sparse.name"])
+        if typeflag in (HARDLINK, SYMLINK, DIRECTORY, CHAR_DEVICE, BLOCK_DEVICE, FIFO):
+            # These carry no data whatever their size field says (as GNU tar and CPython read them).
+            size = stored_size = 0
+        self._remaining = stored_size
+        self._padding = -stored_size % BLOCK
+        return TarMember(name, typeflag, size, stored_size, mode, uid, gid, linkname,
+                         devmajor, devminor, offset)
+
+
+class MemberStream:
+    """A read-only file-like view of the current member's data in a :class:`TarReader`.
+
+    ``read(n)`` returns at most ``n`` bytes and ``b""`` at the member's end; ``peek`` does not
+    consume. Valid until the reader moves to the next member.
+    """
+
+    __slots__ = ("_reader", "_peeked")
+
+    def __init__(self, reader: TarReader) -> None:
+        self._reader = reader
+        self._peeked = b""
+
+    def peek(self, n: int) -> bytes:
+        """Return up to ``n`` bytes from the start of what is left, without consuming them."""
+        while len(self._peeked) < n:
+            more = self._reader.read(n - len(self._peeked))
+            if not more:
+                break
+            self._peeked += more
+        return self._peeked[:n]
+
+    def read(self, n: int = -1) -> bytes:
+        if self._peeked:
+            if n < 0:
+                data = self._peeked + self._reader.read(-1)
+                self._peeked = b""
+                return data
+            data = self._peeked[:n]
+            self._peeked = self._peeked[n:]
+            return data
+        return self._reader.read(n)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
