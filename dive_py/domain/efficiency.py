@@ -6,7 +6,8 @@ dive 0.13.1's rule (dive/filetree/efficiency.go), kept so that CI thresholds car
   links, whiteouts, directories with nothing beneath them in that layer) is one *occurrence*
   of its path (a whiteout ``.wh.x`` is an occurrence of ``x``);
 * an occurrence's bytes: the entry's size; for a whiteout of a directory, the bytes of that
-  directory's subtree in the stack of the layers below; for a whiteout of anything else, 0;
+  directory's subtree in the stack of the layers below; for a whiteout of anything else
+  (including a directory no layer spelled out, which dive holds as a typeless node), 0;
 * a path with two or more occurrences is *inefficient*; ``wastedBytes`` sums all of its
   occurrences (the first copy included);
 * ``efficiency`` = Σ smallest occurrence / Σ all occurrences over all paths (1.0 when nothing);
@@ -161,7 +162,8 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
             parent_path, _, name = whiteout.path.rpartition("/")
             target = (parent_path + "/" if parent_path else "") + name[4:]
             node = tree.find(target)
-            if node is None or node.entry is None or not node.entry.is_dir:
+            if node is None or node.entry is None or not node.entry.is_dir \
+                    or not node.entry.explicit:
                 occur("/" + target, 0)
             else:
                 occur("/" + target, _subtree_bytes(node))

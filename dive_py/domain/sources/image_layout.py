@@ -172,10 +172,15 @@ def _choose(candidates: list[_Candidate], reference: str, wanted: Platform | Non
         if by_host:
             pool = by_host
     if len({(c.config, tuple(c.layers)) for c in pool}) > 1:
+        platforms = [str(c.platform) for c in pool if c.platform is not None]
+        if len(set(platforms)) == len(pool):
+            raise PlatformError(f"the archive holds images for {len(pool)} platforms: "
+                                f"{', '.join(sorted(platforms))}",
+                                "choose one with --platform os/arch[/variant]")
         choices = "; ".join(
             f"{', '.join(c.names) or c.config} ({c.platform or 'unknown platform'})" for c in pool)
         raise PlatformError(f"the archive holds {len(pool)} images: {choices}",
-                            "name one by tag, or pass --platform os/arch[/variant]")
+                            "name one by its tag, or choose one with --platform os/arch[/variant]")
     return pool[0]
 
 

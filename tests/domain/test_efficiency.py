@@ -1,0 +1,114 @@
+"""Efficiency, wasted bytes and reclaimable bytes: dive 0.13.1's published figures, and divepy's fixes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dive_py.domain.analysis import Analysis, analyse
+from dive_py.domain.sources import open_image
+from tests.domain.dive_examples import SPEC_A, TESTIMG, TESTIMG_HISTORY, spec_a, layers_of_testimg
+from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque, wh
+
+
+def analyse_layers(tmp_path: Path, layers: list[list[E]], **kw: object) -> Analysis:
+    path = tmp_path / "image.tar"
+    path.write_bytes(docker_archive(ImageSpec(layers=layers, **kw)))  # type: ignore[arg-type]
+    return analyse(open_image(str(path), source="docker-archive"))
+
+
+def _figures(analysis: Analysis) -> dict[str, object]:
+    eff = analysis.efficiency
+    return {"sizeBytes": eff.size_bytes, "wastedBytes": eff.wasted_bytes,
+            "efficiency": eff.score, "userWastedPercent": eff.user_wasted_percent,
+            "inefficient": [(i.path, i.count, i.wasted_bytes) for i in eff.inefficient]}
+
+
+def test_spec_a_matches_dive(tmp_path: Path) -> None:
+    assert _figures(analyse_layers(tmp_path, spec_a())) == SPEC_A
+
+
+def test_testimg_matches_dive(tmp_path: Path) -> None:
+    analysis = analyse_layers(tmp_path, layers_of_testimg(), history=TESTIMG_HISTORY)
+    assert _figures(analysis) == TESTIMG
+    assert [layer.command for layer in analysis.image.layers] == [
+        "ADD file:abc in /", "mkdir /app && echo hello > /app/a.txt",
+        "dd if=/dev/zero of=/app/big bs=1024 count=500", "rm /app/big",
+        "COPY file:93935952280e in /Dockerfile", "echo changed > /app/a.txt"]
+
+
+def test_dive_unit_example_whiteout_of_an_implicit_directory(tmp_path: Path) -> None:
+    # dive/filetree/efficiency_test.go: score 0.75 and one entry of 7000 bytes.
+    layers = [[f("etc/nginx/nginx.conf", b"a" * 2000), f("etc/nginx/public", b"b" * 3000)],
+              [f("etc/nginx/nginx.conf", b"c" * 5000), f("etc/athing", b"d" * 10000)],
+              [wh("etc/nginx")]]
+    analysis = analyse_layers(tmp_path, layers)
+    assert analysis.efficiency.score == 0.75
+    assert _figures(analysis)["inefficient"] == [("/etc/nginx/nginx.conf", 2, 7000)]
+
+
+def test_scratch_like_image_is_fully_efficient(tmp_path: Path) -> None:
+    analysis = analyse_layers(tmp_path, [[f("a", "x"), d("b")]])
+    assert analysis.efficiency.score == 1.0
+    assert analysis.efficiency.inefficient == []
+    assert analysis.efficiency.user_wasted_percent is None  # dive prints NaN
+
+
+def test_whiteout_of_missing_path_counts_zero_and_is_recorded(tmp_path: Path) -> None:
+    # dive aborts the layer's walk and adds -1 to the minimum; divepy counts 0 and goes on.
+    layers = [[f("a", "12345")], [wh("nothere"), f("a", "123")]]
+    analysis = analyse_layers(tmp_path, layers)
+    eff = analysis.efficiency
+    assert eff.missing_whiteouts == [(1, "nothere")]
+    assert _figures(analysis)["inefficient"] == [("/a", 2, 8)]
+    assert eff.score == 3 / 8
+    assert any("nothere" in w for w in analysis.image.warnings)
+
+
+def test_opaque_marker_is_no_occurrence_but_hides_lower_files(tmp_path: Path) -> None:
+    layers = [[d("d"), f("d/a", "aaaa"), f("d/b", "bb")],
+              [d("d"), opaque("d"), f("d/c", "c")]]
+    analysis = analyse_layers(tmp_path, layers)
+    eff = analysis.efficiency
+    assert eff.inefficient == []
+    assert eff.score == 1.0
+    assert eff.reclaimable_bytes == 6  # a and b are hidden by the opaque directory
+    final = eff.final_tree
+    assert final is not None and final.lookup("d/a") is None and final.lookup("d/c") is not None
+
+
+def test_reclaimable_counts_shadowed_and_deleted_bytes(tmp_path: Path) -> None:
+    layers = [[f("big", b"x" * 1000), d("dir"), f("dir/in", b"y" * 500)],
+              [f("big", b"z" * 10)],
+              [wh("dir")]]
+    eff = analyse_layers(tmp_path, layers).efficiency
+    assert eff.reclaimable_bytes == 1500
+    assert eff.visible_bytes == 10
+    assert eff.reclaimable_bytes == eff.size_bytes - eff.visible_bytes
+    # dive's figure counts both copies of big and nothing for the deleted directory
+    assert eff.wasted_bytes == 1010
+
+
+def test_hardlink_keeps_data_alive_after_its_target_is_deleted(tmp_path: Path) -> None:
+    layers = [[f("data", b"d" * 4096), hard("link", "data")], [wh("data")]]
+    eff = analyse_layers(tmp_path, layers).efficiency
+    assert eff.visible_bytes == 4096  # reachable through /link
+    assert eff.reclaimable_bytes == 0
+
+
+def test_identical_rewrite_is_waste_and_reclaimable(tmp_path: Path) -> None:
+    layers = [[f("same", "content")], [f("same", "content")]]
+    eff = analyse_layers(tmp_path, layers).efficiency
+    assert [(i.path, i.count, i.wasted_bytes) for i in eff.inefficient] == [("/same", 2, 14)]
+    assert eff.reclaimable_bytes == 7
+
+
+@pytest.mark.parametrize("layout", ["legacy", "oci", "oci-only"])
+@pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])
+def test_every_layout_and_compression_gives_the_same_figures(tmp_path: Path, layout: str,
+                                                            compression: str) -> None:
+    path = tmp_path / "image.tar"
+    path.write_bytes(docker_archive(ImageSpec(layers=spec_a()), layout=layout,
+                                    compression=compression))
+    assert _figures(analyse(open_image(str(path), source="docker-archive"))) == SPEC_A

@@ -1,0 +1,128 @@
+"""Tests of the streaming tar reader against archives written by CPython's tarfile."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+
+from dive_py.domain.tar_stream import TarFormatError, TarReader, TarTruncatedError
+
+
+def _archive(fmt: int, names: list[str], data: bytes = b"payload", **kw: object) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt, encoding="utf-8",
+                      errors="surrogateescape", **kw) as tar:  # type: ignore[arg-type]
+        for name in names:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.uid, info.gid, info.mode = 1000, 50, 0o4755
+            tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("link")
+        link.type, link.linkname = tarfile.SYMTYPE, names[0]
+        tar.addfile(link)
+    return buf.getvalue()
+
+
+def _read_all(data: bytes) -> list[tuple[str, bytes, int, bytes]]:
+    reader = TarReader(io.BytesIO(data))
+    out = []
+    for member in reader:
+        out.append((member.name, member.typeflag, member.size, b"".join(reader.read_data())))
+    return out
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_reads_names_sizes_types_and_data_in_every_format(fmt: int) -> None:
+    names = ["a.txt", "dir/b.bin"]
+    rows = _read_all(_archive(fmt, names))
+    assert rows == [("a.txt", b"0", 7, b"payload"), ("dir/b.bin", b"0", 7, b"payload"),
+                    ("link", b"2", 0, b"")]
+
+
+@pytest.mark.parametrize("fmt", [tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_long_names_of_4096_characters(fmt: int) -> None:
+    long_name = "/".join(["d" * 200] * 20)[:4096]
+    rows = _read_all(_archive(fmt, [long_name]))
+    assert rows[0][0] == long_name
+    reader = TarReader(io.BytesIO(_archive(fmt, [long_name])))
+    assert next(iter(reader)).linkname == ""
+
+
+def test_owner_and_special_mode_bits() -> None:
+    reader = TarReader(io.BytesIO(_archive(tarfile.PAX_FORMAT, ["x"])))
+    member = next(iter(reader))
+    assert (member.uid, member.gid, member.mode) == (1000, 50, 0o4755)
+
+
+def test_non_utf8_name_survives_as_surrogates() -> None:
+    raw = b"caf\xe9/\xff.txt"
+    name = raw.decode("utf-8", "surrogateescape")
+    rows = _read_all(_archive(tarfile.GNU_FORMAT, [name]))
+    assert rows[0][0].encode("utf-8", "surrogateescape") == raw
+
+
+def test_pax_global_header_does_not_abort() -> None:
+    data = _archive(tarfile.PAX_FORMAT, ["a", "b"], pax_headers={"comment": "global"})
+    assert [row[0] for row in _read_all(data)] == ["a", "b", "link"]
+
+
+def test_base256_size_field() -> None:
+    data = bytearray(_archive(tarfile.GNU_FORMAT, ["a"], data=b"x" * 10))
+    field = bytearray(12)
+    field[0] = 0x80
+    field[-1] = 10
+    data[124:136] = field
+    # fix the checksum
+    header = data[:512]
+    header[148:156] = b" " * 8
+    data[148:156] = f"{sum(header):06o}\0 ".encode()
+    assert _read_all(bytes(data))[0][2] == 10
+
+
+def test_checksum_mismatch_is_an_error() -> None:
+    data = bytearray(_archive(tarfile.USTAR_FORMAT, ["a"]))
+    data[0:1] = b"b"
+    with pytest.raises(TarFormatError, match="checksum"):
+        _read_all(bytes(data))
+
+
+def test_garbage_is_not_a_tar() -> None:
+    with pytest.raises(TarFormatError):
+        _read_all(b"this is not a tar archive" * 100)
+
+
+def test_truncation_anywhere_before_the_end_marker_is_an_error() -> None:
+    data = _archive(tarfile.PAX_FORMAT, ["a", "b/c"], data=b"z" * 1500)
+    end_marker = data.index(b"\0" * 1024, 3 * 512)  # first zero block after the members
+    # find the real end marker offset by reading
+    reader = TarReader(io.BytesIO(data))
+    for _ in reader:
+        pass
+    end = reader.position
+    assert end >= end_marker
+    for cut in range(0, end - 1024 + 1, 37):
+        with pytest.raises(TarTruncatedError):
+            _read_all(data[:cut])
+    # a cut inside the trailing padding after the marker is fine
+    assert len(_read_all(data[: end - 512])) == 3
+
+
+def test_unread_data_is_skipped() -> None:
+    reader = TarReader(io.BytesIO(_archive(tarfile.PAX_FORMAT, ["a", "b"], data=b"q" * 70000)))
+    names = [member.name for member in reader]
+    assert names == ["a", "b", "link"]
+
+
+def test_hardlink_carries_no_data_even_with_a_size_field() -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("f")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+        link = tarfile.TarInfo("h")
+        link.type, link.linkname = tarfile.LNKTYPE, "f"
+        tar.addfile(link)
+    rows = _read_all(buf.getvalue())
+    assert rows == [("f", b"0", 3, b"abc"), ("h", b"1", 0, b"")]
