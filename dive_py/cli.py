@@ -140,11 +140,9 @@ def ci_enabled(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
 def _load(args: argparse.Namespace, env: Mapping[str, str], progress: object) -> "object":
     from dive_py.domain.analysis import analyse
     from dive_py.domain.sources import open_image
-    from dive_py.domain.sources.platform import Platform
 
-    platform = Platform.parse(args.platform) if args.platform else None
     source = args.source or env.get("DIVE_SOURCE") or "docker"
-    image = open_image(args.image, source=source, platform=platform,
+    image = open_image(args.image, source=source, platform=args.platform,
                        progress=progress)  # type: ignore[arg-type]
     return analyse(image)
 
@@ -168,6 +166,10 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: Tex
         from dive_py.domain.sources import canonical_source
 
         args.source = canonical_source(args.source)
+    if args.platform is not None:
+        from dive_py.domain.sources.platform import Platform
+
+        args.platform = Platform.parse(args.platform)
     if args.demo:
         if args.image:
             raise UsageError("--demo opens the sample image: do not name another image",

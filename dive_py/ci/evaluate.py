@@ -68,33 +68,33 @@ def _threshold_text(threshold: Threshold) -> str:
             shown += f" ({threshold.text})"
     else:
         shown = format_ratio(float(value))  # type: ignore[arg-type]
-    return f"threshold={shown}, {threshold.origin}"
+    return f"threshold={shown} [{threshold.origin}]"
 
 
 def evaluate_one(threshold: Threshold, efficiency: Efficiency) -> RuleResult:
     """Check one rule against the figures."""
     name = threshold.spec.name
     if threshold.disabled:
-        return RuleResult(threshold, Status.SKIP, f"rule disabled ({threshold.origin})")
+        return RuleResult(threshold, Status.SKIP, f"rule disabled [{threshold.origin}]")
     limit = threshold.value
     if name == "lowestEfficiency":
         score = efficiency.score
         measured = f"efficiency={format_ratio(score)} ({_percent(score)})"
         if score < limit:  # type: ignore[operator]
-            return RuleResult(threshold, Status.FAIL, f"image efficiency is too low ({measured} "
-                              f"< {_threshold_text(threshold)})")
+            return RuleResult(threshold, Status.FAIL, f"image efficiency is too low: {measured} "
+                              f"< {_threshold_text(threshold)}")
         return RuleResult(threshold, Status.PASS, f"{measured} >= {_threshold_text(threshold)}")
     if name == "highestUserWastedPercent":
         percent = efficiency.user_wasted_percent
         if percent is None:
             return RuleResult(threshold, Status.PASS,
-                              "the image has a single layer, so no user bytes to measure "
-                              f"({_threshold_text(threshold)})")
+                              "userWastedPercent=n/a: the image has a single layer, so no user "
+                              f"bytes were added ({_threshold_text(threshold)})")
         measured = f"userWastedPercent={format_ratio(percent)} ({_percent(percent)})"
         if percent > limit:  # type: ignore[operator]
             return RuleResult(threshold, Status.FAIL,
-                              "too many bytes wasted, relative to the user bytes added "
-                              f"({measured} > {_threshold_text(threshold)})")
+                              "too many bytes wasted, relative to the user bytes added: "
+                              f"{measured} > {_threshold_text(threshold)}")
         return RuleResult(threshold, Status.PASS, f"{measured} <= {_threshold_text(threshold)}")
     if name == "highestWastedBytes":
         label, measured_bytes, reason = ("wastedBytes", efficiency.wasted_bytes,
@@ -108,7 +108,7 @@ def evaluate_one(threshold: Threshold, efficiency: Efficiency) -> RuleResult:
     measured = f"{label}={_bytes(measured_bytes)}"
     if measured_bytes > limit:  # type: ignore[operator]
         return RuleResult(threshold, Status.FAIL,
-                          f"{reason} ({measured} > {_threshold_text(threshold)})")
+                          f"{reason}: {measured} > {_threshold_text(threshold)}")
     return RuleResult(threshold, Status.PASS, f"{measured} <= {_threshold_text(threshold)}")
 
 

@@ -1,0 +1,158 @@
+"""The ``divepy`` command: JSON export, one-line errors and exit codes (no engine needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dive_py.cli import main
+from tests.domain.dive_examples import SPEC_A, spec_a
+from tests.image_builder import ImageSpec, docker_archive, f
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_divepy(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m dive_py.cli ARGS`` in a subprocess (CI unset unless given)."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("CI", "DOCKER_HOST")}
+    full_env["PYTHONPATH"] = str(REPO)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "dive_py.cli", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd or REPO, timeout=120)
+
+
+@pytest.fixture
+def spec_a_archive(tmp_path: Path) -> Path:
+    path = tmp_path / "spec-a.tar"
+    path.write_bytes(docker_archive(ImageSpec(layers=spec_a())))
+    return path
+
+
+def test_json_export_has_dive_schema_and_figures(tmp_path: Path, spec_a_archive: Path) -> None:
+    out = tmp_path / "out.json"
+    result = run_divepy("--json", str(out), f"docker-archive://{spec_a_archive}")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    image = doc["image"]
+    assert image["sizeBytes"] == SPEC_A["sizeBytes"]
+    assert image["inefficientBytes"] == SPEC_A["wastedBytes"]
+    assert image["efficiencyScore"] == SPEC_A["efficiency"]
+    assert [(r["file"], r["count"], r["sizeBytes"]) for r in image["fileReference"]] == SPEC_A["inefficient"]
+    assert image["userWastedPercent"] == SPEC_A["userWastedPercent"]
+    assert image["reclaimableBytes"] == 1000 + 1500 + 2000 + 3  # f1 twice + sub/f2 + keep.txt
+    layer = doc["layer"][5]
+    assert set(layer) >= {"index", "id", "digestId", "sizeBytes", "command", "fileList"}
+    rows = {row["path"]: row for row in layer["fileList"]}
+    assert rows["data/h2"]["typeFlag"] == 49 and rows["data/h2"]["linkName"] == "data/h1"
+    assert rows["data/link"]["fileMode"] == 134218239  # Go os.ModeSymlink | 0777
+    assert rows["data"]["fileMode"] == 2147484141 and rows["data"]["isDir"] is True
+    # children before their directory, by name
+    assert [row["path"] for row in layer["fileList"]] == [
+        "data/h1", "data/h2", "data/link", "data", "empty1"]
+    assert [row["path"] for row in doc["layer"][3]["fileList"]] == ["data/.wh.sub", "data"]
+
+
+def test_json_replaces_a_longer_file_whole(tmp_path: Path, spec_a_archive: Path) -> None:
+    out = tmp_path / "out.json"
+    out.write_text("x" * 5_000_000)
+    assert run_divepy("--json", str(out), "--source", "docker-archive", str(spec_a_archive)).returncode == 0
+    json.loads(out.read_text())  # dive leaves the old tail behind; this would not parse
+
+
+def test_non_utf8_names_are_recoverable_from_json(tmp_path: Path) -> None:
+    raw = b"caf\xe9-\x1b[31m"
+    name = raw.decode("utf-8", "surrogateescape")
+    archive = tmp_path / "weird.tar"
+    archive.write_bytes(docker_archive(ImageSpec(layers=[[f(name, "x")]])))
+    out = tmp_path / "out.json"
+    assert run_divepy("--json", str(out), "--source", "docker-archive", str(archive)).returncode == 0
+    path = json.loads(out.read_text())["layer"][0]["fileList"][0]["path"]
+    assert os.fsencode(path) == raw
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["--source", "nope", "x"], 2, "unknown image source 'nope'"),
+    (["--source", "docker-archive", "/definitely/missing.tar"], 3, "/definitely/missing.tar does not exist"),
+    (["--platform", "linux", "--source", "docker-archive", "x.tar"], 2, "bad --platform value"),
+    (["--bogus-flag", "x"], 2, "unrecognized arguments: --bogus-flag"),
+    ([], 2, "no image named"),
+])
+def test_bad_input_is_one_line_with_its_exit_code(args: list[str], code: int, message: str) -> None:
+    result = run_divepy(*args)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_corrupt_archive_exit_3_and_no_output_file(tmp_path: Path, spec_a_archive: Path) -> None:
+    data = spec_a_archive.read_bytes()
+    broken = tmp_path / "broken.tar"
+    broken.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out.json"
+    result = run_divepy("--json", str(out), "--source", "docker-archive", str(broken))
+    assert result.returncode == 3
+    assert "truncated" in result.stderr and str(broken) in result.stderr
+    assert not out.exists()
+    assert {p.name for p in tmp_path.iterdir()} == {"spec-a.tar", "broken.tar"}  # no temp file left
+
+
+def test_output_in_a_missing_directory_exit_4(tmp_path: Path, spec_a_archive: Path) -> None:
+    result = run_divepy("--json", str(tmp_path / "no" / "out.json"), "--source", "docker-archive",
+                        str(spec_a_archive))
+    assert result.returncode == 4
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("host, shown", [
+    ("unix:///nonexistent/docker.sock", "unix:///nonexistent/docker.sock"),
+    ("localhost:1", "tcp://localhost:1"),
+    ("tcp://127.0.0.1:1", "tcp://127.0.0.1:1"),
+])
+def test_unreachable_engine_names_the_endpoint(tmp_path: Path, host: str, shown: str) -> None:
+    result = run_divepy("--json", str(tmp_path / "o.json"), "some-image", env={"DOCKER_HOST": host})
+    assert result.returncode == 3, result.stderr
+    assert f"cannot reach the Docker engine at {shown} (from DOCKER_HOST)" in result.stderr
+    assert "not found" not in result.stderr.lower()
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_demo_writes_a_sample_archive_and_exports_it(tmp_path: Path) -> None:
+    out = tmp_path / "demo.json"
+    result = run_divepy("--demo", "--json", str(out), env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    commands = [step["command"] for step in doc["history"]]
+    assert commands[-2:] == ['CMD ["python" "app.py"]', "COPY app.py ."]
+    assert any("pip install" in c for c in commands)
+    assert doc["image"]["reclaimableBytes"] > 1_000_000  # the deleted pip cache
+    assert doc["image"]["fileReference"]  # and some waste dive can see
+    assert (tmp_path / "cache" / "divepy" / "python-hello-world-demo.tar").exists()
+
+
+def test_version() -> None:
+    result = run_divepy("--version")
+    assert result.returncode == 0 and result.stdout.startswith("divepy ")
+
+
+def test_json_path_does_not_import_textual(tmp_path: Path, spec_a_archive: Path) -> None:
+    code = ("import sys; from dive_py.cli import main; rc = main(['--json', sys.argv[1], "
+            "'--source', 'docker-archive', sys.argv[2]]); "
+            "assert 'textual' not in sys.modules, 'textual imported'; sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "o.json"), str(spec_a_archive)],
+                            capture_output=True, text=True, cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+
+
+def test_main_in_process_returns_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--source", "docker-archive", str(tmp_path / "missing.tar"), "--json",
+                 str(tmp_path / "o.json")]) == 3
+    assert "does not exist" in capsys.readouterr().err
