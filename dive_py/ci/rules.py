@@ -137,18 +137,23 @@ def _unknown_rule(key: str, where: str) -> str:
 
 
 def _yaml_text(value: Any) -> tuple[str | None, str | None]:
-    """Return (text, None) for a scalar rule value, or (None, problem)."""
+    """Return (text, None) for a scalar rule value, or (None, problem); (None, None) for null."""
     if isinstance(value, bool):
         return None, f"{str(value).lower()} is not a number"
     if value is None:
-        return "", None
+        return None, None
     if isinstance(value, (int, float, str)):
         return (repr(value) if isinstance(value, float) else str(value)), None
     return None, f"expected a single value, got a {type(value).__name__}"
 
 
-def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str]:
-    """Read the rule values of the file at ``path``: {rule name: text}; append problems."""
+def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str | None]:
+    """Read the rule values of the file at ``path``: {rule name: text}; append problems.
+
+    A rule written without a value (``lowestEfficiency:``, YAML null) maps to None: dive
+    applies the default then, and so does divepy (saying so in the origin). An explicitly
+    empty string (``lowestEfficiency: ""``) is kept, and is misconfigured, as in dive.
+    """
     import yaml
 
     try:
@@ -192,7 +197,7 @@ def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str]:
         problems.append(f"'rules' in {shown} must be a mapping of rule names to values, "
                         f"not a {type(rules).__name__}")
         return {}
-    values: dict[str, str] = {}
+    values: dict[str, str | None] = {}
     given_as: dict[str, str] = {}
     for key, value in rules.items():
         text = str(key)
@@ -209,7 +214,7 @@ def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str]:
         if problem is not None:
             problems.append(f"{spec.name} ({shown}): {problem}")
             continue
-        values[spec.name] = value_text  # type: ignore[assignment]
+        values[spec.name] = value_text
     return values
 
 
@@ -247,7 +252,7 @@ def load_rules(args: argparse.Namespace, env: Mapping[str, str],
     base = Path(os.getcwd() if cwd is None else cwd)
     problems: list[str] = []
     explicit = getattr(args, "ci_config", None)
-    file_values: dict[str, str] = {}
+    file_values: dict[str, str | None] = {}
     config_path: str | None = None
     if explicit is not None:
         shown = escape_text(explicit)
@@ -275,8 +280,10 @@ def load_rules(args: argparse.Namespace, env: Mapping[str, str],
         flag_value = getattr(args, spec.name, None)
         if flag_value is not None:
             text, origin = str(flag_value), f"flag {spec.flag}"
+        elif file_values.get(spec.name) is not None:
+            text, origin = file_values[spec.name], f"file {config_path}"  # type: ignore[assignment]
         elif spec.name in file_values:
-            text, origin = file_values[spec.name], f"file {config_path}"
+            text, origin = spec.default, f"default; no value in file {config_path}"
         else:
             text, origin = spec.default, "default"
         try:

@@ -18,6 +18,9 @@ from dive_py.domain.entry import TYPE_OF_TYPEFLAG, EntryType, FileEntry
 from dive_py.domain.tar_stream import Readable, TarFormatError, TarReader
 from dive_py.domain.whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX
 
+xxh64_intdigest = xxhash.xxh64_intdigest
+_SMALL = 1 << 20  # files up to this many bytes are hashed in one call
+
 EMPTY_DIGEST = xxhash.xxh64(b"").intdigest()
 """xxh64 of no bytes: the digest of empty files, symlinks and hardlinks (as in dive)."""
 
@@ -144,7 +147,7 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                 continue  # the root directory itself
             parent, _, name = path.rpartition("/")
             kind = TYPE_OF_TYPEFLAG.get(member.typeflag, EntryType.OTHER)
-            if name.startswith(WHITEOUT_PREFIX):
+            if name[:4] == WHITEOUT_PREFIX:
                 if name == OPAQUE_MARKER:
                     contents.opaque_dirs.append(parent)
                     continue
@@ -154,13 +157,16 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                                                     member.uid, member.gid, "", EMPTY_DIGEST))
                 continue
             if kind is EntryType.FILE or kind is EntryType.OTHER:
-                if member.stored_size:
+                stored = member.stored_size
+                if not stored:
+                    digest = EMPTY_DIGEST
+                elif stored <= _SMALL:
+                    digest = xxh64_intdigest(reader.read(stored))
+                else:
                     hasher = xxhash.xxh64()
                     for chunk in reader.read_data():
                         hasher.update(chunk)
                     digest = hasher.intdigest()
-                else:
-                    digest = EMPTY_DIGEST
                 entry = FileEntry(path, kind, member.size, member.mode, member.uid, member.gid,
                                   "", digest)
             elif kind is EntryType.DIR:

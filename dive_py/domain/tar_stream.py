@@ -12,6 +12,7 @@ Formats (POSIX.1-2001 pax, GNU tar manual "Basic Tar Format"): ustar name/prefix
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Iterator, Protocol
 
@@ -33,6 +34,12 @@ PAX_GLOBAL = b"g"
 GNU_LONGNAME = b"L"
 GNU_LONGLINK = b"K"
 GNU_SPARSE = b"S"
+
+
+_HEADER = struct.Struct("100s8s8s8s12s12s8s1s100s6s2s32s32s8s8s155s")
+_USTAR_MAGICS = frozenset({b"ustar\x00", b"ustar "})
+_EXTENSIONS = frozenset({PAX_HEADER, PAX_GLOBAL, GNU_LONGNAME, GNU_LONGLINK})
+_DATALESS = frozenset({HARDLINK, SYMLINK, DIRECTORY, CHAR_DEVICE, BLOCK_DEVICE, FIFO})
 
 
 class Readable(Protocol):
@@ -100,6 +107,10 @@ def _cstring(field: bytes) -> bytes:
 
 def _number(field: bytes, what: str, offset: int) -> int:
     """Parse an octal (or GNU base-256) numeric header field."""
+    try:
+        return int(field.split(b"\0", 1)[0] or b"0", 8)
+    except ValueError:
+        pass
     if field and field[0] & 0x80:
         # GNU base-256: big-endian two's complement, first byte's top bit is the marker.
         value = int.from_bytes(field, "big", signed=False)
@@ -282,46 +293,59 @@ class TarReader:
         return self
 
     def __next__(self) -> TarMember:
-        self._finish_member()
+        if self._remaining or self._padding:
+            self._finish_member()
         if self.ended:
             raise StopIteration
-        pax: dict[str, bytes] = {}
+        pax: dict[str, bytes] | None = None
         longname: bytes | None = None
         longlink: bytes | None = None
         while True:
-            offset = self.position
-            if not self._fill(BLOCK):
+            offset = self._consumed + self._pos
+            if len(self._buf) - self._pos < BLOCK and not self._fill(BLOCK):
                 if len(self._buf) - self._pos == 0 and not self._strict_end:
                     self.ended = True
                     raise StopIteration
                 raise TarTruncatedError("tar archive ended without its end-of-archive marker"
                                         if len(self._buf) - self._pos == 0
                                         else "tar archive truncated in a header", offset)
-            header = self._take(BLOCK, "a header")
-            if header.count(0) == BLOCK:
-                self.ended = True
-                # The second zero block is optional in practice; consume it when present.
-                if self._fill(BLOCK) and self._buf[self._pos : self._pos + BLOCK].count(0) == BLOCK:
-                    self._pos += BLOCK
-                raise StopIteration
-            stored = _number(header[148:156], "checksum", offset)
-            computed = sum(header) - sum(header[148:156]) + 8 * 32
-            if stored != computed:
-                # Some historic writers summed signed chars.
-                signed = computed - 2 * sum(b for b in header if b >= 128)
-                if stored != signed:
-                    raise TarFormatError("tar header checksum mismatch (not a tar archive, or corrupt)",
-                                         offset)
-            typeflag = header[156:157]
-            size = _number(header[124:136], "size", offset)
+            start = self._pos
+            header = self._buf[start : start + BLOCK]
+            self._pos = start + BLOCK
+            (name_raw, mode_f, uid_f, gid_f, size_f, _mtime, chksum_f, typeflag, link_raw, magic,
+             _version, _uname, _gname, major_f, minor_f, prefix) = _HEADER.unpack_from(header)
+            if magic not in _USTAR_MAGICS or not name_raw[0]:
+                # Headers with a ustar magic are trusted without summing their 512 bytes (a
+                # corrupt layer still fails its diff ID check); anything else must have a
+                # correct checksum, which is what tells a tar from other bytes.
+                computed = sum(header) - sum(chksum_f) + 256
+                try:
+                    stored = int(chksum_f.split(b"\0", 1)[0].strip() or b"-1", 8)
+                except ValueError:
+                    stored = -1
+                if stored != computed:
+                    if header.count(0) == BLOCK:
+                        self.ended = True
+                        # The second zero block is optional in practice; consume it when present.
+                        if self._fill(BLOCK) and self._buf[self._pos : self._pos + BLOCK].count(0) == BLOCK:
+                            self._pos += BLOCK
+                        raise StopIteration
+                    # Some historic writers summed signed chars.
+                    signed = computed - 2 * sum(b for b in header if b >= 128)
+                    if stored != signed:
+                        raise TarFormatError("tar header checksum mismatch (not a tar archive, or corrupt)",
+                                             offset)
+            size = _number(size_f, "size", offset)
             if size < 0:
                 raise TarFormatError("negative member size in tar header", offset)
-            if typeflag in (PAX_HEADER, PAX_GLOBAL, GNU_LONGNAME, GNU_LONGLINK):
+            if typeflag in _EXTENSIONS:
                 if size > 64 << 20:
                     raise TarFormatError("extension header larger than 64 MiB", offset)
                 data = self._take(size, "an extension header")
                 self._skip(-size % BLOCK, "extension header padding")
                 if typeflag == PAX_HEADER:
+                    if pax is None:
+                        pax = {}
                     pax.update(_parse_pax(data, offset))
                 elif typeflag == PAX_GLOBAL:
                     self._globals.update(_parse_pax(data, offset))
@@ -330,38 +354,53 @@ class TarReader:
                 else:
                     longlink = _cstring(data)
                 continue
-            return self._member(header, typeflag, size, offset, pax, longname, longlink)
+            if longname is None:
+                name_raw = name_raw.split(b"\0", 1)[0]
+                if magic == b"ustar\x00" and prefix[0]:  # POSIX ustar: prefix field
+                    name_raw = prefix.split(b"\0", 1)[0] + b"/" + name_raw
+            else:
+                name_raw = longname
+            if longlink is None:
+                link_raw = link_raw.split(b"\0", 1)[0]
+            else:
+                link_raw = longlink
+            if pax is None and not self._globals:
+                return self._member(name_raw.decode("utf-8", "surrogateescape"),
+                                    link_raw.decode("utf-8", "surrogateescape") if link_raw else "",
+                                    header, typeflag, size, offset, mode_f, uid_f, gid_f,
+                                    major_f, minor_f, None)
+            fields = dict(self._globals)
+            if pax:
+                fields.update(pax)
+            name = _decode(fields["path"]) if "path" in fields else _decode(name_raw)
+            linkname = _decode(fields["linkpath"]) if "linkpath" in fields else _decode(link_raw)
+            if "size" in fields:
+                try:
+                    size = int(fields["size"])
+                except ValueError:
+                    raise TarFormatError("bad PAX size", offset) from None
+            return self._member(name, linkname, header, typeflag, size, offset, mode_f, uid_f,
+                                gid_f, major_f, minor_f, fields)
 
-    def _member(self, header: bytes, typeflag: bytes, size: int, offset: int,
-                pax: dict[str, bytes], longname: bytes | None, longlink: bytes | None) -> TarMember:
-        fields = dict(self._globals)
-        fields.update(pax)
-        magic = header[257:263]
-        name_raw = _cstring(header[0:100])
-        if magic == b"ustar\x00":  # POSIX ustar: prefix field
-            prefix = _cstring(header[345:500])
-            if prefix:
-                name_raw = prefix + b"/" + name_raw
-        if longname is not None:
-            name_raw = longname
-        link_raw = longlink if longlink is not None else _cstring(header[157:257])
-        name = _decode(fields["path"]) if "path" in fields else _decode(name_raw)
-        linkname = _decode(fields["linkpath"]) if "linkpath" in fields else _decode(link_raw)
-        if "size" in fields:
-            try:
-                size = int(fields["size"])
-            except ValueError:
-                raise TarFormatError("bad PAX size", offset) from None
+    def _member(self, name: str, linkname: str, header: bytes, typeflag: bytes, size: int,
+                offset: int, mode_f: bytes, uid_f: bytes, gid_f: bytes, major_f: bytes,
+                minor_f: bytes, fields: dict[str, bytes] | None) -> TarMember:
         stored_size = size
-        mode = _number(header[100:108], "mode", offset) & 0o7777
-        uid = int(fields["uid"]) if "uid" in fields else _number(header[108:116], "uid", offset)
-        gid = int(fields["gid"]) if "gid" in fields else _number(header[116:124], "gid", offset)
+        mode = _number(mode_f, "mode", offset) & 0o7777
+        if fields is not None and "uid" in fields:
+            uid = int(fields["uid"])
+        else:
+            uid = _number(uid_f, "uid", offset)
+        if fields is not None and "gid" in fields:
+            gid = int(fields["gid"])
+        else:
+            gid = _number(gid_f, "gid", offset)
         if typeflag == REGULAR_OLD or typeflag == CONTIGUOUS:
             typeflag = DIRECTORY if name.endswith("/") else REGULAR
         devmajor = devminor = 0
-        if typeflag in (CHAR_DEVICE, BLOCK_DEVICE):
-            devmajor = _number(header[329:337], "devmajor", offset)
-            devminor = _number(header[337:345], "devminor", offset)
+        if typeflag == CHAR_DEVICE or typeflag == BLOCK_DEVICE:
+            devmajor = _number(major_f, "devmajor", offset)
+            devminor = _number(minor_f, "devminor", offset)
         if typeflag == GNU_SPARSE:
             # Old GNU sparse: realsize at 483; extended sparse map blocks follow when flagged.
             real = _number(header[483:495], "sparse realsize", offset)
@@ -371,12 +410,12 @@ class TarReader:
                 extended = block[504]
             size = real
             typeflag = REGULAR
-        elif "GNU.sparse.realsize" in fields or "GNU.sparse.size" in fields:
+        elif fields is not None and ("GNU.sparse.realsize" in fields or "GNU.sparse.size" in fields):
             key = "GNU.sparse.realsize" if "GNU.sparse.realsize" in fields else "GNU.sparse.size"
             size = int(fields[key])
             if "GNU.sparse.name" in fields:
                 name = _decode(fields["GNU.sparse.name"])
-        if typeflag in (HARDLINK, SYMLINK, DIRECTORY, CHAR_DEVICE, BLOCK_DEVICE, FIFO):
+        elif typeflag in _DATALESS:
             # These carry no data whatever their size field says (as GNU tar and CPython read them).
             size = stored_size = 0
         self._remaining = stored_size

@@ -82,8 +82,9 @@ def test_base256_size_field() -> None:
 
 
 def test_checksum_mismatch_is_an_error() -> None:
+    # A header without a ustar magic (damaged, or v7) must carry a correct checksum.
     data = bytearray(_archive(tarfile.USTAR_FORMAT, ["a"]))
-    data[0:1] = b"b"
+    data[257:258] = b"X"
     with pytest.raises(TarFormatError, match="checksum"):
         _read_all(bytes(data))
 
@@ -126,3 +127,13 @@ def test_hardlink_carries_no_data_even_with_a_size_field() -> None:
         tar.addfile(link)
     rows = _read_all(buf.getvalue())
     assert rows == [("f", b"0", 3, b"abc"), ("h", b"1", 0, b"")]
+
+
+def test_v7_header_without_magic_is_read_when_its_checksum_is_right() -> None:
+    data = bytearray(_archive(tarfile.USTAR_FORMAT, ["a"]))
+    header = data[:512]
+    header[257:265] = b"\0" * 8
+    header[148:156] = b" " * 8
+    header[148:156] = f"{sum(header):06o}\0 ".encode()
+    data[:512] = header
+    assert _read_all(bytes(data))[0][:3] == ("a", b"0", 7)

@@ -1,0 +1,120 @@
+"""Provides :class:`DiveApp` and :func:`make_app`: the interactive explorer, built from an analysis.
+
+The one factory, :func:`make_app`, is what the CLI (through :mod:`dive_py.ui.launch`), the tests
+and the screenshot script use; it needs no container engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from dive_py.domain.analysis import Analysis
+from dive_py.domain.progress import ProgressListener
+from dive_py.explorer_config import ExplorerConfig
+from dive_py.ui.commands import ExplorerCommands
+from dive_py.ui.help_screen import HelpScreen
+from dive_py.ui.loading_screen import LoadingScreen, LoadProgress
+from dive_py.ui.main_screen import MainScreen
+
+Loader = Callable[[ProgressListener], Analysis]
+
+
+class DiveApp(App[int]):
+    """The divepy explorer: layers, details and the file tree of one analysed image."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "divepy"
+    COMMANDS = App.COMMANDS | {ExplorerCommands}
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit divepy"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="force-quit"),
+        Binding("question_mark", "help", "Help", id="help", key_display="?",
+                tooltip="All keys and the marker legend"),
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False, id="suspend"),
+    ]
+
+    def __init__(self, analysis: Analysis | None = None, *, image_name: str | None = None,
+                 config: ExplorerConfig | None = None, loader: Loader | None = None) -> None:
+        super().__init__()
+        self.analysis = analysis
+        self.config = config or ExplorerConfig()
+        self._image_name = image_name
+        self.loader = loader
+        self.load_error: BaseException | None = None
+        """What the loader raised (re-raised by :func:`~dive_py.ui.launch.run_explorer`)."""
+        self.quit_while_loading = False
+        self._progress = LoadProgress()
+
+    @property
+    def image_name(self) -> str:
+        """The name shown for the image: as given, else its first tag, else its reference."""
+        if self._image_name:
+            return self._image_name
+        if self.analysis is not None:
+            image = self.analysis.image
+            return image.repo_tags[0] if image.repo_tags else image.reference
+        return "image"
+
+    def get_default_screen(self):  # type: ignore[no-untyped-def]
+        if self.analysis is not None:
+            return MainScreen(self.analysis, image_name=self.image_name, config=self.config)
+        return LoadingScreen(self._progress, self.image_name)
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.config.keymap)
+        if self.analysis is None and self.loader is not None:
+            thread = threading.Thread(target=self._load, name="divepy-load", daemon=True)
+            thread.start()
+
+    # -- loading ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        """Run the loader (in a daemon thread, so quitting never waits for a slow pull)."""
+        assert self.loader is not None
+        try:
+            analysis = self.loader(self._progress)
+        except BaseException as exc:  # noqa: BLE001 - handed to run_explorer to re-raise
+            self._call(self._load_failed, exc)
+            return
+        self._call(self._loaded, analysis)
+
+    def _call(self, callback, *args) -> None:  # type: ignore[no-untyped-def]
+        try:
+            self.call_from_thread(callback, *args)
+        except RuntimeError:  # the app is gone (quit while loading)
+            pass
+
+    def _load_failed(self, exc: BaseException) -> None:
+        self.load_error = exc
+        self.exit(1)
+
+    def _loaded(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.switch_screen(MainScreen(analysis, image_name=self.image_name, config=self.config))
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_quit(self) -> None:  # type: ignore[override]
+        if self.analysis is None:
+            self.quit_while_loading = True
+        self.exit(0)
+
+    def action_help(self) -> None:
+        """Show every key and the marker legend."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+
+def make_app(analysis: Analysis, *, image_name: str | None = None,
+             config: ExplorerConfig | None = None) -> DiveApp:
+    """Return the explorer for ``analysis`` (no engine needed: tests and screenshots use this).
+
+    Args:
+        analysis: the analysed image.
+        image_name: the name to show (default: the image's first tag, else its reference).
+        config: explorer settings (default: divepy's defaults, no config file read).
+    """
+    return DiveApp(analysis, image_name=image_name, config=config)

@@ -1,0 +1,348 @@
+"""Provides :class:`FileTreeView`: the virtualised file tree pane (Line API over :class:`TreeRows`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import var
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from dive_py.domain.file_tree import DiffType, FileNode
+from dive_py.ui.tree_rows import (MARKERS, SortOrder, TreeRows, attributes, display_name)
+
+_DIFF_CLASS = {DiffType.ADDED: "file-tree--added", DiffType.REMOVED: "file-tree--removed",
+               DiffType.MODIFIED: "file-tree--modified", DiffType.UNMODIFIED: "file-tree--unmodified"}
+
+ATTRIBUTES_MIN_WIDTH = 60
+"""Below this pane width the attribute column is left out (as dive does)."""
+
+
+class FileTreeView(ScrollView, can_focus=True):
+    """A file tree of any size: one widget, one cached strip per visible row.
+
+    Every row carries a one-character change marker (``+`` added, ``~`` modified, ``-``
+    removed, blank unchanged) as well as its colour.
+    """
+
+    HELP = """\
+## File tree
+
+Markers: `+` added, `~` modified, `-` removed, blank: unchanged.
+Colours follow the theme: added = success, modified = warning, removed = error.
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="down"),
+        Binding("pageup,u", "page_up", "Page up", show=False, id="page-up"),
+        Binding("pagedown,d", "page_down", "Page down", show=False, id="page-down"),
+        Binding("home", "cursor_home", "First row", show=False, id="home"),
+        Binding("end", "cursor_end", "Last row", show=False, id="end"),
+        Binding("right,l", "enter_dir", "Enter directory", show=False, id="right"),
+        Binding("left,h", "parent_dir", "Parent directory", show=False, id="left"),
+        Binding("space", "toggle_dir", "Collapse dir", id="toggle-collapse-dir",
+                tooltip="Collapse or expand the directory under the cursor"),
+        Binding("ctrl+space,ctrl+@", "toggle_all", "Collapse all", id="toggle-collapse-all-dir",
+                key_display="^␣", tooltip="Collapse or expand every directory"),
+        Binding("ctrl+o", "toggle_sort", "Sort", id="toggle-sort-order",
+                tooltip="Sort by name, or by size (largest first)"),
+        Binding("ctrl+b", "toggle_attributes", "Attributes", id="toggle-filetree-attributes",
+                tooltip="Show or hide permissions, owner and size"),
+        Binding("ctrl+a", "toggle_diff('added')", "Added", id="toggle-added-files",
+                tooltip="Show or hide added files (+)"),
+        Binding("ctrl+r", "toggle_diff('removed')", "Removed", id="toggle-removed-files",
+                tooltip="Show or hide removed files (-)"),
+        Binding("ctrl+n", "toggle_diff('modified')", "Modified", id="toggle-modified-files",
+                tooltip="Show or hide modified files (~); dive's ctrl+m arrives as Enter"),
+        Binding("ctrl+u", "toggle_diff('unmodified')", "Unmodified", id="toggle-unmodified-files",
+                tooltip="Show or hide unchanged files"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "file-tree--added", "file-tree--removed", "file-tree--modified",
+        "file-tree--unmodified", "file-tree--cursor", "file-tree--guides",
+    }
+
+    DEFAULT_CSS = """
+    FileTreeView {
+        background: $surface;
+        & > .file-tree--added { color: $success; }
+        & > .file-tree--removed { color: $error; }
+        & > .file-tree--modified { color: $warning; }
+        & > .file-tree--unmodified { }
+        & > .file-tree--guides { color: $foreground-muted; }
+        & > .file-tree--cursor { background: $foreground 20%; text-style: bold; }
+        &:focus > .file-tree--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: bold;
+        }
+    }
+    """
+
+    cursor_line: var[int] = var(0, always_update=True)
+    """Index of the highlighted row."""
+    show_attributes: var[bool] = var(True)
+    """Show the permission / owner / size column (when the pane is wide enough)."""
+
+    class NodeHighlighted(Message):
+        """The cursor moved to another row."""
+
+        def __init__(self, view: "FileTreeView", path: str | None) -> None:
+            super().__init__()
+            self.view = view
+            self.path = path
+
+        @property
+        def control(self) -> "FileTreeView":
+            return self.view
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, FileTreeView.NodeHighlighted)
+
+    class SettingsChanged(Message):
+        """Sort, hidden types, attributes or the filter changed (the pane title follows)."""
+
+    def __init__(self, model: TreeRows, *, show_attributes: bool = True, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.model = model
+        self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._widest = 0
+        self.set_reactive(FileTreeView.show_attributes, show_attributes)
+
+    # -- model -----------------------------------------------------------------------------
+    @property
+    def attributes_shown(self) -> bool:
+        """True when the attribute column is drawn (enabled and the pane is wide enough)."""
+        return self.show_attributes and self.size.width >= ATTRIBUTES_MIN_WIDTH
+
+    @property
+    def cursor_path(self) -> str | None:
+        """The path under the cursor, or None when the tree shows nothing."""
+        if 0 <= self.cursor_line < len(self.model):
+            return self.model.path_of(self.cursor_line)
+        return None
+
+    @property
+    def cursor_node(self) -> FileNode | None:
+        """The node under the cursor, or None."""
+        if 0 <= self.cursor_line < len(self.model):
+            return self.model.nodes[self.cursor_line]
+        return None
+
+    def _rows_changed(self, keep_path: str | None = None) -> None:
+        self._cache.clear()
+        self._widest = 0
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.model))
+        if keep_path is not None:
+            index = self.model.nearest_index(keep_path)
+            self.cursor_line = index if index is not None else 0
+        else:
+            self.cursor_line = self.cursor_line
+        self.refresh()
+
+    def set_model(self, model: TreeRows) -> None:
+        """Show ``model`` (another layer), keeping the cursor on the same path when it exists."""
+        path = self.cursor_path
+        self.model = model
+        self._rows_changed(path if path is not None else "")
+
+    def select_path(self, path: str) -> bool:
+        """Expand what hides ``path`` and move the cursor to it; False when it is not shown."""
+        index = self.model.reveal(path)
+        self._rows_changed()
+        if index is None:
+            return False
+        self.cursor_line = index
+        self.scroll_to(y=max(0, index - self.scrollable_content_region.height // 2), animate=False)
+        return True
+
+    def rebuild(self, change) -> None:  # type: ignore[no-untyped-def]
+        """Apply ``change(model)`` (a settings change) and keep the cursor on its path."""
+        path = self.cursor_path
+        change(self.model)
+        self._rows_changed(path if path is not None else "")
+        self.post_message(self.SettingsChanged())
+
+    # -- cursor ----------------------------------------------------------------------------
+    def validate_cursor_line(self, value: int) -> int:
+        return max(0, min(value, len(self.model) - 1))
+
+    def watch_cursor_line(self, old: int, new: int) -> None:
+        height = self.scrollable_content_region.height or 1
+        y = int(self.scroll_offset.y)
+        if new < y:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif new >= y + height:
+            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.NodeHighlighted(self, self.cursor_path))
+
+    def watch_show_attributes(self) -> None:
+        self._rows_changed()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._rows_changed()
+        self.post_message(self.SettingsChanged())
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    def on_focus(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    # -- rendering -------------------------------------------------------------------------
+    def _build_strip(self, index: int, cursor: bool, attrs: bool) -> Strip:
+        model = self.model
+        node = model.nodes[index]
+        style = self.get_component_rich_style(_DIFF_CLASS[node.diff], partial=True)
+        guide_style = self.get_component_rich_style("file-tree--guides", partial=True)
+        base = self.rich_style
+        if cursor:
+            cursor_style = self.get_component_rich_style("file-tree--cursor", partial=True)
+            style = style + cursor_style
+            guide_style = cursor_style
+        head = f"{MARKERS[node.diff]} " + (attributes(node) if attrs else "")
+        segments = [Segment(head, base + style), Segment(model.guides(index), base + guide_style),
+                    Segment(display_name(node), base + style)]
+        return Strip(segments)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = y + scroll_y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if index >= len(self.model):
+            return Strip.blank(width, base)
+        attrs = self.attributes_shown
+        cursor = index == self.cursor_line
+        key = (index, self.model.generation, cursor, attrs, self.has_focus)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._build_strip(index, cursor, attrs)
+            self._cache[key] = strip
+            if strip.cell_length > self._widest:  # widen the scroll range to the rows seen
+                self._widest = strip.cell_length
+                if self._widest > self.virtual_size.width:
+                    self.call_later(self._widen)
+        if cursor:
+            fill = base + self.get_component_rich_style("file-tree--cursor", partial=True)
+            return strip.crop_extend(scroll_x, scroll_x + width, fill)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _widen(self) -> None:
+        if self._widest > self.virtual_size.width:
+            self.virtual_size = Size(self._widest, len(self.model))
+
+    # -- mouse -----------------------------------------------------------------------------
+    def on_click(self, event: events.Click) -> None:
+        index = event.y + int(self.scroll_offset.y)
+        if not 0 <= index < len(self.model):
+            return
+        x = event.x + int(self.scroll_offset.x)
+        start = 2 + (len(attributes(self.model.nodes[index])) if self.attributes_shown else 0)
+        glyph = start + 4 * self.model.depths[index]
+        self.cursor_line = index
+        if glyph <= x < glyph + 4 and self.model.can_fold(index):
+            self.action_toggle_dir()
+        elif x < 1 and self.model.can_fold(index):  # the marker column folds too
+            self.action_toggle_dir()
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_cursor_up(self) -> None:
+        self.cursor_line -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor_line += 1
+
+    def action_page_up(self) -> None:
+        self.cursor_line -= max(1, self.scrollable_content_region.height)
+
+    def action_page_down(self) -> None:
+        self.cursor_line += max(1, self.scrollable_content_region.height)
+
+    def action_cursor_home(self) -> None:
+        self.cursor_line = 0
+
+    def action_cursor_end(self) -> None:
+        self.cursor_line = len(self.model) - 1
+
+    def action_toggle_dir(self) -> None:
+        """Collapse or expand the directory under the cursor."""
+        if self.model.toggle(self.cursor_line):
+            self._rows_changed()
+
+    def action_toggle_all(self) -> None:
+        """Collapse every directory, or expand every directory if all are collapsed."""
+        self.rebuild(lambda model: model.toggle_all())
+
+    def action_toggle_sort(self) -> None:
+        """Sort by name, or by size (largest first)."""
+        self.rebuild(lambda model: model.toggle_sort())
+
+    def action_toggle_attributes(self) -> None:
+        """Show or hide the attribute column."""
+        self.show_attributes = not self.show_attributes
+        self.post_message(self.SettingsChanged())
+
+    def action_toggle_diff(self, name: str) -> None:
+        """Show or hide the rows of one change type."""
+        diff = {"added": DiffType.ADDED, "removed": DiffType.REMOVED,
+                "modified": DiffType.MODIFIED, "unmodified": DiffType.UNMODIFIED}[name]
+        self.rebuild(lambda model: model.toggle_hidden(diff))
+
+    def action_enter_dir(self) -> None:
+        """Expand the directory under the cursor and step onto its first child."""
+        index = self.cursor_line
+        if not 0 <= index < len(self.model) or not self.model.can_fold(index):
+            return
+        if self.model.expand(index):
+            self._rows_changed()
+        self.cursor_line = index + 1
+
+    def action_parent_dir(self) -> None:
+        """Move the cursor to the parent directory."""
+        if not 0 <= self.cursor_line < len(self.model):
+            return
+        parent = self.model.parent_index(self.cursor_line)
+        if parent is not None:
+            self.cursor_line = parent
+
+    def set_filter(self, text: str) -> bool:
+        """Filter paths by a regular expression; False (and the old filter kept) when invalid."""
+        path = self.cursor_path
+        old = self.model.generation
+        ok = self.model.set_filter(text)
+        if self.model.generation != old:
+            self._rows_changed(path if path is not None else "")
+            self.post_message(self.SettingsChanged())
+        return ok
+
+    def describe_settings(self) -> str:
+        """Return a short text of the active sort, hidden types and filter (for the pane title)."""
+        parts = []
+        if self.model.sort is SortOrder.SIZE:
+            parts.append("by size")
+        hidden = [name for name, diff in (("added", DiffType.ADDED), ("removed", DiffType.REMOVED),
+                                          ("modified", DiffType.MODIFIED),
+                                          ("unmodified", DiffType.UNMODIFIED))
+                  if diff in self.model.hidden]
+        if hidden:
+            parts.append("hiding " + ", ".join(hidden))
+        if self.model.pattern_text:
+            parts.append(f"filter /{self.model.pattern_text}/")
+        return " · ".join(parts)

@@ -1,0 +1,36 @@
+"""Provides :func:`run_explorer`: start the explorer at once and read the image behind a progress view."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable, Mapping
+
+from dive_py.domain.analysis import Analysis
+from dive_py.domain.progress import ProgressListener
+from dive_py.exit_codes import ExitCode
+
+
+def run_explorer(load: Callable[[ProgressListener], Analysis], args: argparse.Namespace,
+                 env: Mapping[str, str]) -> int:
+    """Run the interactive explorer; return the exit code.
+
+    The app starts with a loading view (progress of pull, save and read) while ``load`` runs in
+    a thread, then shows the explorer.
+
+    Raises:
+        DivepyError: what ``load`` raised, re-raised once the terminal is restored.
+        KeyboardInterrupt: the user quit (or pressed Ctrl+C) while the image was loading.
+        UsageError: a bad config file (before the app starts).
+    """
+    from dive_py.explorer_config import load_explorer_config
+    from dive_py.ui.app import DiveApp
+
+    config = load_explorer_config(getattr(args, "config", None), env)
+    image_name = None if getattr(args, "demo", False) else getattr(args, "image", None)
+    app = DiveApp(None, image_name=image_name, config=config, loader=load)
+    app.run()
+    if app.load_error is not None:
+        raise app.load_error
+    if app.quit_while_loading:
+        raise KeyboardInterrupt
+    return int(ExitCode.OK)

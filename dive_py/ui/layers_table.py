@@ -1,0 +1,197 @@
+"""Provides :class:`LayersTable`: one row per history step, the selected layer, and the compare bar."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from dive_py.domain.compare import CompareMode, compare_ranges
+from dive_py.domain.display_text import escape_text
+from dive_py.domain.image import Image
+from dive_py.ui.tree_rows import format_size
+
+
+class LayersTable(DataTable):
+    """The layers pane: size and command of every build step, steps without a layer dimmed.
+
+    The cursor only rests on steps that made a layer; moving it selects that layer.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="down"),
+        Binding("pageup,u", "page_up", "Page up", show=False, id="page-up"),
+        Binding("pagedown,d", "page_down", "Page down", show=False, id="page-down"),
+        Binding("home", "first_layer", "First layer", show=False, id="home"),
+        Binding("end", "last_layer", "Last layer", show=False, id="end"),
+        Binding("ctrl+l", "compare('layer')", "Layer changes", id="compare-layer",
+                tooltip="Show what the selected layer changed"),
+        Binding("ctrl+a", "compare('aggregated')", "Aggregated changes", id="compare-all",
+                tooltip="Show what layers 1 to the selected one changed together"),
+        Binding("e", "toggle_empty", "Steps w/o layer", id="toggle-empty-steps",
+                tooltip="Show or hide history steps that made no layer (CMD, ENV ...)"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "layers--base", "layers--top", "layers--empty",
+    }
+
+    DEFAULT_CSS = """
+    LayersTable {
+        & > .layers--base { color: $success; }
+        & > .layers--top { color: $accent; }
+        & > .layers--empty { color: $text-disabled; }
+    }
+    """
+
+    class LayerSelected(Message):
+        """The selected layer (or compare mode) changed."""
+
+        def __init__(self, table: "LayersTable", index: int, mode: CompareMode) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.mode = mode
+
+        @property
+        def control(self) -> "LayersTable":
+            return self.table
+
+    def __init__(self, image: Image, *, mode: CompareMode = CompareMode.LAYER,
+                 show_empty: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.image = image
+        self.mode = mode
+        self.show_empty = show_empty
+        self.layer_index = 0
+        self._row_steps: list[int] = []
+        self._styles_key: tuple = ()
+
+    def on_mount(self) -> None:
+        self.add_column("Cmp", key="cmp")
+        self.add_column(Text("Size", justify="right"), key="size")
+        self.add_column("Command", key="command")
+        self._fill()
+
+    # -- content ---------------------------------------------------------------------------
+    def _styles(self) -> tuple:
+        return (self.get_component_rich_style("layers--base", partial=True),
+                self.get_component_rich_style("layers--top", partial=True),
+                self.get_component_rich_style("layers--empty", partial=True))
+
+    def _bar(self, layer: int | None) -> Text:
+        base_style, top_style, _ = self._styles()
+        if layer is None:
+            return Text("  ")
+        base, top = compare_ranges(self.mode, self.layer_index)
+        if layer in top or (not top and layer == self.layer_index):
+            return Text("██", style=top_style)
+        if layer in base:
+            return Text("░░", style=base_style)
+        return Text("  ")
+
+    def _fill(self) -> None:
+        """(Re)build every row from the image history."""
+        self._styles_key = self._styles()
+        _, _, empty_style = self._styles_key
+        self.clear()
+        self._row_steps = []
+        layers = self.image.layers
+        for number, step in enumerate(self.image.history):
+            layer = step.layer_index
+            if layer is None and not self.show_empty:
+                continue
+            command = escape_text(step.command) or "(no command)"
+            if layer is None:
+                size = Text("0 B", style=empty_style, justify="right")
+                cmd = Text(command, style=empty_style)
+            else:
+                size = Text(format_size(layers[layer].size_bytes), justify="right")
+                cmd = Text(command)
+            self.add_row(self._bar(layer), size, cmd, key=str(number))
+            self._row_steps.append(number)
+        row = self.row_of_layer(self.layer_index)
+        if row is not None:
+            self.move_cursor(row=row, animate=False, scroll=True)
+
+    def _refresh_bars(self) -> None:
+        for row, number in enumerate(self._row_steps):
+            layer = self.image.history[number].layer_index
+            self.update_cell(str(number), "cmp", self._bar(layer))
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted and self.row_count and self._styles() != self._styles_key:
+            self.call_later(self._fill)
+
+    # -- layers ----------------------------------------------------------------------------
+    def row_of_layer(self, layer: int) -> int | None:
+        """Return the table row of ``layer``'s step, or None."""
+        for row, number in enumerate(self._row_steps):
+            if self.image.history[number].layer_index == layer:
+                return row
+        return None
+
+    def layer_of_row(self, row: int) -> int | None:
+        """Return the layer made by the step on ``row`` (None for a step without a layer)."""
+        if 0 <= row < len(self._row_steps):
+            return self.image.history[self._row_steps[row]].layer_index
+        return None
+
+    def select_layer(self, layer: int) -> None:
+        """Move the cursor to ``layer``."""
+        row = self.row_of_layer(layer)
+        if row is not None:
+            self.move_cursor(row=row, animate=False, scroll=True)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        row = event.cursor_row
+        layer = self.layer_of_row(row)
+        if layer is None:  # a step without a layer: move on in the same direction
+            current = self.row_of_layer(self.layer_index)
+            step = 1 if current is None or row > current else -1
+            target = row
+            while 0 <= target < len(self._row_steps) and self.layer_of_row(target) is None:
+                target += step
+            if not 0 <= target < len(self._row_steps):
+                target = current if current is not None else 0
+            if target != row:
+                self.move_cursor(row=target, animate=False)
+            return
+        if layer != self.layer_index:
+            self.layer_index = layer
+            self._refresh_bars()
+            self.post_message(self.LayerSelected(self, layer, self.mode))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_compare(self, mode: str) -> None:
+        """Switch the compare mode (``"layer"`` or ``"aggregated"``)."""
+        new = CompareMode.LAYER if mode == "layer" else CompareMode.AGGREGATED
+        if new is not self.mode:
+            self.mode = new
+            self._refresh_bars()
+            self.post_message(self.LayerSelected(self, self.layer_index, self.mode))
+        self.refresh_bindings()
+
+    def action_toggle_empty(self) -> None:
+        """Show or hide the steps that made no layer."""
+        self.show_empty = not self.show_empty
+        self._fill()
+
+    def action_first_layer(self) -> None:
+        """Select the bottom layer."""
+        if self.image.layers:
+            self.select_layer(0)
+
+    def action_last_layer(self) -> None:
+        """Select the top layer."""
+        if self.image.layers:
+            self.select_layer(len(self.image.layers) - 1)

@@ -1,0 +1,251 @@
+"""Provides :class:`MainScreen`: layers, layer details, image details, the file tree and the filter bar."""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape as escape_markup
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from dive_py.domain.analysis import Analysis
+from dive_py.domain.compare import CompareMode
+from dive_py.domain.display_text import escape_text
+from dive_py.domain.file_tree import FileNode
+from dive_py.explorer_config import ExplorerConfig
+from dive_py.ui.details import InefficientTable, image_summary, layer_details
+from dive_py.ui.file_tree_view import FileTreeView
+from dive_py.ui.layers_table import LayersTable
+from dive_py.ui.tree_rows import DIFF_BY_NAME, TreeRows
+
+_TREE_LOCK = threading.Lock()
+"""Serialises :meth:`Analysis.compared_tree` (its LRU cache is not thread-safe)."""
+
+TREE_TITLES = {CompareMode.LAYER: "Current Layer Contents",
+               CompareMode.AGGREGATED: "Aggregated Layer Contents"}
+MODE_NAMES = {CompareMode.LAYER: "layer changes", CompareMode.AGGREGATED: "aggregated changes"}
+ATTR_HEADER = "  Permission     UID:GID       Size  Filetree"
+
+
+class FilterInput(Input):
+    """The path filter input: a regular expression applied as you type; Esc closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close_filter", "Close filter", id="close-filter-files",
+                tooltip="Close the filter and clear it"),
+    ]
+
+    def action_close_filter(self) -> None:
+        """Close the filter bar and clear the filter."""
+        screen = self.screen
+        if isinstance(screen, MainScreen):
+            screen.close_filter(clear=True)
+
+
+class MainScreen(Screen[None]):
+    """The explorer: a left column (layers, layer details, image details) and the file tree."""
+
+    AUTO_FOCUS = "#layers"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "switch_pane(1)", "Switch pane", show=False, id="toggle-view",
+                tooltip="Layers -> file tree -> inefficient files -> layer details"),
+        Binding("shift+tab", "switch_pane(-1)", "Previous pane", show=False, id="previous-pane"),
+        Binding("ctrl+f,slash,ctrl+underscore", "toggle_filter", "Filter", id="filter-files",
+                key_display="/", tooltip="Filter paths by a regular expression"),
+    ]
+
+    def __init__(self, analysis: Analysis, *, image_name: str, config: ExplorerConfig) -> None:
+        super().__init__()
+        self.analysis = analysis
+        self.image_name = image_name
+        self.config = config
+        hidden = [DIFF_BY_NAME[name] for name in config.hide]
+        self._empty_root = FileNode("", None, None, None)
+        self._empty_root.children = {}
+        self.model = TreeRows(self._empty_root, collapse_all=config.collapse_dir, hidden=hidden)
+        self.mode = CompareMode.AGGREGATED if config.show_aggregated_changes else CompareMode.LAYER
+        self.shown: tuple[int, CompareMode] | None = None
+        """The (layer, mode) the tree currently shows."""
+
+    # -- widgets ---------------------------------------------------------------------------
+    @property
+    def layers_table(self) -> LayersTable:
+        return self.query_one("#layers", LayersTable)
+
+    @property
+    def tree_view(self) -> FileTreeView:
+        return self.query_one("#file-tree", FileTreeView)
+
+    @property
+    def filter_input(self) -> FilterInput:
+        return self.query_one("#filter", FilterInput)
+
+    def compose(self) -> ComposeResult:
+        width = self.config.pane_width
+        with Horizontal(id="main"):
+            with Vertical(id="left") as left:
+                left.styles.width = f"{round((1 - width) * 1000)}fr"
+                table = LayersTable(self.analysis.image, mode=self.mode, id="layers")
+                yield table
+                with VerticalScroll(id="layer-details", classes="pane"):
+                    yield Static(id="layer-details-text")
+                with Vertical(id="image-details", classes="pane"):
+                    with VerticalScroll(id="image-summary-scroll", can_focus=False):
+                        yield Static(image_summary(self.analysis, self.image_name),
+                                     id="image-summary")
+                    yield InefficientTable(self.analysis, id="inefficient")
+            with Vertical(id="tree-pane", classes="pane") as right:
+                right.styles.width = f"{round(width * 1000)}fr"
+                yield Static(ATTR_HEADER, id="tree-header")
+                yield FileTreeView(self.model, show_attributes=self.config.show_attributes,
+                                   id="file-tree")
+        with Horizontal(id="filter-bar"):
+            yield Label("Path Filter: ", id="filter-label")
+            yield FilterInput(placeholder="regular expression, e.g. ^/usr/.*\\.py$",
+                              id="filter")
+            yield Label("", id="filter-error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#layers").border_title = "Layers"
+        self.query_one("#layer-details").border_title = "Layer Details"
+        self.query_one("#image-details").border_title = "Image Details"
+        self._update_titles()
+        self._show_layer_details(0)
+        self.load_tree(0, self.mode)
+
+    # -- layer selection -------------------------------------------------------------------
+    def _show_layer_details(self, index: int) -> None:
+        layers = self.analysis.image.layers
+        layer = layers[index] if 0 <= index < len(layers) else None
+        self.query_one("#layer-details-text", Static).update(layer_details(layer, len(layers)))
+
+    @on(LayersTable.LayerSelected)
+    def _layer_selected(self, event: LayersTable.LayerSelected) -> None:
+        self.mode = event.mode
+        self._show_layer_details(event.index)
+        self._update_titles()
+        self.load_tree(event.index, event.mode)
+
+    def load_tree(self, index: int, mode: CompareMode) -> None:
+        """Show the tree of layer ``index`` in ``mode`` (built in a thread worker)."""
+        if not self.analysis.image.layers:
+            return
+        self.tree_view.loading = True
+        self._tree_worker(index, mode, self.model)
+
+    @work(thread=True, exclusive=True, group="tree", name="compared-tree")
+    def _tree_worker(self, index: int, mode: CompareMode, model: TreeRows) -> None:
+        with _TREE_LOCK:
+            tree = self.analysis.compared_tree(index, mode)
+        new = model.copy_for(tree.root)
+        try:
+            self.app.call_from_thread(self._tree_ready, index, mode, new)
+        except RuntimeError:  # the app has exited meanwhile
+            pass
+
+    def _tree_ready(self, index: int, mode: CompareMode, model: TreeRows) -> None:
+        layers = self.layers_table
+        if (index, mode) != (layers.layer_index, layers.mode):
+            return  # a newer selection is on its way
+        self.model = model
+        self.shown = (index, mode)
+        view = self.tree_view
+        view.set_model(model)
+        view.loading = False
+        self._update_titles()
+
+    # -- titles ----------------------------------------------------------------------------
+    def _update_titles(self) -> None:
+        pane = self.query_one("#tree-pane")
+        pane.border_title = TREE_TITLES[self.mode]
+        view = self.tree_view
+        pane.border_subtitle = escape_markup(escape_text(view.describe_settings()))
+        self.query_one("#layers").border_subtitle = MODE_NAMES[self.mode]
+        header = self.query_one("#tree-header", Static)
+        header.update(ATTR_HEADER if view.attributes_shown else "  Filetree")
+
+    @on(FileTreeView.SettingsChanged)
+    def _settings_changed(self) -> None:
+        self._update_titles()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._update_titles)
+
+    # -- inefficient files -----------------------------------------------------------------
+    @on(InefficientTable.PathChosen)
+    def _jump(self, event: InefficientTable.PathChosen) -> None:
+        self.jump_to(event.path)
+
+    def jump_to(self, path: str) -> bool:
+        """Show ``path`` in the file tree and focus it; False when this layer's tree lacks it."""
+        view = self.tree_view
+        if view.select_path(path):
+            view.focus()
+            return True
+        if view.model.find_node(path) is not None:
+            self.notify(f"{escape_markup(escape_text(path))} is hidden by the filter or the "
+                        "hidden change types", severity="warning")
+        else:
+            self.notify(f"{escape_markup(escape_text(path))} is not in this layer's tree",
+                        severity="warning")
+        return False
+
+    # -- filter ----------------------------------------------------------------------------
+    @property
+    def filter_open(self) -> bool:
+        return self.query_one("#filter-bar").display
+
+    def action_toggle_filter(self) -> None:
+        """Open the path filter (or close it when it has the focus)."""
+        bar = self.query_one("#filter-bar")
+        if bar.display and self.filter_input.has_focus:
+            self.close_filter(clear=True)
+            return
+        bar.display = True
+        self.filter_input.focus()
+
+    def close_filter(self, clear: bool) -> None:
+        """Hide the filter bar (clearing the filter when ``clear``) and focus the tree."""
+        bar = self.query_one("#filter-bar")
+        if clear:
+            self.filter_input.value = ""
+            self.tree_view.set_filter("")
+            self._show_filter_state(True, "")
+        bar.display = False
+        self.tree_view.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        view = self.tree_view
+        ok = view.set_filter(event.value)
+        self._show_filter_state(ok, view.model.pattern_error)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.close_filter(clear=False)
+
+    def _show_filter_state(self, ok: bool, error: str) -> None:
+        self.filter_input.set_class(not ok, "bad")
+        label = self.query_one("#filter-error", Label)
+        label.update("" if ok else f"bad expression: {escape_markup(error)}")
+
+    # -- panes ----------------------------------------------------------------------------
+    PANE_ORDER: ClassVar[tuple[str, ...]] = ("#layers", "#file-tree", "#inefficient",
+                                             "#layer-details")
+
+    def action_switch_pane(self, step: int) -> None:
+        """Focus the next pane (``step`` 1) or the previous one (-1)."""
+        order = [self.query_one(selector) for selector in self.PANE_ORDER]
+        focused = self.focused
+        if focused in order:
+            target = order[(order.index(focused) + step) % len(order)]
+        else:
+            target = order[0]
+        target.focus()
