@@ -112,3 +112,14 @@ def test_every_layout_and_compression_gives_the_same_figures(tmp_path: Path, lay
     path.write_bytes(docker_archive(ImageSpec(layers=spec_a()), layout=layout,
                                     compression=compression))
     assert _figures(analyse(open_image(str(path), source="docker-archive"))) == SPEC_A
+
+
+def test_readme_worked_example(tmp_path: Path) -> None:
+    mb = 1_000_000
+    layers = [[d("base")],
+              [f("big", b"a" * (10 * mb)), d("cache"), f("cache/blob", b"c" * (5 * mb))],
+              [f("big", b"b" * (10 * mb))],
+              [wh("cache")]]
+    eff = analyse_layers(tmp_path, layers).efficiency
+    assert eff.wasted_bytes == 20 * mb
+    assert eff.reclaimable_bytes == 15 * mb
