@@ -156,3 +156,24 @@ def test_main_in_process_returns_exit_code(tmp_path: Path, capsys: pytest.Captur
     assert main(["--source", "docker-archive", str(tmp_path / "missing.tar"), "--json",
                  str(tmp_path / "o.json")]) == 3
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_endpoint_resolution_order(tmp_path: Path) -> None:
+    import hashlib
+
+    from dive_py.domain.sources.engine_endpoint import parse_host, resolve_endpoint
+
+    assert parse_host("localhost:2375") == "tcp://localhost:2375"
+    assert parse_host("tcp://example") == "tcp://example:2375"
+    assert parse_host("tcp://example", tls=True) == "tcp://example:2376"
+    assert parse_host("unix://") == "unix:///var/run/docker.sock"
+    meta = tmp_path / "contexts" / "meta" / hashlib.sha256(b"ctx").hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_text(json.dumps(
+        {"Name": "ctx", "Endpoints": {"docker": {"Host": "tcp://10.1.2.3:2375"}}}))
+    env = {"DOCKER_CONFIG": str(tmp_path)}
+    assert resolve_endpoint(env).host == "unix:///var/run/docker.sock"
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": "ctx"}))
+    assert resolve_endpoint(env).host == "tcp://10.1.2.3:2375"
+    assert resolve_endpoint({**env, "DOCKER_CONTEXT": "default"}).host == "unix:///var/run/docker.sock"
+    assert resolve_endpoint({**env, "DOCKER_HOST": "h:1"}).host == "tcp://h:1"  # DOCKER_HOST wins

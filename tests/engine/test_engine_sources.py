@@ -214,3 +214,47 @@ def test_save_stream_cut_off_is_a_clean_error(engine: Engine, monkeypatch: pytes
 
     with pytest.raises(ArchiveError, match="cut off"):
         engine_source(engine).fetch(f"{FIXTURE_REPO}/testimg:latest")
+
+
+def test_docker_context_selects_the_engine(engine: Engine, tmp_path: Path) -> None:
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    created = subprocess.run(["docker", "context", "create", "divepy-test", "--docker",
+                              f"host={engine.host}"], capture_output=True, text=True,
+                             env={"DOCKER_CONFIG": str(config), "PATH": "/usr/local/bin:/usr/bin:/bin"})
+    assert created.returncode == 0, created.stderr
+    tag = f"{FIXTURE_REPO}/passes-defaults:latest"
+    out = tmp_path / "out.json"
+    by_env = run_divepy("--json", str(out), tag,
+                        env={"DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "divepy-test"})
+    assert by_env.returncode == 0, by_env.stderr
+    (config / "config.json").write_text(json.dumps({"currentContext": "divepy-test"}))
+    by_config = run_divepy("--json", str(out), tag, env={"DOCKER_CONFIG": str(config)})
+    assert by_config.returncode == 0, by_config.stderr
+    missing = run_divepy("--json", str(out), tag,
+                         env={"DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "nope"})
+    assert missing.returncode == 2 and "docker context 'nope'" in missing.stderr
+
+
+def test_permission_denied_on_the_socket(engine: Engine, tmp_path: Path) -> None:
+    # Root may open any socket; drop CAP_DAC_OVERRIDE (setpriv) and take the engine socket's
+    # permission bits away for the duration of the call, so the real connect() is refused.
+    import os
+    import sys
+
+    sock = engine.host.removeprefix("unix://")
+    mode = os.stat(sock).st_mode & 0o7777
+    out = tmp_path / "o.json"
+    os.chmod(sock, 0)
+    try:
+        result = subprocess.run(
+            ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", sys.executable,
+             "-m", "dive_py.cli", "--json", str(out), f"{FIXTURE_REPO}/testimg:latest"],
+            capture_output=True, text=True, timeout=60,
+            env={**os.environ, "DOCKER_HOST": engine.host, "PYTHONPATH": str(Path(__file__).parents[2])})
+    finally:
+        os.chmod(sock, mode)
+    assert result.returncode == 3, result.stderr
+    assert f"permission denied on the Docker engine socket {engine.host}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()

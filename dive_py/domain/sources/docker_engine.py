@@ -9,7 +9,6 @@ All calls go through the ``docker`` SDK; the endpoint is chosen as the docker CL
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from dive_py.domain.image import Image
@@ -152,8 +151,9 @@ class DockerEngineSource:
 
         Args:
             reference: an image name, ``name:tag``, ``name@digest`` or image ID.
-            platform: the platform to save (engines with the containerd image store hold
-                several); None for the engine's default.
+            platform: the platform to pull, and to pick from the saved archive (engines with
+                the containerd image store may hold several); None for the only one or the
+                host's.
             progress: receives pull and read progress.
 
         Returns:
@@ -184,15 +184,7 @@ class DockerEngineSource:
                                          "try again")
         progress.message(f"Reading {reference} from the engine at {self.endpoint.host}")
         try:
-            if platform is not None:
-                params = {"names": reference, "platform": json.dumps(
-                    {"os": platform.os, "architecture": platform.architecture,
-                     **({"variant": platform.variant} if platform.variant else {})})}
-                response = api._get(api._url("/images/get"), params=params, stream=True)
-                api._raise_for_status(response)
-                chunks = response.iter_content(SAVE_CHUNK, decode_unicode=False)
-            else:
-                chunks = api.get_image(reference, chunk_size=SAVE_CHUNK)
+            chunks = api.get_image(reference, chunk_size=SAVE_CHUNK)
         except docker.errors.NotFound:
             raise ImageNotFoundError(f"image {reference} disappeared from {self.endpoint.host} "
                                      "before it could be saved", "check whether something removed it, then retry") from None
@@ -224,6 +216,6 @@ class DockerEngineSource:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
-        image = assemble_image(parts, reference=reference, source=self.name, platform=None)
+        image = assemble_image(parts, reference=reference, source=self.name, platform=platform)
         progress.done()
         return image

@@ -94,25 +94,60 @@ def resolve_endpoint(env: Mapping[str, str] | None = None) -> Endpoint:
         context_name = _current_context(env)
         origin = "docker config currentContext"
     if context_name and context_name != "default":
-        from docker.context import ContextAPI  # the SDK reads the CLI's context store
-
-        try:
-            context = ContextAPI.get_context(context_name)
-        except Exception as exc:  # the SDK raises several kinds for a bad store
-            raise UsageError(f"cannot read docker context {context_name!r}: {exc}",
-                             "check 'docker context ls' or unset DOCKER_CONTEXT") from None
-        if context is None:
-            raise UsageError(f"docker context {context_name!r} (from {origin}) does not exist",
-                             "check 'docker context ls' or unset DOCKER_CONTEXT")
-        tls = context.TLSConfig if getattr(context, "TLSConfig", None) else None
-        return Endpoint(parse_host(context.Host or "", bool(tls)), f"context {context_name}", tls)
+        host, tls = _read_context(env, context_name, origin)
+        return Endpoint(parse_host(host, tls is not None), f"context {context_name}", tls)
     return Endpoint(DEFAULT_HOST, "default", _env_tls(env, tls_verify))
+
+
+def _config_dir(env: Mapping[str, str]) -> str:
+    return env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+
+
+def _read_context(env: Mapping[str, str], name: str, origin: str) -> tuple[str, Any]:
+    """Read a context from the docker CLI's store (``contexts/meta/<sha256(name)>/meta.json``).
+
+    Returns:
+        (the docker endpoint's host, a ``docker.tls.TLSConfig`` or None).
+
+    Raises:
+        UsageError: the context does not exist or its metadata is unreadable.
+    """
+    import hashlib
+    import json
+
+    key = hashlib.sha256(name.encode()).hexdigest()
+    base = os.path.join(_config_dir(env), "contexts")
+    meta_path = os.path.join(base, "meta", key, "meta.json")
+    try:
+        with open(meta_path, encoding="utf-8") as handle:
+            meta = json.load(handle)
+        endpoint = meta["Endpoints"]["docker"]
+        host = endpoint.get("Host") or ""
+    except FileNotFoundError:
+        raise UsageError(f"docker context {name!r} (from {origin}) does not exist",
+                         "check 'docker context ls' or unset DOCKER_CONTEXT") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(f"cannot read docker context {name!r}: {exc}",
+                         "check 'docker context inspect " + name + "'") from None
+    tls_dir = os.path.join(base, "tls", key, "docker")
+    tls = None
+    if os.path.isdir(tls_dir) or endpoint.get("SkipTLSVerify"):
+        from docker.tls import TLSConfig
+
+        def part(file: str) -> str | None:
+            path = os.path.join(tls_dir, file)
+            return path if os.path.isfile(path) else None
+
+        cert, key_file = part("cert.pem"), part("key.pem")
+        tls = TLSConfig(client_cert=(cert, key_file) if cert and key_file else None,
+                        ca_cert=part("ca.pem"), verify=not endpoint.get("SkipTLSVerify"))
+    return str(host), tls
 
 
 def _current_context(env: Mapping[str, str]) -> str:
     import json
 
-    config_dir = env.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    config_dir = _config_dir(env)
     try:
         with open(os.path.join(config_dir, "config.json"), encoding="utf-8") as handle:
             value = json.load(handle).get("currentContext", "")
