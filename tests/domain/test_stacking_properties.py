@@ -1,0 +1,178 @@
+"""Property tests: divepy's stacked tree against a slow, independent reference.
+
+The reference applies the same random layers to a real directory with plain ``os`` calls
+(whiteouts and opaque markers first, then entries, parents made real directories, a
+non-directory replacing a directory removes it whole — the overlay2 semantics), and the
+final file lists and sizes must agree. Efficiency figures must stay in range and
+reclaimable bytes must equal stored minus visible bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dive_py.domain.entry import EntryType
+from tests.domain.test_efficiency import analyse_layers
+from tests.image_builder import E, d, f, opaque, sym, wh
+
+NAMES = ["a", "b", "c"]
+
+
+def _random_layers(rng: random.Random) -> list[list[E]]:
+    layers: list[list[E]] = []
+    known: set[str] = set()
+    for _ in range(rng.randint(1, 5)):
+        entries: list[E] = []
+        used: dict[str, str] = {}  # path -> kind within this layer
+
+        def parents_ok(path: str) -> bool:
+            parts = path.split("/")
+            for i in range(1, len(parts)):
+                if used.get("/".join(parts[:i]), "dir") != "dir":
+                    return False
+            return True
+
+        for _ in range(rng.randint(0, 8)):
+            depth = rng.randint(1, 3)
+            path = "/".join(rng.choice(NAMES) for _ in range(depth))
+            roll = rng.random()
+            if path in used or not parents_ok(path):
+                continue
+            if any(p.startswith(path + "/") for p in used):
+                kind = "dir"
+            elif roll < 0.45:
+                kind = "file"
+            elif roll < 0.65:
+                kind = "dir"
+            elif roll < 0.75:
+                kind = "symlink"
+            elif roll < 0.9:
+                kind = "whiteout"
+            else:
+                kind = "opaque"
+            if kind == "file":
+                entries.append(f(path, b"x" * rng.randint(0, 40)))
+            elif kind == "dir":
+                entries.append(d(path))
+            elif kind == "symlink":
+                entries.append(sym(path, rng.choice(["a", "/b/c", "../x"])))
+            elif kind == "whiteout":
+                target = rng.choice(sorted(known)) if known and rng.random() < 0.8 else path
+                if target in used or not parents_ok(target):
+                    continue
+                entries.append(wh(target))
+                used[target] = "whiteout"
+                continue
+            else:
+                if not parents_ok(path + "/x"):
+                    continue
+                entries.append(opaque(path))
+                used[path] = "dir"
+                continue
+            used[path] = kind
+            parts = path.split("/")
+            for i in range(1, len(parts)):
+                used.setdefault("/".join(parts[:i]), "dir")
+        # whiteouts and opaque markers in a layer come first in our generator's semantics anyway
+        layers.append(entries)
+        known.update(p for p, k in used.items() if k in ("file", "dir", "symlink"))
+    return layers
+
+
+def _remove(path: str) -> None:
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+    else:
+        shutil.rmtree(path)
+
+
+def _reference(layers: list[list[E]], root: str) -> dict[str, tuple[str, int]]:
+    for entries in layers:
+        for e in entries:
+            name = e.path.rpartition("/")[2]
+            parent = os.path.join(root, e.path.rpartition("/")[0])
+            if name == ".wh..wh..opq":
+                if os.path.isdir(parent) and not os.path.islink(parent):
+                    for child in os.listdir(parent):
+                        _remove(os.path.join(parent, child))
+            elif name.startswith(".wh."):
+                target = os.path.join(parent, name[4:])
+                if os.path.lexists(target) and _parent_is_dir(root, target):
+                    _remove(target)
+        for e in entries:
+            name = e.path.rpartition("/")[2]
+            if name.startswith(".wh."):
+                continue
+            parts = e.path.split("/")
+            current = root
+            for part in parts[:-1]:
+                current = os.path.join(current, part)
+                if os.path.lexists(current) and (os.path.islink(current) or not os.path.isdir(current)):
+                    os.unlink(current)
+                if not os.path.lexists(current):
+                    os.mkdir(current)
+            target = os.path.join(root, e.path)
+            if e.kind == "dir":
+                if os.path.lexists(target) and (os.path.islink(target) or not os.path.isdir(target)):
+                    os.unlink(target)
+                if not os.path.lexists(target):
+                    os.mkdir(target)
+            else:
+                if os.path.lexists(target):
+                    _remove(target)
+                if e.kind == "file":
+                    Path(target).write_bytes(e.data)
+                else:
+                    os.symlink(e.link, target)
+    listing: dict[str, tuple[str, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, root)
+            if os.path.islink(full):
+                listing[rel] = ("symlink", 0)
+            elif os.path.isdir(full):
+                listing[rel] = ("dir", 0)
+            else:
+                listing[rel] = ("file", os.path.getsize(full))
+    return listing
+
+
+def _parent_is_dir(root: str, target: str) -> bool:
+    parent = os.path.dirname(target)
+    while parent != root:
+        if os.path.islink(parent):
+            return False
+        parent = os.path.dirname(parent)
+    return True
+
+
+_KIND = {EntryType.FILE: "file", EntryType.DIR: "dir", EntryType.SYMLINK: "symlink"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_stacked_tree_matches_a_real_directory(tmp_path: Path, seed: int) -> None:
+    layers = _random_layers(random.Random(seed))
+    with tempfile.TemporaryDirectory(dir=tmp_path) as work:
+        analysis = analyse_layers(Path(work), layers)
+        root = os.path.join(work, "root")
+        os.mkdir(root)
+        expected = _reference(layers, root)
+    final = analysis.efficiency.final_tree
+    assert final is not None
+    ours = {node.path.lstrip("/"): (_KIND[node.entry.type], node.entry.size)
+            for node in final.root.walk() if node.parent is not None and node.entry is not None}
+    assert ours == expected
+    eff = analysis.efficiency
+    assert 0.0 <= eff.score <= 1.0
+    assert eff.reclaimable_bytes == eff.size_bytes - eff.visible_bytes
+    assert eff.visible_bytes == sum(size for kind, size in expected.values() if kind == "file")
+    assert eff.wasted_bytes >= 0
