@@ -5,14 +5,7 @@ Builds the image through the Engine API (the ``docker`` SDK's low-level
 the built image exactly like ``divepy TAG``: the CI report with ``--ci`` or ``CI=true``
 (dive's ``build`` ignores both), the JSON export with ``--json``, otherwise the explorer.
 
-Understood ``docker build`` options: ``-t/--tag`` (repeatable; the first tag is analysed,
-or the built image ID when there is none), ``-f/--file`` (relative to the working directory,
-as with ``docker build``), ``--build-arg KEY[=VALUE]`` (without a value: from the
-environment, skipped when unset), ``--target``, ``--platform``, ``--no-cache``, ``--pull``,
-``--label KEY=VALUE``, ``--network`` (the network of RUN steps), ``-q/--quiet`` (no build log), ``--progress`` (accepted, ignored:
-the classic builder has one log format). divepy's own options may be mixed in: ``--ci``,
-``--ci-config``, the rule thresholds, ``--ci-all-files``, ``--junit``, ``-j/--json``,
-``--config``, ``--debug``, ``-i/--ignore-errors``. Anything else is a usage error (exit 2).
+The options understood are listed in :data:`BUILD_HELP`; anything else is a usage error.
 """
 
 from __future__ import annotations
@@ -47,6 +40,35 @@ _DIVEPY_OPTIONS: dict[str, bool] = {
     "--highestUserWastedPercent": True, "--highest-user-wasted-percent": True,
     "--highestReclaimableBytes": True, "--highest-reclaimable-bytes": True,
 }
+BUILD_HELP = """\
+usage: divepy build [OPTIONS] -t TAG PATH
+
+Build an image through the Docker Engine API (classic builder), then analyse it
+like 'divepy TAG': the CI report with --ci or CI=true, the JSON export with
+--json, otherwise the explorer. The build log goes to stderr.
+
+docker build options:
+  -t, --tag NAME[:TAG]     name the image (repeatable; the first is analysed,
+                           the built image ID when there is none)
+  -f, --file PATH          Dockerfile, relative to the working directory
+  --build-arg KEY[=VALUE]  build argument (without a value: from the environment)
+  --target STAGE           stop at this stage
+  --platform OS/ARCH       build (and analyse) for this platform
+  --network MODE           network of the RUN steps (e.g. none, host)
+  --label KEY=VALUE        set an image label
+  --no-cache               do not use the build cache
+  --pull                   always pull the base images
+  -q, --quiet              do not print the build log
+  --progress MODE          accepted and ignored (one log format)
+
+divepy options: --ci, --ci-config PATH, --lowestEfficiency, --highestWastedBytes,
+  --highestUserWastedPercent, --highestReclaimableBytes (and kebab-case spellings),
+  --ci-all-files, --junit FILE, -j/--json FILE, --config FILE, --debug
+
+exit codes: 0 ok / rules passed, 1 a CI rule failed, 2 bad options or rules,
+  3 the build failed or the engine is unreachable, 4 an output file could not be written
+"""
+
 _HINT = ("divepy build understands -t/--tag, -f/--file, --build-arg, --target, --platform, "
          "--no-cache, --pull, --label, --network, -q/--quiet, --progress and divepy's CI flags")
 
@@ -302,7 +324,7 @@ def run_build(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stder
     from dive_py.cli import StderrProgress, build_parser, ci_enabled
 
     if any(token in ("-h", "--help") for token in argv):
-        stdout.write(__doc__.split("\n\n", 1)[1] if __doc__ else "")
+        stdout.write(BUILD_HELP)
         return 0
     request = parse_build_args(argv, env)
     placeholder = request.tags[0] if request.tags else "built-image"

@@ -183,7 +183,8 @@ def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str | N
         if text.lower() == "rules":
             rules, found_rules = value, True
         elif _normalise(text) in _BY_NORMALISED:
-            problems.append(f"rule {escape_text(text)!r} in {shown} must be indented under 'rules:'")
+            problems.append(f"rule {escape_text(text)!r} in {shown} must be indented "
+                            "under 'rules:'")
     if not found_rules:
         for key in data:
             text = str(key)
