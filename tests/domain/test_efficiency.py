@@ -114,7 +114,7 @@ def test_every_layout_and_compression_gives_the_same_figures(tmp_path: Path, lay
     assert _figures(analyse(open_image(str(path), source="docker-archive"))) == SPEC_A
 
 
-def test_readme_worked_example(tmp_path: Path) -> None:
+def test_wasted_counts_both_copies_reclaimable_counts_what_is_hidden(tmp_path: Path) -> None:
     mb = 1_000_000
     layers = [[d("base")],
               [f("big", b"a" * (10 * mb)), d("cache"), f("cache/blob", b"c" * (5 * mb))],
