@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from dive_py.domain.byte_size import format_bytes
+
 import argparse
 import os
 import sys
@@ -103,10 +105,9 @@ class StderrProgress:
     def pull(self, layer: str, status: str, current: int, total: int) -> None:
         if not layer:
             return
-        import humanize
 
         if total:
-            text = f"{status} {humanize.naturalsize(current)} / {humanize.naturalsize(total)}"
+            text = f"{status} {format_bytes(current)} / {format_bytes(total)}"
         else:
             text = status
         if self._live:
@@ -120,10 +121,9 @@ class StderrProgress:
 
     def read(self, bytes_read: int, layers_read: int) -> None:
         if self._live:
-            import humanize
 
             self._clear()
-            self._stream.write(f"  read {humanize.naturalsize(bytes_read)}, {layers_read} layers")
+            self._stream.write(f"  read {format_bytes(bytes_read)}, {layers_read} layers")
             self._stream.flush()
 
     def done(self) -> None:

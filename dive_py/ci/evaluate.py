@@ -13,6 +13,8 @@ and says so (dive computes NaN, whose comparison is false, so it passes too, pri
 
 from __future__ import annotations
 
+from dive_py.domain.byte_size import format_bytes
+
 from dataclasses import dataclass
 from enum import Enum
 
@@ -55,9 +57,8 @@ def _percent(ratio: float) -> str:
 
 
 def _bytes(count: int) -> str:
-    import humanize
 
-    return f"{count} ({humanize.naturalsize(count)})"
+    return f"{count} ({format_bytes(count)})"
 
 
 def _threshold_text(threshold: Threshold) -> str:

@@ -26,6 +26,8 @@ terminal). Colours only when stdout is a terminal and ``NO_COLOR`` is not set (n
 
 from __future__ import annotations
 
+from dive_py.domain.byte_size import format_bytes
+
 import argparse
 from typing import Mapping, Sequence, TextIO
 
@@ -84,7 +86,6 @@ def render_report(analysis: object, rules: Rules, results: Sequence[RuleResult],
         colour: use ANSI colours.
         ellipsis: the character that starts the "N more" line.
     """
-    import humanize
 
     image = analysis.image  # type: ignore[attr-defined]
     efficiency = analysis.efficiency  # type: ignore[attr-defined]
@@ -96,14 +97,14 @@ def render_report(analysis: object, rules: Rules, results: Sequence[RuleResult],
              f"{bold('Image Source:')} {escape_text(f'{image.source}://{image.reference}')}",
              f"  efficiency: {efficiency.score * 100:.4f} %",
              f"  wastedBytes: {efficiency.wasted_bytes} bytes "
-             f"({humanize.naturalsize(efficiency.wasted_bytes)})"]
+             f"({format_bytes(efficiency.wasted_bytes)})"]
     if efficiency.user_wasted_percent is None:
         lines.append("  userWastedPercent: n/a (a single-layer image: no user bytes were added "
                      "on top of the base layer)")
     else:
         lines.append(f"  userWastedPercent: {efficiency.user_wasted_percent * 100:.4f} %")
     lines.append(f"  reclaimableBytes: {efficiency.reclaimable_bytes} bytes "
-                 f"({humanize.naturalsize(efficiency.reclaimable_bytes)})")
+                 f"({format_bytes(efficiency.reclaimable_bytes)})")
     warnings = list(getattr(image, "warnings", []) or [])
     if warnings:
         lines.append(bold("Warnings:"))
@@ -116,12 +117,12 @@ def render_report(analysis: object, rules: Rules, results: Sequence[RuleResult],
         shown = inefficient if all_files else inefficient[:FILE_ROWS]
         lines.append("Count  Wasted Space  File Path")
         for item in shown:
-            lines.append(f"{item.count:>5}  {humanize.naturalsize(item.wasted_bytes):>12}  "
+            lines.append(f"{item.count:>5}  {format_bytes(item.wasted_bytes):>12}  "
                          f"{escape_text(item.path)}")
         hidden = len(inefficient) - len(shown)
         if hidden:
             rest = sum(item.wasted_bytes for item in inefficient[len(shown):])
-            lines.append(f"{ellipsis} {hidden} more ({humanize.naturalsize(rest)}; "
+            lines.append(f"{ellipsis} {hidden} more ({format_bytes(rest)}; "
                          "--ci-all-files lists them all)")
     lines.append(bold("Results:"))
     for result in results:

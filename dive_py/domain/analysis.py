@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -25,12 +26,18 @@ class Analysis:
     image: Image
     efficiency: Efficiency
     _trees: "OrderedDict[tuple[int, CompareMode], FileTree]" = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def compared_tree(self, index: int, mode: CompareMode) -> FileTree:
         """Return the marked tree for layer ``index`` in ``mode``, built on first use.
 
-        The last few trees are kept (an LRU of 4), so moving back and forth is cheap.
+        The last few trees are kept (an LRU of 4), so moving back and forth is cheap. Safe to
+        call from several threads (the TUI builds trees in workers): calls are serialised.
         """
+        with self._lock:
+            return self._compared_tree(index, mode)
+
+    def _compared_tree(self, index: int, mode: CompareMode) -> FileTree:
         key = (index, mode)
         tree = self._trees.get(key)
         if tree is None:

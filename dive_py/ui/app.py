@@ -63,11 +63,12 @@ class DiveApp(App[int]):
     def get_default_screen(self):  # type: ignore[no-untyped-def]
         if self.analysis is not None:
             return MainScreen(self.analysis, image_name=self.image_name, config=self.config)
-        return LoadingScreen(self._progress, self.image_name)
+        return super().get_default_screen()
 
     def on_mount(self) -> None:
         self.set_keymap(self.config.keymap)
         if self.analysis is None and self.loader is not None:
+            self.push_screen(LoadingScreen(self._progress, self.image_name))
             thread = threading.Thread(target=self._load, name="divepy-load", daemon=True)
             thread.start()
 

@@ -53,8 +53,8 @@ def explorer_actions(app: "App") -> Iterator[ActionEntry]:
     from dive_py.ui.layers_table import LayersTable
     from dive_py.ui.main_screen import FilterInput, MainScreen
 
-    screen = app.screen
-    if not isinstance(screen, MainScreen):
+    screen = next((s for s in reversed(app.screen_stack) if isinstance(s, MainScreen)), None)
+    if screen is None:
         for binding in _bindings(app):
             yield ActionEntry("App", binding.description, _display_keys(app, binding),
                               binding.action, app, False)

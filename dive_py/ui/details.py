@@ -38,16 +38,16 @@ def layer_details(layer: Layer | None, layer_count: int) -> Text:
 
 
 def image_summary(analysis: Analysis, image_name: str) -> Text:
-    """Return the Image Details figures (name, ID, size, wasted, reclaimable, efficiency)."""
+    """Return the Image Details figures (name, size, wasted, reclaimable, efficiency, then the long ID)."""
     image, eff = analysis.image, analysis.efficiency
     text = Text()
     rows = [
         ("Image name:", escape_text(image_name)),
-        ("Image ID:", escape_text(image.image_id)),
         ("Total size:", format_size(eff.size_bytes)),
         ("Potential wasted space:", format_size(eff.wasted_bytes)),
         ("Reclaimable bytes:", format_size(eff.reclaimable_bytes)),
         ("Efficiency score:", f"{int(100 * eff.score)} %"),
+        ("Image ID:", escape_text(image.image_id)),
     ]
     for index, (label, value) in enumerate(rows):
         text.append(label, style="bold")

@@ -43,7 +43,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_row("Any", "tab", "Switch pane")
         table.add_row("Any", "ctrl+p", "Command palette")
         legend = Text()
-        legend.append("\nFile tree markers\n", style="bold")
+        legend.append("File tree markers\n", style="bold")
         for marker, name, _ in LEGEND:
             legend.append(f"  '{marker}'  {name}\n")
         legend.append("\nCompare bar (Layers pane)\n", style="bold")
@@ -55,8 +55,8 @@ class HelpScreen(ModalScreen[None]):
                       "ctrl+n.\n")
         with VerticalScroll() as scroll:
             scroll.border_title = "divepy keys  (Esc closes)"
-            yield Static(table)
             yield Static(legend)
+            yield Static(table)
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

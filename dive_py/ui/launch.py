@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Callable, Mapping
 
 from dive_py.domain.analysis import Analysis
@@ -10,12 +11,21 @@ from dive_py.domain.progress import ProgressListener
 from dive_py.exit_codes import ExitCode
 
 
+def _has_terminal() -> bool:
+    """True when both stdin and stdout are terminals (the loading view can be drawn)."""
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def run_explorer(load: Callable[[ProgressListener], Analysis], args: argparse.Namespace,
                  env: Mapping[str, str]) -> int:
     """Run the interactive explorer; return the exit code.
 
     The app starts with a loading view (progress of pull, save and read) while ``load`` runs in
-    a thread, then shows the explorer.
+    a thread, then shows the explorer. Without a terminal (stdin or stdout redirected) the image
+    is read first, so that a failure is reported as one clean line with nothing drawn.
 
     Raises:
         DivepyError: what ``load`` raised, re-raised once the terminal is restored.
@@ -27,7 +37,10 @@ def run_explorer(load: Callable[[ProgressListener], Analysis], args: argparse.Na
 
     config = load_explorer_config(getattr(args, "config", None), env)
     image_name = None if getattr(args, "demo", False) else getattr(args, "image", None)
-    app = DiveApp(None, image_name=image_name, config=config, loader=load)
+    if _has_terminal():
+        app = DiveApp(None, image_name=image_name, config=config, loader=load)
+    else:
+        app = DiveApp(load(ProgressListener()), image_name=image_name, config=config)
     app.run()
     if app.load_error is not None:
         raise app.load_error

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import ClassVar
 
 from textual import on, work
@@ -23,8 +22,6 @@ from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
 from dive_py.ui.tree_rows import DIFF_BY_NAME, TreeRows
 
-_TREE_LOCK = threading.Lock()
-"""Serialises :meth:`Analysis.compared_tree` (its LRU cache is not thread-safe)."""
 
 TREE_TITLES = {CompareMode.LAYER: "Current Layer Contents",
                CompareMode.AGGREGATED: "Aggregated Layer Contents"}
@@ -142,8 +139,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="tree", name="compared-tree")
     def _tree_worker(self, index: int, mode: CompareMode, model: TreeRows) -> None:
-        with _TREE_LOCK:
-            tree = self.analysis.compared_tree(index, mode)
+        tree = self.analysis.compared_tree(index, mode)
         new = model.copy_for(tree.root)
         try:
             self.app.call_from_thread(self._tree_ready, index, mode, new)

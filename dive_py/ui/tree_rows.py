@@ -16,12 +16,12 @@ Collapsing or expanding one directory splices its rows out or in; only a change 
 
 from __future__ import annotations
 
-import math
 import re
 from enum import Enum
 from operator import attrgetter
 from typing import Iterable
 
+from dive_py.domain.byte_size import format_bytes as format_size
 from dive_py.domain.display_text import escape_text
 from dive_py.domain.entry import EntryType
 from dive_py.domain.file_tree import DiffType, FileNode
@@ -49,27 +49,6 @@ class SortOrder(Enum):
 
     NAME = "name"
     SIZE = "size"
-
-
-_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
-
-
-def format_size(size: int) -> str:
-    """Return ``size`` bytes as dive shows them (go-humanize ``Bytes``: ``"13 B"``, ``"820 kB"``, ``"5.9 MB"``).
-
-    SI units; below 10 of a unit one decimal, else none (``humanize.naturalsize`` would print
-    ``"820.0 kB"`` and ``"13 Bytes"``).
-    """
-    if size < 10:
-        return f"{max(size, 0)} B"
-    exponent = 0
-    value = float(size)
-    while value >= 1000 and exponent < len(_UNITS) - 1:
-        value /= 1000
-        exponent += 1
-    value = math.floor(size / 1000 ** exponent * 10 + 0.5) / 10
-    text = f"{value:.0f}" if value >= 10 else f"{value:.1f}"
-    return f"{text} {_UNITS[exponent]}"
 
 
 def attributes(node: FileNode) -> str:

@@ -39,7 +39,7 @@ def test_report_lines(tmp_path: Path) -> None:
         "Inefficient Files:",
         "Count  Wasted Space  File Path",
         "    3        2.5 kB  /data/f1",
-        "    2       6 Bytes  /data/keep.txt",
+        "    2           6 B  /data/keep.txt",
         "Results:",
         "  SKIP: highestReclaimableBytes: rule disabled [default]",
         "  FAIL: highestUserWastedPercent: too many bytes wasted, relative to the user bytes "

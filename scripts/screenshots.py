@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Regenerate screenshots/*.svg from divepy's demo image (python-hello-world like).
+
+Usage: python3 scripts/screenshots.py [OUTPUT_DIR]   (default: screenshots/ in the repository)
+
+No container engine needed: the demo archive is written to a temporary directory, analysed,
+and shown with the same ``make_app`` factory the tests use; each scenario is driven with the
+Pilot and saved with ``App.save_screenshot``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZE = (140, 40)
+
+#: file name -> keys pressed after the first tree is shown
+SCENARIOS: dict[str, list[str]] = {
+    "main.svg": ["down", "down", "down", "tab"],
+    "aggregated.svg": ["down", "down", "down", "down", "ctrl+a"],
+    "filter.svg": ["down", "down", "down", "slash", *"py$"],
+    "help.svg": ["question_mark"],
+}
+
+
+async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def _shoot(analysis, name: str, keys: list[str], out: Path) -> None:  # type: ignore[no-untyped-def]
+    from dive_py.ui.app import make_app
+
+    app = make_app(analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await _settle(pilot)
+        app.save_screenshot(filename=name, path=str(out))
+
+
+async def main(out: Path) -> None:
+    from dive_py.domain.analysis import analyse
+    from dive_py.domain.demo_image import write_demo_archive
+    from dive_py.domain.sources import open_image
+
+    os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        analysis = analyse(open_image(write_demo_archive(tmp), source="docker-archive"))
+        for name, keys in SCENARIOS.items():
+            await _shoot(analysis, name, keys, out)
+            print(out / name)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "screenshots"))

