@@ -3,12 +3,14 @@
 The text goes to a temporary file in the same directory, is flushed to disk, and is renamed
 over the destination (POSIX ``rename`` is atomic), so readers see the old file or the whole
 new one and an interrupted run leaves no half-written output (dive truncates nothing and
-leaves the tail of an older, longer file behind).
+leaves the tail of an older, longer file behind). A symlink is followed (its target is
+replaced, the link stays); a device or fifo (``/dev/null``) is written into, never replaced.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -26,7 +28,22 @@ def write_atomically(path: str | os.PathLike[str], text: str | bytes, mode: int 
     Raises:
         OutputError: the directory does not exist or is not writable, or the disk is full.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))  # write through symlinks, as other tools do
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}", "choose another path") from None
+    if info is not None and not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+        # A device or fifo (/dev/null, /dev/stdout, a named pipe): write into it; renaming a
+        # temp file over it would replace the device node.
+        try:
+            with open(target, "wb") as handle:
+                handle.write(text.encode("utf-8") if isinstance(text, str) else text)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror}", "choose another path") from None
+        return
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         raise OutputError(f"cannot write {target}: directory {directory} does not exist",

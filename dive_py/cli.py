@@ -14,6 +14,7 @@ import sys
 from typing import Mapping, Sequence, TextIO
 
 from dive_py import __version__
+from dive_py.domain.display_text import escape_text
 from dive_py.errors import DivepyError, UsageError
 from dive_py.exit_codes import ExitCode
 
@@ -27,6 +28,7 @@ exit codes:
   4    an output file (--json, --junit) could not be written
   70   internal error (a bug: rerun with --debug and report it)
   130  interrupted (Ctrl+C)
+  143  terminated (SIGTERM)
 """
 
 TRUTHY = frozenset({"1", "t", "T", "true", "TRUE", "True"})
@@ -96,7 +98,7 @@ class StderrProgress:
 
     def message(self, text: str) -> None:
         self._clear()
-        print(text, file=self._stream, flush=True)
+        print(escape_text(text), file=self._stream, flush=True)
 
     def _clear(self) -> None:
         if self._live:
@@ -162,6 +164,10 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: Tex
     if args.version:
         print(f"divepy {__version__}", file=stdout)
         return ExitCode.OK
+    for flag, value in (("--json", args.json_path), ("--junit", args.junit),
+                        ("--ci-config", args.ci_config), ("--config", args.config)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} needs a file name, got an empty value", "see 'divepy --help'")
     if args.source is not None:
         from dive_py.domain.sources import canonical_source
 
@@ -193,7 +199,7 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: Tex
         analysis = _load(args, env, StderrProgress(stderr))
         if args.json_path:
             write_atomically(args.json_path, render_json(analysis))  # type: ignore[arg-type]
-            print(f"Exported analysis to {args.json_path}", file=stderr)
+            print(f"Exported analysis to {escape_text(args.json_path)}", file=stderr)
         if ci:
             from dive_py.ci.report import run_ci
 
@@ -204,10 +210,26 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: Tex
     return run_explorer(lambda progress: _load(args, env, progress), args, env)
 
 
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so that cleanup (temp files) runs before exit 143."""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point: run, print expected errors as one line, map them to exit codes."""
+    """Console entry point: run, print expected errors as one line, map them to exit codes.
+
+    SIGINT exits 130 and SIGTERM 143, both after the usual cleanup (no temp file left behind).
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code = run(args, os.environ, sys.stdout, sys.stderr)
     except DivepyError as exc:
@@ -216,6 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("divepy: interrupted", file=sys.stderr)
         code = ExitCode.INTERRUPTED
+    except Terminated:
+        print("divepy: terminated", file=sys.stderr)
+        code = ExitCode.TERMINATED
     except BrokenPipeError:
         code = ExitCode.OK
     except Exception as exc:  # an unexpected bug: one line unless --debug

@@ -26,3 +26,5 @@ class ExitCode(IntEnum):
     """An unexpected internal error (a bug; ``--debug`` shows the traceback). BSD ``EX_SOFTWARE``."""
     INTERRUPTED = 130
     """Interrupted by Ctrl+C (128 + SIGINT)."""
+    TERMINATED = 143
+    """Stopped by SIGTERM (128 + 15), e.g. a cancelled CI job."""

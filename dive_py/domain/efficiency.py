@@ -13,8 +13,9 @@ dive 0.13.1's rule (dive/filetree/efficiency.go), kept so that CI thresholds car
 * ``efficiency`` = Σ smallest occurrence / Σ all occurrences over all paths (1.0 when nothing);
 * ``userWastedPercent`` = wastedBytes / bytes of layers 1..n.
 
-Fixed dive bugs: a whiteout of a path that does not exist below counts 0 bytes and the walk
-goes on (dive aborts the layer and adds -1 to the minimum); opaque markers are no occurrence.
+Fixed dive bugs: a whiteout of a path that does not exist below deleted nothing and is no
+occurrence (dive aborts the rest of the layer's walk and adds -1 to the minimum sum); opaque
+markers are no occurrence either.
 
 divepy adds ``reclaimableBytes``: bytes stored in the layers that are not visible in the final
 file system (shadowed or deleted), following data through hardlinks.
@@ -162,8 +163,9 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
             parent_path, _, name = whiteout.path.rpartition("/")
             target = (parent_path + "/" if parent_path else "") + name[4:]
             node = tree.find(target)
-            if node is None or node.entry is None or not node.entry.is_dir \
-                    or not node.entry.explicit:
+            if node is None or node.entry is None:
+                continue  # deleted nothing: no occurrence (recorded by the stacking below)
+            if not node.entry.is_dir or not node.entry.explicit:
                 occur("/" + target, 0)
             else:
                 occur("/" + target, _subtree_bytes(node))

@@ -151,8 +151,8 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                 if name == OPAQUE_MARKER:
                     contents.opaque_dirs.append(parent)
                     continue
-                if name.startswith(".wh..wh."):
-                    continue  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): no file
+                if name.startswith(".wh..wh.") or name == WHITEOUT_PREFIX:
+                    continue  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs), or no name: no file
                 contents.whiteouts.append(FileEntry(path, kind, member.size, member.mode,
                                                     member.uid, member.gid, "", EMPTY_DIGEST))
                 continue

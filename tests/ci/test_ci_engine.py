@@ -105,7 +105,7 @@ def test_testimg_exits_1_with_fail_lines_and_junit(engine: Engine, tmp_path: Pat
     assert fails[0].endswith("> threshold=0.1 [default]")
     assert fails[1].startswith("  FAIL: lowestEfficiency: image efficiency is too low: efficiency=")
     assert fails[1].endswith("< threshold=0.9 [default]")
-    assert "    2      512.0 kB  /app/big" in lines  # wasted 512,000 bytes: the file + its deletion
+    assert "    2        512 kB  /app/big" in lines  # wasted 512,000 bytes: the file + its deletion
     assert "\x1b" not in done.stdout  # not a terminal: no colours
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
     cases = {case.get("name"): case for case in suite.findall("testcase")}
@@ -223,7 +223,7 @@ def test_build_with_ci(engine: Engine, tmp_path: Path) -> None:
         assert done.returncode == 1, done.stderr
         assert "Step 1/4 : FROM" in done.stderr  # the build log streams to stderr
         assert f"Image Source: docker://{tag}" in done.stdout
-        assert "    2       30.0 kB  /junk" in done.stdout
+        assert "    2         30 kB  /junk" in done.stdout
         assert "FAIL: highestUserWastedPercent" in done.stdout
         assert len(ET.parse(tmp_path / "j.xml").getroot().find("testsuite")) >= 4
         # CI=true works as well, and the verdict follows the rules

@@ -55,8 +55,8 @@ def test_scratch_like_image_is_fully_efficient(tmp_path: Path) -> None:
     assert analysis.efficiency.user_wasted_percent is None  # dive prints NaN
 
 
-def test_whiteout_of_missing_path_counts_zero_and_is_recorded(tmp_path: Path) -> None:
-    # dive aborts the layer's walk and adds -1 to the minimum; divepy counts 0 and goes on.
+def test_whiteout_of_missing_path_is_no_occurrence_and_is_recorded(tmp_path: Path) -> None:
+    # dive aborts the layer's walk and adds -1 to the minimum; divepy skips it and goes on.
     layers = [[f("a", "12345")], [wh("nothere"), f("a", "123")]]
     analysis = analyse_layers(tmp_path, layers)
     eff = analysis.efficiency
@@ -123,3 +123,10 @@ def test_wasted_counts_both_copies_reclaimable_counts_what_is_hidden(tmp_path: P
     eff = analyse_layers(tmp_path, layers).efficiency
     assert eff.wasted_bytes == 20 * mb
     assert eff.reclaimable_bytes == 15 * mb
+
+
+def test_file_and_its_whiteout_in_one_layer_is_one_occurrence(tmp_path: Path) -> None:
+    # found by adversarial testing: /b was counted twice although only one layer has it
+    for entries in ([f("b", "x"), wh("b")], [wh("b"), f("b", "x")]):
+        eff = analyse_layers(tmp_path, [[f("a", "1")], entries]).efficiency
+        assert eff.inefficient == [] and eff.wasted_bytes == 0

@@ -222,3 +222,72 @@ def test_config_diff_id_mismatch_is_a_warning(tmp_path: Path) -> None:
     image = open_image(write(tmp_path, buf.getvalue()), source="docker-archive")
     assert any("does not match" in w for w in image.warnings)
     assert analyse(image).efficiency.size_bytes == 1
+
+
+def test_layer_whose_first_entry_starts_with_a_bracket_is_a_layer(tmp_path: Path) -> None:
+    # found by adversarial testing: it was taken for a JSON document
+    for layout in ("legacy", "oci"):
+        spec = ImageSpec(layers=[[d("{app}"), f("{app}/x", "1")], [f("[", "22")]])
+        image = open_image(write(tmp_path, docker_archive(spec, layout=layout)), source="docker-archive")
+        assert [list(layer.contents.entries) for layer in image.layers] == [["{app}", "{app}/x"], ["["]]
+
+
+def test_whiteout_with_an_empty_name_is_ignored(tmp_path: Path) -> None:
+    from tests.image_builder import E
+
+    spec = ImageSpec(layers=[[f("a", "1")], [E(".wh.", "file", b""), E("d/.wh.", "file", b"")]])
+    analysis = analyse(open_image(write(tmp_path, docker_archive(spec)), source="docker-archive"))
+    assert analysis.efficiency.final_tree.lookup("a") is not None
+
+
+def _oci_archive(index: object, blobs: dict[str, object]) -> bytes:
+    import hashlib
+
+    members = {"index.json": json.dumps(index).encode()}
+    for digest_hex, doc in blobs.items():
+        members[f"blobs/sha256/{digest_hex}"] = json.dumps(doc).encode()
+    return _archive_with(members)
+
+
+def test_nested_index_fan_out_does_not_hang(tmp_path: Path) -> None:
+    # found by adversarial testing: 8 levels x 10 references = 10^8 walks
+    blobs = {}
+    child = "0" * 64
+    blobs[child] = {"schemaVersion": 2, "manifests": []}
+    for level in range(1, 7):
+        digest = f"{level:064x}"
+        blobs[digest] = {"schemaVersion": 2, "manifests": [
+            {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": f"sha256:{child}"}] * 10}
+        child = digest
+    index = {"manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+                            "digest": f"sha256:{child}"}] * 10}
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(ArchiveError, match="no image manifest|nests too deeply"):
+        open_image(write(tmp_path, _oci_archive(index, blobs)), source="oci")
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("index, blobs, message", [
+    ({"manifests": [{"digest": "sha256:" + "a" * 64}]}, {"a" * 64: [1, 2]}, "is not a JSON object"),
+])
+def test_oci_documents_of_the_wrong_type(tmp_path: Path, index: object, blobs: dict, message: str) -> None:
+    with pytest.raises(ArchiveError, match=message):
+        open_image(write(tmp_path, _oci_archive(index, blobs)), source="oci")
+
+
+def test_repotags_of_the_wrong_type_are_ignored(tmp_path: Path) -> None:
+    data = docker_archive(ImageSpec(layers=[[f("a", "1")]]))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(data)) as src, tarfile.open(fileobj=buf, mode="w") as dst:
+        for member in src.getmembers():
+            payload = src.extractfile(member).read() if member.isfile() else None
+            if member.name == "manifest.json":
+                manifest = json.loads(payload)
+                manifest[0]["RepoTags"] = 5
+                payload = json.dumps(manifest).encode()
+                member.size = len(payload)
+            dst.addfile(member, io.BytesIO(payload) if payload is not None else None)
+    image = open_image(write(tmp_path, buf.getvalue()), source="docker-archive")
+    assert image.repo_tags == []

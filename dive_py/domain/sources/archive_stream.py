@@ -76,6 +76,10 @@ class ArchiveParts:
 
 
 def _looks_like_json(head: bytes) -> bool:
+    """True for a blob that starts like a JSON document and not like a tar (whose first entry
+    name may well start with ``{`` or ``[``: a tar has the ``ustar`` magic at byte 257)."""
+    if head[257:262] == b"ustar":
+        return False
     stripped = head.lstrip(b" \t\r\n")
     return stripped[:1] in (b"{", b"[")
 
@@ -114,7 +118,7 @@ def read_archive_stream(raw: Readable, progress: ProgressCallback | None = None)
             if base == "VERSION":
                 continue
             stream = reader.data_stream()
-            head = stream.peek(8)
+            head = stream.peek(512)
             if not head:
                 # An empty member: an empty layer blob is not a tar, but an empty legacy layer
                 # has at least the end-of-archive blocks; treat as unreadable.

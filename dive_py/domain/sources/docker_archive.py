@@ -48,6 +48,9 @@ def read_archive_file(path: str, *, reference: str, source: str, platform: Platf
         except ArchiveFormatError as exc:
             raise ArchiveError(f"{path}: {exc}",
                                "the archive is corrupt or truncated: write it again with 'docker save'") from None
+        except OSError as exc:
+            raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}",
+                               "check the file and the disk it is on") from None
     image = assemble_image(parts, reference=reference, source=source, platform=platform)
     progress.done()
     return image

@@ -28,6 +28,7 @@ from dive_py.errors import ArchiveError, PlatformError
 _INDEX_TYPES = {"application/vnd.oci.image.index.v1+json",
                 "application/vnd.docker.distribution.manifest.list.v2+json"}
 _MAX_INDEX_DEPTH = 8
+_MAX_DESCRIPTORS = 10_000  # descriptors walked in all indexes of one archive, at most
 
 
 @dataclass(slots=True)
@@ -72,7 +73,8 @@ def _docker_candidates(parts: ArchiveParts, manifest: Any) -> list[_Candidate]:
                 or not isinstance(item.get("Layers"), list):
             raise ArchiveError("manifest.json has an entry without Config or Layers",
                                "the archive is corrupt: save the image again")
-        tags = [t for t in item.get("RepoTags") or [] if isinstance(t, str)]
+        raw_tags = item.get("RepoTags")
+        tags = [t for t in raw_tags if isinstance(t, str)] if isinstance(raw_tags, list) else []
         config = _document(parts, item["Config"], "config")
         plat = Platform.from_json(config) if isinstance(config, dict) else None
         layers = [str(x) for x in item["Layers"]]
@@ -85,8 +87,9 @@ def _docker_candidates(parts: ArchiveParts, manifest: Any) -> list[_Candidate]:
     return found
 
 
-def _walk_index(parts: ArchiveParts, index: Any, inherited: list[str], depth: int
-                ) -> Iterator[_Candidate]:
+def _walk_index(parts: ArchiveParts, index: Any, inherited: list[str], depth: int,
+                visited: set[str] | None = None) -> Iterator[_Candidate]:
+    visited = set() if visited is None else visited
     if depth > _MAX_INDEX_DEPTH:
         raise ArchiveError("image index nests too deeply", "the archive is corrupt")
     manifests = index.get("manifests") if isinstance(index, dict) else None
@@ -96,7 +99,13 @@ def _walk_index(parts: ArchiveParts, index: Any, inherited: list[str], depth: in
     for desc in manifests:
         if not isinstance(desc, dict) or not isinstance(desc.get("digest"), str):
             continue
-        annotations = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
+        if desc["digest"] in visited:
+            continue  # each manifest or index once (a crafted index can list one many times)
+        visited.add(desc["digest"])
+        if len(visited) > _MAX_DESCRIPTORS:
+            raise ArchiveError(f"image index lists more than {_MAX_DESCRIPTORS} manifests",
+                               "the archive is corrupt or hostile")
+        annotations = desc["annotations"] if isinstance(desc.get("annotations"), dict) else {}
         names = list(inherited)
         for key in ("io.containerd.image.name", "org.opencontainers.image.ref.name"):
             value = annotations.get(key)
@@ -106,9 +115,12 @@ def _walk_index(parts: ArchiveParts, index: Any, inherited: list[str], depth: in
         doc = _document(parts, path, "manifest")
         if doc is None:
             continue  # a platform whose blobs were not saved (containerd image store)
+        if not isinstance(doc, dict):
+            raise ArchiveError(f"manifest {path} is not a JSON object",
+                               "the archive is corrupt: save the image again")
         media = desc.get("mediaType") or doc.get("mediaType", "")
         if media in _INDEX_TYPES or "manifests" in doc:
-            yield from _walk_index(parts, doc, names, depth + 1)
+            yield from _walk_index(parts, doc, names, depth + 1, visited)
             continue
         config = doc.get("config")
         layers = doc.get("layers")
