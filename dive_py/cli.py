@@ -144,9 +144,22 @@ def _load(args: argparse.Namespace, env: Mapping[str, str], progress: object) ->
     from dive_py.domain.sources import open_image
 
     source = args.source or env.get("DIVE_SOURCE") or "docker"
+    slot = None
+    if not getattr(args, "no_cache", False):
+        from dive_py.domain.analysis_cache import open_slot
+
+        slot = open_slot(args.image, source, args.platform, env)  # before any save stream
+        cached = slot.load() if slot is not None else None
+        if cached is not None:
+            progress.message(f"Using the cached analysis of {args.image} "  # type: ignore[attr-defined]
+                             "(--no-cache reads the image again)")
+            return cached
     image = open_image(args.image, source=source, platform=args.platform,
                        progress=progress)  # type: ignore[arg-type]
-    return analyse(image)
+    analysis = analyse(image)
+    if slot is not None:
+        slot.store(analysis)
+    return analysis
 
 
 def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:

@@ -231,3 +231,15 @@ def fixture_image_tags(name: str) -> list[str]:
 # ============================================================================
 # END OF ENGINE PLUMBING -- other shared fixtures go below this line.
 # ============================================================================
+
+# ============================================================================
+# ANALYSIS CACHE ISOLATION -- every divepy run started by the tests (in-process or as a
+# subprocess, which inherits os.environ) caches into a private temp dir, never the user's.
+# ============================================================================
+import atexit  # noqa: E402
+import tempfile  # noqa: E402
+
+if "DIVEPY_CACHE_DIR" not in os.environ:
+    _CACHE_DIR = tempfile.mkdtemp(prefix="divepy-test-cache-")
+    os.environ["DIVEPY_CACHE_DIR"] = _CACHE_DIR
+    atexit.register(shutil.rmtree, _CACHE_DIR, True)

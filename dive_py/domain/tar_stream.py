@@ -127,6 +127,17 @@ def _number(field: bytes, what: str, offset: int) -> int:
         raise TarFormatError(f"bad {what} field {text[:20]!r} in tar header", offset) from None
 
 
+def _pax_number(fields: dict[str, bytes], key: str, offset: int) -> int:
+    """Parse the decimal PAX record ``key`` (size, uid, gid …); a bad or negative one is an error."""
+    try:
+        value = int(fields[key])
+    except ValueError:
+        raise TarFormatError(f"bad PAX {key} {fields[key][:20]!r}", offset) from None
+    if value < 0:
+        raise TarFormatError(f"negative PAX {key}", offset)
+    return value
+
+
 def _parse_pax(data: bytes, offset: int) -> dict[str, bytes]:
     """Parse PAX extended header records ``"%d %s=%s\\n"`` into a dict (values as raw bytes)."""
     records: dict[str, bytes] = {}
@@ -375,10 +386,7 @@ class TarReader:
             name = _decode(fields["path"]) if "path" in fields else _decode(name_raw)
             linkname = _decode(fields["linkpath"]) if "linkpath" in fields else _decode(link_raw)
             if "size" in fields:
-                try:
-                    size = int(fields["size"])
-                except ValueError:
-                    raise TarFormatError("bad PAX size", offset) from None
+                size = _pax_number(fields, "size", offset)
             return self._member(name, linkname, header, typeflag, size, offset, mode_f, uid_f,
                                 gid_f, major_f, minor_f, fields)
 
@@ -388,11 +396,11 @@ class TarReader:
         stored_size = size
         mode = _number(mode_f, "mode", offset) & 0o7777
         if fields is not None and "uid" in fields:
-            uid = int(fields["uid"])
+            uid = _pax_number(fields, "uid", offset)
         else:
             uid = _number(uid_f, "uid", offset)
         if fields is not None and "gid" in fields:
-            gid = int(fields["gid"])
+            gid = _pax_number(fields, "gid", offset)
         else:
             gid = _number(gid_f, "gid", offset)
         if typeflag == REGULAR_OLD or typeflag == CONTIGUOUS:
@@ -404,6 +412,8 @@ class TarReader:
         if typeflag == GNU_SPARSE:
             # Old GNU sparse: realsize at 483; extended sparse map blocks follow when flagged.
             real = _number(header[483:495], "sparse realsize", offset)
+            if real < 0:
+                raise TarFormatError("negative sparse size in tar header", offset)
             extended = header[482]
             while extended:
                 block = self._take(BLOCK, "a sparse map")
@@ -412,7 +422,7 @@ class TarReader:
             typeflag = REGULAR
         elif fields is not None and ("GNU.sparse.realsize" in fields or "GNU.sparse.size" in fields):
             key = "GNU.sparse.realsize" if "GNU.sparse.realsize" in fields else "GNU.sparse.size"
-            size = int(fields[key])
+            size = _pax_number(fields, key, offset)
             if "GNU.sparse.name" in fields:
                 name = _decode(fields["GNU.sparse.name"])
         elif typeflag in _DATALESS:

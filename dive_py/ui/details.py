@@ -13,6 +13,7 @@ from dive_py.domain.analysis import Analysis
 from dive_py.domain.display_text import escape_text
 from dive_py.domain.image import Layer
 from dive_py.ui.tree_rows import format_size
+from dive_py.ui.list_bindings import LIST_MOVES
 
 
 def _label(text: Text, label: str, value: str) -> None:
@@ -61,10 +62,7 @@ class InefficientTable(DataTable):
     """The inefficient files (count, wasted bytes, path), largest first; Enter jumps to a path."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="up"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="down"),
-        Binding("pageup,u", "page_up", "Page up", show=False, id="page-up"),
-        Binding("pagedown,d", "page_down", "Page down", show=False, id="page-down"),
+        *LIST_MOVES,
         Binding("enter", "select_cursor", "Show in tree", id="jump-to-file",
                 tooltip="Show this path in the file tree"),
     ]

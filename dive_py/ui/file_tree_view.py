@@ -16,6 +16,7 @@ from textual.strip import Strip
 
 from dive_py.domain.file_tree import DiffType, FileNode
 from dive_py.ui.tree_rows import (MARKERS, SortOrder, TreeRows, attributes, display_name)
+from dive_py.ui.list_bindings import LIST_MOVES
 
 _DIFF_CLASS = {DiffType.ADDED: "file-tree--added", DiffType.REMOVED: "file-tree--removed",
                DiffType.MODIFIED: "file-tree--modified", DiffType.UNMODIFIED: "file-tree--unmodified"}
@@ -39,10 +40,7 @@ Colours follow the theme: added = success, modified = warning, removed = error.
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="up"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="down"),
-        Binding("pageup,u", "page_up", "Page up", show=False, id="page-up"),
-        Binding("pagedown,d", "page_down", "Page down", show=False, id="page-down"),
+        *LIST_MOVES,
         Binding("home", "cursor_home", "First row", show=False, id="home"),
         Binding("end", "cursor_end", "Last row", show=False, id="end"),
         Binding("right,l", "enter_dir", "Enter directory", show=False, id="right"),

@@ -13,6 +13,7 @@ from dive_py.domain.compare import CompareMode, compare_ranges
 from dive_py.domain.display_text import escape_text
 from dive_py.domain.image import Image
 from dive_py.ui.tree_rows import format_size
+from dive_py.ui.list_bindings import LIST_MOVES
 
 
 class LayersTable(DataTable):
@@ -22,10 +23,7 @@ class LayersTable(DataTable):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False, id="up"),
-        Binding("down,j", "cursor_down", "Down", show=False, id="down"),
-        Binding("pageup,u", "page_up", "Page up", show=False, id="page-up"),
-        Binding("pagedown,d", "page_down", "Page down", show=False, id="page-down"),
+        *LIST_MOVES,
         Binding("home", "first_layer", "First layer", show=False, id="home"),
         Binding("end", "last_layer", "Last layer", show=False, id="end"),
         Binding("ctrl+l", "compare('layer')", "Layer changes", id="compare-layer",

@@ -207,7 +207,9 @@ def assemble_image(parts: ArchiveParts, *, reference: str, source: str,
         platform: the wanted platform, or None for "the only one, else the host's".
 
     Returns:
-        The image, layers bottom to top, history steps mapped to layers.
+        The image, layers bottom to top, history steps mapped to layers. Its ``warnings``
+        name diff IDs that do not match the layers, and a non-empty history whose count of
+        layer-making steps differs from the number of layers.
 
     Raises:
         ArchiveError: no ``manifest.json``/``index.json``, invalid JSON, a missing config, or a
@@ -249,6 +251,11 @@ def assemble_image(parts: ArchiveParts, *, reference: str, source: str,
     if len(diff_ids) != len(contents):
         warnings.append(f"config lists {len(diff_ids)} diff IDs for {len(contents)} layers")
     history = parse_history(config, len(contents))
+    made = sum(1 for step in history if not step.empty_layer) - sum(
+        1 for step in history if step.command == "(missing history)" and not step.created_by)
+    if config.get("history") and made != len(contents):
+        warnings.append(f"config history names {made} layer-making steps for {len(contents)} "
+                        "layers (steps were matched to layers in order)")
     steps_by_layer = {s.layer_index: s for s in history if s.layer_index is not None}
     layers = []
     for index, (path, layer_contents) in enumerate(zip(chosen.layers, contents)):
