@@ -258,3 +258,31 @@ def test_permission_denied_on_the_socket(engine: Engine, tmp_path: Path) -> None
     assert f"permission denied on the Docker engine socket {engine.host}" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_reopening_an_engine_image_uses_the_cache(engine: Engine, tmp_path: Path) -> None:
+    env = {"DOCKER_HOST": engine.host, "DIVEPY_CACHE_DIR": str(tmp_path / "cache")}
+    client = engine.client()
+    name = f"divepy-cache-test/{engine.name}:latest"
+    try:
+        client.images.get(f"{FIXTURE_REPO}/testimg:latest").tag(name)
+        first, second = tmp_path / "1.json", tmp_path / "2.json"
+        cold = run_divepy("--json", str(first), name, env=env)
+        assert cold.returncode == 0 and "cached" not in cold.stderr, cold.stderr
+        warm = run_divepy("--json", str(second), name, env=env)
+        assert warm.returncode == 0 and "Using the cached analysis" in warm.stderr, warm.stderr
+        assert json.loads(first.read_text()) == json.loads(second.read_text())
+        # the tag now names another image: the cache must not answer for it
+        client.images.get(f"{FIXTURE_REPO}/spec-a:latest").tag(name)
+        moved = run_divepy("--json", str(second), name, env=env)
+        assert moved.returncode == 0 and "cached" not in moved.stderr
+        assert json.loads(second.read_text())["image"]["inefficientBytes"] != \
+            json.loads(first.read_text())["image"]["inefficientBytes"]
+        bypass = run_divepy("--json", str(second), "--no-cache", name, env=env)
+        assert bypass.returncode == 0 and "cached" not in bypass.stderr
+    finally:
+        try:
+            client.images.remove(name)
+        except Exception:
+            pass
+        client.close()
