@@ -39,15 +39,15 @@ def layer_details(layer: Layer | None, layer_count: int) -> Text:
 
 
 def image_summary(analysis: Analysis, image_name: str) -> Text:
-    """Return the Image Details figures (name, size, wasted, reclaimable, efficiency, then the long ID)."""
+    """Return the Image Details figures, most telling first (they stay visible in a 24-row terminal)."""
     image, eff = analysis.image, analysis.efficiency
     text = Text()
     rows = [
-        ("Image name:", escape_text(image_name)),
-        ("Total size:", format_size(eff.size_bytes)),
+        ("Efficiency score:", f"{int(100 * eff.score)} %"),
         ("Potential wasted space:", format_size(eff.wasted_bytes)),
         ("Reclaimable bytes:", format_size(eff.reclaimable_bytes)),
-        ("Efficiency score:", f"{int(100 * eff.score)} %"),
+        ("Total size:", format_size(eff.size_bytes)),
+        ("Image name:", escape_text(image_name)),
         ("Image ID:", escape_text(image.image_id)),
     ]
     for index, (label, value) in enumerate(rows):

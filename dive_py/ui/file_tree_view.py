@@ -21,7 +21,7 @@ from dive_py.ui.list_bindings import LIST_MOVES
 _DIFF_CLASS = {DiffType.ADDED: "file-tree--added", DiffType.REMOVED: "file-tree--removed",
                DiffType.MODIFIED: "file-tree--modified", DiffType.UNMODIFIED: "file-tree--unmodified"}
 
-ATTRIBUTES_MIN_WIDTH = 60
+ATTRIBUTES_MIN_WIDTH = 50
 """Below this pane width the attribute column is left out (as dive does)."""
 
 
@@ -76,7 +76,7 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         & > .file-tree--modified { color: $warning; }
         & > .file-tree--unmodified { }
         & > .file-tree--guides { color: $foreground-muted; }
-        & > .file-tree--cursor { background: $foreground 20%; text-style: bold; }
+        & > .file-tree--cursor { text-style: bold reverse; }
         &:focus > .file-tree--cursor {
             background: $block-cursor-background;
             color: $block-cursor-foreground;
@@ -293,8 +293,11 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         self.rebuild(lambda model: model.toggle_sort())
 
     def action_toggle_attributes(self) -> None:
-        """Show or hide the attribute column."""
+        """Show or hide the attribute column (it needs a pane of ATTRIBUTES_MIN_WIDTH cells)."""
         self.show_attributes = not self.show_attributes
+        if self.show_attributes and not self.attributes_shown:
+            self.notify(f"The attributes need a file tree pane of {ATTRIBUTES_MIN_WIDTH} columns: "
+                        "widen the terminal or the pane (filetree.pane-width)", severity="warning")
         self.post_message(self.SettingsChanged())
 
     def action_toggle_diff(self, name: str) -> None:

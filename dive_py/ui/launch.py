@@ -8,6 +8,7 @@ from typing import Callable, Mapping
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.progress import ProgressListener
+from dive_py.errors import UsageError
 from dive_py.exit_codes import ExitCode
 
 
@@ -30,17 +31,21 @@ def run_explorer(load: Callable[[ProgressListener], Analysis], args: argparse.Na
     Raises:
         DivepyError: what ``load`` raised, re-raised once the terminal is restored.
         KeyboardInterrupt: the user quit (or pressed Ctrl+C) while the image was loading.
-        UsageError: a bad config file (before the app starts).
+        UsageError: a bad config file (before the app starts), or no terminal (after the
+            image was read, so that a missing image is still reported as such).
     """
     from dive_py.explorer_config import load_explorer_config
     from dive_py.ui.app import DiveApp
 
     config = load_explorer_config(getattr(args, "config", None), env)
     image_name = None if getattr(args, "demo", False) else getattr(args, "image", None)
-    if _has_terminal():
-        app = DiveApp(None, image_name=image_name, config=config, loader=load)
-    else:
-        app = DiveApp(load(ProgressListener()), image_name=image_name, config=config)
+    if not _has_terminal():
+        # Read the image first (its errors are the more useful ones), then refuse: an explorer
+        # drawn into a file or a pipe would wait for keys that never come.
+        load(ProgressListener())
+        raise UsageError("the explorer needs a terminal (stdin and stdout are not one)",
+                         "run it in a terminal, or use --ci (or CI=true) or --json FILE")
+    app = DiveApp(None, image_name=image_name, config=config, loader=load)
     app.run()
     if app.load_error is not None:
         raise app.load_error

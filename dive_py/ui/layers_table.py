@@ -42,7 +42,7 @@ class LayersTable(DataTable):
     LayersTable {
         & > .layers--base { color: $success; }
         & > .layers--top { color: $accent; }
-        & > .layers--empty { color: $text-disabled; }
+        & > .layers--empty { text-style: dim italic; }
     }
     """
 

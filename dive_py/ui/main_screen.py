@@ -112,7 +112,9 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#layers").border_title = "Layers"
         self.query_one("#layer-details").border_title = "Layer Details"
-        self.query_one("#image-details").border_title = "Image Details"
+        image_pane = self.query_one("#image-details")
+        image_pane.border_title = "Image Details"
+        image_pane.border_subtitle = escape_markup(escape_text(self.image_name))  # never scrolls away
         self._update_titles()
         self._show_layer_details(0)
         self.load_tree(0, self.mode)

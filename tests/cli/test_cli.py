@@ -235,3 +235,20 @@ def test_sigterm_exits_143_and_leaves_no_temp_file(tmp_path: Path) -> None:
     assert child.returncode == 143, err
     assert "terminated" in err and "Traceback" not in err
     assert list(out_dir.iterdir()) == []
+
+
+def test_unreachable_default_engine_with_a_file_name_suggests_the_archive_source(
+        spec_a_archive: Path, tmp_path: Path) -> None:
+    # found by a new user: `divepy image.tar` printed a raw exception tuple
+    result = run_divepy("--json", str(tmp_path / "o.json"), str(spec_a_archive),
+                        env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.returncode == 3
+    assert "no socket at /nonexistent/docker.sock" in result.stderr
+    assert f"read it with docker-archive://{spec_a_archive}" in result.stderr
+    assert "Connection aborted" not in result.stderr and "FileNotFoundError" not in result.stderr
+
+
+def test_explorer_without_a_terminal_is_refused(spec_a_archive: Path) -> None:
+    result = run_divepy("--source", "docker-archive", str(spec_a_archive))
+    assert result.returncode == 2
+    assert "the explorer needs a terminal" in result.stderr and result.stdout == ""

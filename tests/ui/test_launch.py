@@ -47,7 +47,7 @@ async def test_loading_view_shows_progress_then_the_explorer(demo: Analysis) -> 
                 break
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
-        assert "Image name: python-hello-world" in screen_text(app)
+        assert "Efficiency score:" in screen_text(app) and "python-hello-world" in screen_text(app)
 
 
 def _headless(monkeypatch: pytest.MonkeyPatch, auto_pilot=None) -> None:  # type: ignore[no-untyped-def]
@@ -116,3 +116,16 @@ def test_bad_config_fails_before_the_app_starts(tmp_path) -> None:  # type: igno
     bad.write_text("filetree:\n  pane-width: 3\n")
     with pytest.raises(UsageError):
         launch.run_explorer(lambda progress: None, args(config=str(bad)), {})  # type: ignore[arg-type,return-value]
+
+
+def test_without_terminal_the_explorer_is_refused_after_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    # found by a new user: with stdout redirected the app drew into the file and spun forever
+    from dive_py.errors import UsageError
+
+    monkeypatch.setattr(launch, "_has_terminal", lambda: False)
+    started = []
+    monkeypatch.setattr(DiveApp, "run", lambda self, *a, **kw: started.append(self))
+    loaded = []
+    with pytest.raises(UsageError, match="needs a terminal"):
+        launch.run_explorer(lambda progress: loaded.append(1), args(image="x"), {})  # type: ignore[arg-type,return-value]
+    assert loaded == [1] and started == []

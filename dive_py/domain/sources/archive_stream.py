@@ -59,12 +59,12 @@ class ArchiveParts:
         """Return the parsed JSON document at ``name`` (aliases followed), or None.
 
         Raises:
-            ValueError: the member exists but is not valid JSON.
+            ValueError: the member exists but is not valid JSON (or nests too deeply).
         """
         data = self.documents.get(self.resolve(name))
         if data is None:
             return None
-        return json.loads(data)
+        return parse_json(data)
 
     def document_bytes(self, name: str) -> bytes | None:
         """Return the raw bytes of the document at ``name`` (aliases followed), or None."""
@@ -73,6 +73,19 @@ class ArchiveParts:
     def layer(self, name: str) -> LayerContents | None:
         """Return the parsed layer at ``name`` (aliases followed), or None."""
         return self.layers.get(self.resolve(name))
+
+
+def parse_json(data: bytes) -> Any:
+    """``json.loads`` for documents from an image.
+
+    Raises:
+        ValueError: not valid JSON, or nested too deeply to parse (``json.loads`` would raise
+            :class:`RecursionError` on ``[[[[…`` thousands deep).
+    """
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _looks_like_json(head: bytes) -> bool:

@@ -9,6 +9,7 @@ All calls go through the ``docker`` SDK; the endpoint is chosen as the docker CL
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from dive_py.domain.image import Image
@@ -86,6 +87,10 @@ class DockerEngineSource:
     def _unreachable(self, exc: BaseException) -> EngineUnreachableError:
         endpoint = self.endpoint
         text = _reason(exc)
+        if "FileNotFoundError" in text and endpoint.host.startswith("unix://"):
+            text = f"no socket at {endpoint.host[len('unix://'):]}"
+        elif "Connection refused" in text or "ConnectionRefusedError" in text:
+            text = "connection refused"
         if "Permission denied" in text or isinstance(exc, PermissionError):
             return EngineUnreachableError(
                 f"permission denied on the Docker engine socket {endpoint.host} (from {endpoint.origin})",
@@ -167,11 +172,17 @@ class DockerEngineSource:
         import docker
 
         progress = progress or ProgressListener()
-        api = self.client()
         try:
-            api.ping()
-        except Exception as exc:
-            raise self._unreachable(exc) from None
+            api = self.client()
+            try:
+                api.ping()
+            except Exception as exc:
+                raise self._unreachable(exc) from None
+        except EngineUnreachableError as error:
+            if os.path.exists(reference):
+                error.hint = (f"{reference} is a file: read it with docker-archive://{reference} "
+                              "(or --source docker-archive / oci)")
+            raise
         inspected = self._inspect(api, reference)
         if inspected is None:
             if not self._pull:

@@ -14,7 +14,7 @@ from typing import Any
 from dive_py.domain.image import Image
 from dive_py.domain.layer_tar import LayerContents, LayerFormatError, read_layer
 from dive_py.domain.progress import ProgressListener
-from dive_py.domain.sources.archive_stream import JSON_LIMIT, ArchiveParts
+from dive_py.domain.sources.archive_stream import JSON_LIMIT, ArchiveParts, parse_json
 from dive_py.domain.sources.docker_archive import read_archive_file
 from dive_py.domain.sources.image_layout import assemble_image
 from dive_py.domain.sources.platform import Platform
@@ -42,20 +42,26 @@ class LayoutDirectory(ArchiveParts):
             return None  # never read outside the layout
         return full if os.path.isfile(full) else None
 
+    def _unreadable(self, name: str, exc: OSError) -> ArchiveError:
+        return ArchiveError(f"cannot read {name} in the OCI image layout {self._root}: "
+                            f"{(exc.strerror or str(exc)).lower()}",
+                            "check the layout's files and their permissions")
+
     def document_bytes(self, name: str) -> bytes | None:
         if name not in self.documents:
             path = self._path(name)
-            if path is None or os.path.getsize(path) > JSON_LIMIT:
-                return None
-            with open(path, "rb") as handle:
-                self.documents[name] = handle.read()
+            try:
+                if path is None or os.path.getsize(path) > JSON_LIMIT:
+                    return None
+                with open(path, "rb") as handle:
+                    self.documents[name] = handle.read()
+            except OSError as exc:
+                raise self._unreadable(name, exc) from None
         return self.documents[name]
 
     def document(self, name: str) -> Any:
-        import json
-
         data = self.document_bytes(name)
-        return None if data is None else json.loads(data)
+        return None if data is None else parse_json(data)
 
     def layer(self, name: str) -> LayerContents | None:
         if name not in self.layers:
@@ -70,6 +76,8 @@ class LayoutDirectory(ArchiveParts):
             except LayerFormatError as exc:
                 self.broken[name] = str(exc)
                 return None
+            except OSError as exc:
+                raise self._unreadable(name, exc) from None
             self._read_bytes += os.path.getsize(path)
             self._progress.read(self._read_bytes, len(self.layers))
         return self.layers[name]
@@ -86,7 +94,7 @@ class OciLayoutSource:
 
         Raises:
             ImageNotFoundError: the path does not exist.
-            ArchiveError: no ``index.json``, bad JSON, missing or corrupt blobs.
+            ArchiveError: no ``index.json``, bad JSON, missing, unreadable or corrupt blobs.
             PlatformError: several platforms and none chosen.
         """
         progress = progress or ProgressListener()
