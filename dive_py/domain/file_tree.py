@@ -147,24 +147,31 @@ class FileTree:
 
     # -- mutation ------------------------------------------------------------------------
     def _remove(self, node: FileNode, base: bool) -> None:
-        """Remove ``node`` and its subtree from the current state."""
-        parent = node.parent
-        assert parent is not None and parent.children is not None
-        if base or node.base_entry is None and not _has_base_descendant(node):
-            del parent.children[node.name]
-            if self._last_dir_path and (self._last_dir is node or _is_below(self._last_dir, node)):
+        """Remove ``node`` and its subtree from the current state.
+
+        Iterative (an explicit stack, parents before children): a layer may nest thousands
+        of directories deep, far beyond Python's recursion limit.
+        """
+        stack = [node]
+        while stack:
+            node = stack.pop()
+            parent = node.parent
+            assert parent is not None and parent.children is not None
+            if base or node.base_entry is None and not _has_base_descendant(node):
+                del parent.children[node.name]
+                if self._last_dir_path and (self._last_dir is node or _is_below(self._last_dir, node)):
+                    self._last_dir_path, self._last_dir = "", self.root
+                continue
+            # Top phase: keep ghosts of what the base had, drop what only the top phase added.
+            node.entry = None
+            if node.children:
+                for child in list(node.children.values()):
+                    if child.entry is not None or child.children:
+                        stack.append(child)
+                    elif child.base_entry is None:
+                        del node.children[child.name]
+            if self._last_dir is node or _is_below(self._last_dir, node):
                 self._last_dir_path, self._last_dir = "", self.root
-            return
-        # Top phase: keep ghosts of what the base had, drop what only the top phase added.
-        node.entry = None
-        if node.children:
-            for child in list(node.children.values()):
-                if child.entry is not None or child.children:
-                    self._remove(child, base)
-                elif child.base_entry is None:
-                    del node.children[child.name]
-        if self._last_dir is node or _is_below(self._last_dir, node):
-            self._last_dir_path, self._last_dir = "", self.root
 
     def _directory(self, path: str, base: bool) -> FileNode:
         """Return the directory node at ``path``, creating (or replacing) what is missing."""
@@ -255,10 +262,15 @@ def _join(parent: FileNode, name: str) -> str:
 
 
 def _has_base_descendant(node: FileNode) -> bool:
-    if not node.children:
-        return False
-    return any(child.base_entry is not None or _has_base_descendant(child)
-               for child in node.children.values())
+    stack = [node]
+    while stack:
+        children = stack.pop().children
+        if children:
+            for child in children.values():
+                if child.base_entry is not None:
+                    return True
+                stack.append(child)
+    return False
 
 
 def _is_below(node: FileNode, ancestor: FileNode) -> bool:

@@ -241,7 +241,6 @@ def test_whiteout_with_an_empty_name_is_ignored(tmp_path: Path) -> None:
 
 
 def _oci_archive(index: object, blobs: dict[str, object]) -> bytes:
-    import hashlib
 
     members = {"index.json": json.dumps(index).encode()}
     for digest_hex, doc in blobs.items():

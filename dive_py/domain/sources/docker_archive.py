@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 from dive_py.domain.image import Image
 from dive_py.domain.progress import ProgressListener
@@ -12,7 +13,7 @@ from dive_py.domain.sources.platform import Platform
 from dive_py.errors import ArchiveError, ImageNotFoundError
 
 
-def open_archive_file(path: str) -> "os.PathLike[str] | object":
+def open_archive_file(path: str) -> BinaryIO:
     """Open ``path`` for reading, turning OS errors into one-line :class:`ImageNotFoundError`."""
     try:
         return open(path, "rb")
@@ -41,9 +42,9 @@ def read_archive_file(path: str, *, reference: str, source: str, platform: Platf
     progress = progress or ProgressListener()
     progress.message(f"Reading {path}")
     handle = open_archive_file(path)
-    with handle:  # type: ignore[attr-defined]
+    with handle:
         try:
-            parts = read_archive_stream(handle,  # type: ignore[arg-type]
+            parts = read_archive_stream(handle,
                                         progress=lambda layers, pos: progress.read(pos, layers))
         except ArchiveFormatError as exc:
             raise ArchiveError(f"{path}: {exc}",
