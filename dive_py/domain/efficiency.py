@@ -101,6 +101,22 @@ def _layer_parents(layer: LayerContents) -> set[str]:
     return parents
 
 
+def _lookup_all(tree: FileTree, paths: set[str]) -> dict[str, FileEntry | None]:
+    """``tree.lookup`` of every path in ``paths``, a set that holds every ancestor of its paths.
+
+    Each node is found from its parent's (shallowest first), so the cost is linear in the
+    number of paths; one ``lookup`` per path walks down from the root each time, which is
+    quadratic for a layer that nests thousands of directories deep.
+    """
+    nodes: dict[str, FileNode | None] = {"": tree.root}
+    for path in sorted(paths, key=lambda p: p.count("/")):
+        if path:
+            parent, _, name = path.rpartition("/")
+            node = nodes.get(parent)
+            nodes[path] = node.children.get(name) if node is not None and node.children else None
+    return {path: node.entry if node is not None else None for path, node in nodes.items()}
+
+
 def _visible_bytes(tree: FileTree) -> int:
     seen: set[int] = set()
     total = 0
@@ -145,9 +161,10 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     for index, layer in enumerate(layers):
         parents = _layer_parents(layer)
         implicit: dict[str, FileEntry] = {}
+        lower_entries = _lookup_all(tree, parents)
         for path in parents:
             if path and path not in layer.entries:
-                lower = tree.lookup(path)
+                lower = lower_entries[path]
                 if lower is not None and lower.is_dir:
                     implicit[path] = FileEntry(path, EntryType.DIR, 0, lower.mode, lower.uid,
                                                lower.gid, "", 0, False)

@@ -179,13 +179,15 @@ class FileTree:
             return self._last_dir
         node = self.root
         if path:
+            end = -1
             for part in path.split("/"):
+                end += len(part) + 1
                 children = node.children
                 assert children is not None
                 found = children.get(part)
                 if found is None or found.entry is None or found.children is None:
-                    entry = FileEntry(_join(node, part), EntryType.DIR, 0, 0o755, 0, 0, "", 0,
-                                      False)
+                    # path[:end] is the path so far (FileNode.path walks up: quadratic when deep)
+                    entry = FileEntry(path[:end], EntryType.DIR, 0, 0o755, 0, 0, "", 0, False)
                     if found is not None and found.entry is not None:
                         self._remove(found, base)  # a lower non-directory is replaced
                         found = children.get(part)
@@ -254,11 +256,6 @@ class FileTree:
                     node.children = None
             if not base:
                 node.touched = True
-
-
-def _join(parent: FileNode, name: str) -> str:
-    prefix = parent.path.lstrip("/")
-    return f"{prefix}/{name}" if prefix else name
 
 
 def _has_base_descendant(node: FileNode) -> bool:

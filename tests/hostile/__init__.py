@@ -1,0 +1,1 @@
+"""Hostile and broken images: reliability tests (issue 6)."""
