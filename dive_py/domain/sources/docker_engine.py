@@ -76,7 +76,9 @@ class DockerEngineSource:
 
         endpoint = self.endpoint
         try:
-            api = docker.APIClient(base_url=endpoint.host, tls=endpoint.tls, version="auto",
+            # DOCKER_API_VERSION pins the API version, as for the docker CLI; else negotiate.
+            version = os.environ.get("DOCKER_API_VERSION", "").strip() or "auto"
+            api = docker.APIClient(base_url=endpoint.host, tls=endpoint.tls, version=version,
                                    timeout=120)
         except docker.errors.DockerException as exc:
             raise self._unreachable(exc) from None
