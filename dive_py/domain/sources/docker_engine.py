@@ -9,6 +9,7 @@ All calls go through the ``docker`` SDK; the endpoint is chosen as the docker CL
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Any
 
@@ -80,6 +81,14 @@ class DockerEngineSource:
             version = os.environ.get("DOCKER_API_VERSION", "").strip() or "auto"
             api = docker.APIClient(base_url=endpoint.host, tls=endpoint.tls, version=version,
                                    timeout=120)
+        except docker.errors.InvalidVersion:
+            # the SDK refuses versions below its minimum before asking the engine
+            from docker.constants import MINIMUM_DOCKER_API_VERSION
+
+            raise EngineUnreachableError(
+                f"DOCKER_API_VERSION={version} is an API version too old for divepy's Docker client "
+                f"(it needs {MINIMUM_DOCKER_API_VERSION} or newer)",
+                f"unset DOCKER_API_VERSION, or set it to {MINIMUM_DOCKER_API_VERSION} or newer") from None
         except docker.errors.DockerException as exc:
             raise self._unreachable(exc) from None
         except Exception as exc:
@@ -97,10 +106,13 @@ class DockerEngineSource:
             return EngineUnreachableError(
                 f"permission denied on the Docker engine socket {endpoint.host} (from {endpoint.origin})",
                 "run as a user in the docker group, or point DOCKER_HOST at an engine you may use")
-        if "client version" in text and "too old" in text or "minimum supported API version" in text:
+        lowered = text.lower()
+        if ("client version" in lowered and ("too old" in lowered or "too new" in lowered)
+                or "supported api version" in lowered):
             return EngineUnreachableError(
                 f"the Docker engine at {endpoint.host} does not speak this API version: {text}",
-                "upgrade the engine or set DOCKER_API_VERSION")
+                "unset DOCKER_API_VERSION or set it to a version the engine supports"
+                if "too new" in lowered else "upgrade the engine, or unset DOCKER_API_VERSION")
         return EngineUnreachableError(
             f"cannot reach the Docker engine at {endpoint.host} (from {endpoint.origin}): {text}",
             "start the engine, or set DOCKER_HOST / DOCKER_CONTEXT to one that runs")
@@ -197,7 +209,10 @@ class DockerEngineSource:
                                          "try again")
         progress.message(f"Reading {reference} from the engine at {self.endpoint.host}")
         try:
-            chunks = api.get_image(reference, chunk_size=SAVE_CHUNK)
+            stream = iter(api.get_image(reference, chunk_size=SAVE_CHUNK))
+            # The SDK checks the HTTP status on the first chunk (get_image is a generator):
+            # take it here, so that a 404 (the image was removed since inspect) is told as such.
+            first = next(stream, b"")
         except docker.errors.NotFound:
             raise ImageNotFoundError(f"image {reference} disappeared from {self.endpoint.host} "
                                      "before it could be saved", "check whether something removed it, then retry") from None
@@ -206,6 +221,7 @@ class DockerEngineSource:
                              "check the engine's log") from None
         except Exception as exc:
             raise self._unreachable(exc) from None
+        chunks = itertools.chain([first], stream)
         layers_seen = [0]
         reader = ChunkReader(chunks, on_read=lambda total: progress.read(total, layers_seen[0]))
 
@@ -226,7 +242,7 @@ class DockerEngineSource:
             raise ArchiveError(f"the engine sent a corrupt archive for {reference}: {message}",
                                "check the engine's log") from None
         finally:
-            close = getattr(chunks, "close", None)
+            close = getattr(stream, "close", None)
             if close is not None:
                 close()
         image = assemble_image(parts, reference=reference, source=self.name, platform=platform)
