@@ -40,6 +40,7 @@ The cache never makes a run fail: every error here means "no cache".
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -257,7 +258,10 @@ class CacheSlot:
                 now = self.recheck()  # containerd store: the ID is a manifest/index digest
                 if now is None or now[1] != engine_id:
                     return False  # the name moved to another image while we read it
-            payload = pickle.dumps((image, analysis.efficiency), protocol=pickle.HIGHEST_PROTOCOL)
+            # The final tree is rebuilt from the layers when needed: leave it out (it would double
+            # the entry and its load time).
+            efficiency = dataclasses.replace(analysis.efficiency, final_tree=None)
+            payload = pickle.dumps((image, efficiency), protocol=pickle.HIGHEST_PROTOCOL)
             header = json.dumps({
                 "format": CACHE_FORMAT, "version": __version__, "code": code_fingerprint(),
                 "key": self.key, "identity": self.identity, "image_id": image.image_id,

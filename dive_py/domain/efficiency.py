@@ -61,7 +61,7 @@ class Efficiency:
         visible_bytes: bytes of the data visible in the final file system.
         inefficient: the inefficient paths, most wasted bytes first (ties by path).
         missing_whiteouts: ``(layer index, path)`` of whiteouts of paths that did not exist.
-        final_tree: the stacked tree of all layers.
+        final_tree: the stacked tree of all layers (None in an analysis loaded from the cache).
     """
 
     score: float

@@ -115,6 +115,21 @@ class FileEntry:
         self.devminor = devminor
         self.data: FileEntry | None = self if type is EntryType.FILE else None
 
+    def __reduce__(self) -> tuple:
+        """Pickle compactly (the analysis cache holds hundreds of thousands of entries).
+
+        A file's ``data`` is itself again after ``__init__``; a hardlink's ``data`` (another
+        entry, or None) travels as the state.
+        """
+        args = (self.path, self.type, self.size, self.mode, self.uid, self.gid, self.linkname,
+                self.digest, self.explicit, self.devmajor, self.devminor)
+        if self.type is EntryType.HARDLINK:
+            return (FileEntry, args, self.data)
+        return (FileEntry, args)
+
+    def __setstate__(self, data: "FileEntry | None") -> None:
+        self.data = data
+
     def __repr__(self) -> str:
         return (f"FileEntry({self.path!r}, {self.type.name}, size={self.size}, "
                 f"mode={self.mode:o}, {self.uid}:{self.gid}, link={self.linkname!r})")
