@@ -253,3 +253,37 @@ def test_ctrl_c_while_reading_the_save_stream(engine, big_image: str, tmp_path: 
     assert list((tmp_path / "tmp").iterdir()) == []
     cache = tmp_path / "cache"
     assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
+
+
+def test_ctrl_c_during_a_pull(engine, engine_client, registry: str, big_image: str,  # type: ignore[no-untyped-def]
+                              tmp_path: Path) -> None:
+    remote = f"{registry}/divepy-pull-interrupt/{_unique('p')}:latest"
+    engine_client.images.get(big_image).tag(remote)
+    try:
+        for line in engine_client.api.push(remote, stream=True, decode=True):
+            assert "error" not in line, line
+        engine_client.images.remove(remote, force=True)
+        out_dir = tmp_path / "out"
+        out_dir.mkdir()
+        env = {k: v for k, v in os.environ.items() if k != "CI"}
+        env.update(_private_env(engine, tmp_path), PYTHONPATH=str(REPO))
+        child = subprocess.Popen([sys.executable, "-m", "dive_py.cli", "--json",
+                                  str(out_dir / "out.json"), remote],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        assert child.stderr is not None
+        first = child.stderr.readline()
+        assert "pulling it" in first, first  # the pull has started
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=120)
+        err = first + err
+        if child.returncode == 0:
+            pytest.skip("the pull finished before SIGINT arrived")  # pragma: no cover - machine too fast
+        assert child.returncode == 130, err
+        assert err.strip().splitlines()[-1] == "divepy: interrupted" and "Traceback" not in err
+        assert out == "" and list(out_dir.iterdir()) == []
+        assert list((tmp_path / "tmp").iterdir()) == []
+    finally:
+        try:
+            engine_client.images.remove(remote, force=True)
+        except Exception:
+            pass
