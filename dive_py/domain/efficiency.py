@@ -29,6 +29,7 @@ from typing import Sequence
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.file_tree import FileNode, FileTree
 from dive_py.domain.layer_tar import LayerContents
+from dive_py.domain.whiteout import deleted_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,11 @@ def _lookup_all(tree: FileTree, paths: set[str]) -> dict[str, FileEntry | None]:
 def _visible_bytes(tree: FileTree) -> int:
     seen: set[int] = set()
     total = 0
-    for node in tree.root.walk():
+    stack = [tree.root]  # order does not matter here: no sorting, unlike FileNode.walk
+    while stack:
+        node = stack.pop()
+        if node.children:
+            stack.extend(node.children.values())
         entry = node.entry
         if entry is None or (entry.type is not EntryType.FILE and entry.type is not EntryType.HARDLINK):
             continue
@@ -177,8 +182,7 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
         for whiteout in layer.whiteouts:
             if whiteout.path in parents:
                 continue
-            parent_path, _, name = whiteout.path.rpartition("/")
-            target = (parent_path + "/" if parent_path else "") + name[4:]
+            target = deleted_path(whiteout.path)
             node = tree.find(target)
             if node is None or node.entry is None:
                 continue  # deleted nothing: no occurrence (recorded by the stacking below)

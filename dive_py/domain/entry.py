@@ -53,17 +53,6 @@ _TYPE_CHAR = {
     EntryType.OTHER: "?",
 }
 
-_STAT_TYPE = {
-    EntryType.FILE: stat.S_IFREG,
-    EntryType.DIR: stat.S_IFDIR,
-    EntryType.SYMLINK: stat.S_IFLNK,
-    EntryType.HARDLINK: stat.S_IFREG,
-    EntryType.CHAR_DEVICE: stat.S_IFCHR,
-    EntryType.BLOCK_DEVICE: stat.S_IFBLK,
-    EntryType.FIFO: stat.S_IFIFO,
-    EntryType.OTHER: stat.S_IFREG,
-}
-
 # Go os.FileMode bits (dive's JSON ``fileMode``).
 _GO_DIR = 1 << 31
 _GO_SYMLINK = 1 << 27
@@ -157,10 +146,6 @@ class FileEntry:
     def permission_string(self) -> str:
         """Return the ``ls -l`` style string, e.g. ``"drwxr-sr-t"`` (setuid/setgid/sticky shown)."""
         return _TYPE_CHAR[self.type] + stat.filemode(self.mode)[1:]
-
-    def stat_mode(self) -> int:
-        """Return the POSIX ``st_mode`` (type bits | permission bits)."""
-        return _STAT_TYPE[self.type] | self.mode
 
     def go_file_mode(self) -> int:
         """Return the mode as Go's ``os.FileMode`` bits, as dive's JSON ``fileMode`` holds it."""

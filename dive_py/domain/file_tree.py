@@ -26,6 +26,7 @@ from typing import Iterator
 
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.layer_tar import LayerContents
+from dive_py.domain.whiteout import deleted_path
 
 _ROOT_ENTRY = FileEntry("", EntryType.DIR, 0, 0o755, 0, 0, "", 0, False)
 
@@ -212,8 +213,7 @@ class FileTree:
             base: True to apply it as part of the base state, False as a top (compared) layer.
         """
         for whiteout in layer.whiteouts:
-            parent_path, _, name = whiteout.path.rpartition("/")
-            target_path = (parent_path + "/" if parent_path else "") + name[4:]
+            target_path = deleted_path(whiteout.path)
             node = self.find(target_path)
             if node is None or node.entry is None:
                 self.missing_whiteouts.append((index, target_path))

@@ -16,7 +16,7 @@ import xxhash
 from dive_py.domain.compression import Compression, CorruptStreamError, open_decompressed
 from dive_py.domain.entry import TYPE_OF_TYPEFLAG, EntryType, FileEntry
 from dive_py.domain.tar_stream import Readable, TarFormatError, TarReader
-from dive_py.domain.whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX
+from dive_py.domain.whiteout import AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX
 
 xxh64_intdigest = xxhash.xxh64_intdigest
 _SMALL = 1 << 20  # files up to this many bytes are hashed in one call
@@ -151,7 +151,7 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                 if name == OPAQUE_MARKER:
                     contents.opaque_dirs.append(parent)
                     continue
-                if name.startswith(".wh..wh.") or name == WHITEOUT_PREFIX:
+                if name.startswith(AUFS_META_PREFIX) or name == WHITEOUT_PREFIX:
                     continue  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs), or no name: no file
                 contents.whiteouts.append(FileEntry(path, kind, member.size, member.mode,
                                                     member.uid, member.gid, "", EMPTY_DIGEST))

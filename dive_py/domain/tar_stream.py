@@ -467,10 +467,5 @@ class MemberStream:
             return data
         return self._reader.read(n)
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
     def readable(self) -> bool:
         return True
