@@ -9,9 +9,11 @@ from __future__ import annotations
 from dive_py.domain.byte_size import format_bytes
 
 import argparse
+import contextlib
+import gc
 import os
 import sys
-from typing import Mapping, Sequence, TextIO
+from typing import Iterator, Mapping, Sequence, TextIO
 
 from dive_py import __version__
 from dive_py.domain.display_text import escape_text
@@ -139,7 +141,31 @@ def ci_enabled(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
     return bool(args.ci) or env.get("CI", "").strip() in TRUTHY
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while an analysis is built, then freeze it.
+
+    Reading a layer allocates one object per tar entry and creates no reference cycles, yet
+    every few thousand allocations the collector rescans all live objects: about a tenth of
+    the time at 200,000 entries (bench/README.md). Afterwards the analysis is moved to the
+    permanent generation (``gc.freeze``), so the explorer's collections skip its entries.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.freeze()
+
+
 def _load(args: argparse.Namespace, env: Mapping[str, str], progress: object) -> "object":
+    with _gc_paused():
+        return _load_analysis(args, env, progress)
+
+
+def _load_analysis(args: argparse.Namespace, env: Mapping[str, str], progress: object) -> "object":
     from dive_py.domain.analysis import analyse
     from dive_py.domain.sources import open_image
 

@@ -252,3 +252,29 @@ def test_explorer_without_a_terminal_is_refused(spec_a_archive: Path) -> None:
     result = run_divepy("--source", "docker-archive", str(spec_a_archive))
     assert result.returncode == 2
     assert "the explorer needs a terminal" in result.stderr and result.stdout == ""
+
+
+def test_collector_is_paused_while_reading_then_restored_and_frozen(
+        tmp_path: Path, spec_a_archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    import dive_py.domain.analysis as analysis_module
+
+    seen: list[bool] = []
+    real_analyse = analysis_module.analyse
+
+    def spying_analyse(image: object) -> object:
+        seen.append(gc.isenabled())
+        return real_analyse(image)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(analysis_module, "analyse", spying_analyse)
+    frozen_before = gc.get_freeze_count()
+    try:
+        code = main(["--no-cache", "--json", str(tmp_path / "o.json"),
+                     f"docker-archive://{spec_a_archive}"])
+        assert code == 0
+        assert seen == [False]  # no collections while the entries are allocated
+        assert gc.isenabled()  # and the collector is back afterwards
+        assert gc.get_freeze_count() > frozen_before  # the analysis sits in the permanent generation
+    finally:
+        gc.unfreeze()
