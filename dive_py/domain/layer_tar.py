@@ -18,8 +18,7 @@ from dive_py.domain.entry import TYPE_OF_TYPEFLAG, EntryType, FileEntry
 from dive_py.domain.tar_stream import Readable, TarFormatError, TarReader
 from dive_py.domain.whiteout import AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX
 
-xxh64_intdigest = xxhash.xxh64_intdigest
-_SMALL = 1 << 20  # files up to this many bytes are hashed in one call
+xxh64 = xxhash.xxh64
 
 EMPTY_DIGEST = xxhash.xxh64(b"").intdigest()
 """xxh64 of no bytes: the digest of empty files, symlinks and hardlinks (as in dive)."""
@@ -160,12 +159,9 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                 stored = member.stored_size
                 if not stored:
                     digest = EMPTY_DIGEST
-                elif stored <= _SMALL:
-                    digest = xxh64_intdigest(reader.read(stored))
                 else:
-                    hasher = xxhash.xxh64()
-                    for chunk in reader.read_data():
-                        hasher.update(chunk)
+                    hasher = xxh64()
+                    reader.feed_data(hasher.update)
                     digest = hasher.intdigest()
                 entry = FileEntry(path, kind, member.size, member.mode, member.uid, member.gid,
                                   "", digest)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 BLOCK = 512
 _CHUNK = 1 << 20  # bytes requested from the underlying stream at a time
@@ -259,20 +259,51 @@ class TarReader:
             yield self._buf[start : self._pos]
 
     def read(self, n: int = -1) -> bytes:
-        """Read up to ``n`` bytes (all when ``n < 0``) of the current member's data."""
-        if n < 0 or n > self._remaining:
+        """Read up to ``n`` bytes of the current member's data; all of it when ``n < 0``.
+
+        Like a raw file's ``read``, a positive ``n`` may return fewer bytes (what the buffer
+        holds, without copying it into a new joined string); ``b""`` only at the member's end.
+
+        Raises:
+            TarTruncatedError: the stream ended inside the member's data.
+        """
+        whole = n < 0
+        if whole or n > self._remaining:
             n = self._remaining
         if n == 0:
             return b""
         if not self._fill(1):
             raise TarTruncatedError("tar archive truncated in member data", self.position)
         avail = len(self._buf) - self._pos
-        if avail >= n:
+        if avail >= n or not whole:
+            if n > avail:
+                n = avail
             start = self._pos
             self._pos += n
             self._remaining -= n
             return self._buf[start : self._pos]
         return b"".join(self.read_data_limited(n))
+
+    def feed_data(self, update: Callable[[memoryview], object]) -> None:
+        """Pass the current member's remaining data to ``update`` (e.g. a hash's ``update``) as
+        memoryview slices of the buffer, without copying; the slices are valid only during
+        the call.
+
+        Raises:
+            TarTruncatedError: the stream ended inside the member's data.
+        """
+        while self._remaining > 0:
+            avail = len(self._buf) - self._pos
+            if avail == 0:
+                if not self._fill(1):
+                    raise TarTruncatedError("tar archive truncated in member data", self.position)
+                avail = len(self._buf) - self._pos
+            step = avail if avail < self._remaining else self._remaining
+            start = self._pos
+            with memoryview(self._buf) as view:
+                update(view[start : start + step])
+            self._pos = start + step
+            self._remaining -= step
 
     def read_data_limited(self, n: int) -> Iterator[bytes]:
         """Yield exactly ``min(n, remaining)`` bytes of the current member's data in pieces."""

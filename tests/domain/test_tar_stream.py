@@ -137,3 +137,60 @@ def test_v7_header_without_magic_is_read_when_its_checksum_is_right() -> None:
     header[148:156] = f"{sum(header):06o}\0 ".encode()
     data[:512] = header
     assert _read_all(bytes(data))[0][:3] == ("a", b"0", 7)
+
+
+class _Trickle(io.RawIOBase):
+    """A stream that hands out at most ``step`` bytes per read (forces buffer boundaries)."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._pos, self._step = data, 0, step
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._step if n < 0 else min(n, self._step)
+        chunk = self._data[self._pos : self._pos + n]
+        self._pos += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize("step", [1, 7, 511, 513, 1 << 20])
+def test_feed_data_passes_every_byte_once_across_buffer_boundaries(step: int) -> None:
+    payload = bytes(range(256)) * 40 + b"tail"
+    reader = TarReader(_Trickle(_archive(tarfile.PAX_FORMAT, ["a", "b"], payload), step))
+    seen = []
+    for member in reader:
+        pieces: list[bytes] = []
+        reader.feed_data(lambda view: pieces.append(bytes(view)))
+        assert all(pieces)  # never an empty piece
+        seen.append((member.name, b"".join(pieces)))
+        reader.feed_data(pieces.append)  # nothing left: no call
+        assert len(pieces) == len([p for p in pieces if p])
+    assert seen == [("a", payload), ("b", payload), ("link", b"")]
+
+
+def test_feed_data_of_a_truncated_member_is_an_error() -> None:
+    data = _archive(tarfile.PAX_FORMAT, ["a"], b"x" * 5000)
+    cut = data.index(b"x" * 100) + 2000
+    reader = TarReader(io.BytesIO(data[:cut]))
+    next(reader)
+    with pytest.raises(TarTruncatedError):
+        reader.feed_data(lambda view: None)
+
+
+def test_read_n_may_return_less_but_never_empty_before_the_end() -> None:
+    payload = b"0123456789" * 300
+    reader = TarReader(_Trickle(_archive(tarfile.PAX_FORMAT, ["a"], payload), 700))
+    next(reader)
+    got = b""
+    while True:
+        piece = reader.read(1000)
+        if not piece:
+            break
+        assert len(piece) <= 1000
+        got += piece
+    assert got == payload
+    reader2 = TarReader(_Trickle(_archive(tarfile.PAX_FORMAT, ["a"], payload), 700))
+    next(reader2)
+    assert reader2.read() == payload  # n < 0 still returns the whole rest
