@@ -13,6 +13,7 @@ import contextlib
 import gc
 import os
 import sys
+import time
 from typing import Iterator, Mapping, Sequence, TextIO
 
 from dive_py import __version__
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+READ_LINE_INTERVAL_S = 0.1
+"""Seconds between two redraws of the terminal's "read N MB" line (a new layer redraws at once)."""
+
+
 class StderrProgress:
     """A :class:`~dive_py.domain.progress.ProgressListener` that reports on stderr.
 
@@ -97,6 +102,8 @@ class StderrProgress:
         self._stream = stream
         self._live = stream.isatty()
         self._pulls: dict[str, str] = {}
+        self._last_read_line = float("-inf")
+        self._last_layers = -1
 
     def message(self, text: str) -> None:
         self._clear()
@@ -125,7 +132,10 @@ class StderrProgress:
 
     def read(self, bytes_read: int, layers_read: int) -> None:
         if self._live:
-
+            now = time.monotonic()
+            if now - self._last_read_line < READ_LINE_INTERVAL_S and layers_read == self._last_layers:
+                return  # called per chunk of the stream: redraw at most 10 times a second
+            self._last_read_line, self._last_layers = now, layers_read
             self._clear()
             self._stream.write(f"  read {format_bytes(bytes_read)}, {layers_read} layers")
             self._stream.flush()

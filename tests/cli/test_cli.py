@@ -278,3 +278,28 @@ def test_collector_is_paused_while_reading_then_restored_and_frozen(
         assert gc.get_freeze_count() > frozen_before  # the analysis sits in the permanent generation
     finally:
         gc.unfreeze()
+
+
+def test_terminal_read_line_is_redrawn_at_most_ten_times_a_second(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import dive_py.cli as cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = [100.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    out = Terminal()
+    progress = cli.StderrProgress(out)
+    for chunk in range(1, 1001):  # 1,000 chunks within 50 ms: one redraw
+        clock[0] += 0.00005
+        progress.read(chunk * 32768, 0)
+    assert out.getvalue().count("read ") == 1
+    progress.read(10 << 20, 1)  # a new layer redraws at once
+    clock[0] += 0.2
+    progress.read(11 << 20, 1)  # and so does the next chunk after 0.1 s
+    assert out.getvalue().count("read ") == 3
+    assert out.getvalue().endswith("read 12 MB, 1 layers")  # 11 MiB in go-humanize SI units

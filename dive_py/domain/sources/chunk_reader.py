@@ -49,17 +49,28 @@ class ChunkReader:
         return chunk
 
     def read(self, n: int = -1) -> bytes:
+        """Return up to ``n`` bytes (everything left when ``n < 0``); ``b""`` only at the end.
+
+        Like a raw file, a positive ``n`` may return fewer bytes: at most one chunk's worth,
+        never gluing chunks together. The Engine sends the save stream in HTTP chunks of
+        tens of KiB, and joining them into ``n``-byte strings copied every byte many times.
+
+        Raises:
+            StreamCutError: the iterator failed before its end.
+        """
         if n < 0:
             parts = [self._buffer]
             self._buffer = b""
             while not self._done:
                 parts.append(self._next_chunk())
             return b"".join(parts)
-        while len(self._buffer) < n and not self._done:
-            chunk = self._next_chunk()
-            if not self._buffer:
-                self._buffer = chunk
-            else:
-                self._buffer += chunk
-        data, self._buffer = self._buffer[:n], self._buffer[n:]
+        if n == 0:
+            return b""
+        data = self._buffer
+        while not data and not self._done:
+            data = self._next_chunk()
+        if len(data) > n:
+            data, self._buffer = data[:n], data[n:]
+        else:
+            self._buffer = b""
         return data
