@@ -363,22 +363,51 @@ def markdown_table(results: list[Result]) -> str:
             rows.append(f"| {ref.members:,} | {ref.archive_bytes / 1e6:.1f} MB | {mode} | {_fmt_s(mine)} | "
                         f"{_fmt_s(theirs)} | {_ratio(theirs, mine, 'median_s')} | {_fmt_rss(mine)} | "
                         f"{_fmt_rss(theirs)} | {_ratio(theirs, mine, 'median_rss_mib')} |")
-    extra = [r for r in results if r.tool not in ("divepy", "dive")]
-    if extra:
-        rows.append("")
-        rows.append("| entries | measurement | median s | peak MiB |")
-        rows.append("|---:|---|---:|---:|")
-        for r in sorted(extra, key=lambda r: (r.size, r.tool, r.mode)):
-            rows.append(f"| {r.members:,} | {r.tool} {r.mode} | {_fmt_s(r)} | {_fmt_rss(r)} |")
-    # linearity: time(largest) / time(smallest) for divepy ci
-    ci = sorted((r for r in results if r.tool == "divepy" and r.mode == "ci" and r.samples),
-                key=lambda r: r.size)
-    if len(ci) >= 2:
-        lo, hi = ci[0], ci[-1]
-        rows.append("")
-        rows.append(f"divepy --ci scaling: {hi.members:,} / {lo.members:,} entries "
-                    f"({hi.members / lo.members:.1f}x) took {hi.median_s / lo.median_s:.1f}x the time.")
+    rows.extend(engine_table(results))
+    rows.extend(scaling_lines(results))
     return "\n".join(rows) + "\n"
+
+
+def engine_table(results: list[Result]) -> list[str]:
+    """Rows of the Engine table (``--engine``): the ``docker save > /dev/null`` floor, divepy
+    reading the same image from the engine (cold and cached), dive from the engine, ratios."""
+    by_key = {(r.size, r.tool, r.mode): r for r in results}
+    sizes = sorted({r.size for r in results if r.tool == "docker"})
+    if not sizes:
+        return []
+    rows = ["", "| entries | image | docker save s | divepy --ci s | divepy/save | dive s | dive/divepy "
+            "| divepy reopen s | divepy MiB | dive MiB |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for size in sizes:
+        save = by_key.get((size, "docker", "save"))
+        mine = by_key.get((size, "divepy-docker", "ci"))
+        cached = by_key.get((size, "divepy-docker", "ci-cached"))
+        theirs = by_key.get((size, "dive-docker", "ci"))
+        ref = save or mine
+        rows.append(f"| {ref.members:,} | {ref.archive_bytes / 1e6:.1f} MB | {_fmt_s(save)} | {_fmt_s(mine)} | "
+                    f"{_ratio(mine, save, 'median_s')} | {_fmt_s(theirs)} | {_ratio(theirs, mine, 'median_s')} | "
+                    f"{_fmt_s(cached)} | {_fmt_rss(mine)} | {_fmt_rss(theirs)} |")
+    return rows
+
+
+def scaling_lines(results: list[Result]) -> list[str]:
+    """Issue 5's linearity check: divepy's time at each size relative to the smallest size, and
+    the 200,000 / 20,000 ratio when both were run (the target is at most 12x)."""
+    lines = []
+    for mode in ("ci", "json"):
+        runs = sorted((r for r in results if r.tool == "divepy" and r.mode == mode and r.samples
+                       and not r.timed_out), key=lambda r: r.size)
+        if len(runs) < 2:
+            continue
+        lo = runs[0]
+        steps = ", ".join(f"{r.members / lo.members:.0f}x entries: {r.median_s / lo.median_s:.1f}x time"
+                          for r in runs[1:])
+        lines += ["", f"divepy --{mode} scaling from {lo.members:,} entries: {steps}."]
+        sized = {r.size: r for r in runs}
+        if 20_000 in sized and 200_000 in sized:
+            ratio = sized[200_000].median_s / sized[20_000].median_s
+            lines.append(f"200,000 / 20,000 entries: {ratio:.1f}x the time (target: at most 12x).")
+    return lines
 
 
 def plot(results: list[Result], path: Path) -> bool:
@@ -390,13 +419,17 @@ def plot(results: list[Result], path: Path) -> bool:
     except ImportError:
         return False
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for tool, mode, style in (("divepy", "ci", "o-"), ("divepy", "json", "s--"),
-                              ("dive", "ci", "o-"), ("dive", "json", "s--")):
+    series = (("divepy", "ci", "o-", "tab:blue"), ("divepy", "json", "s--", "tab:blue"),
+              ("dive", "ci", "o-", "tab:red"), ("dive", "json", "s--", "tab:red"),
+              ("docker", "save", "^:", "tab:gray"), ("divepy-docker", "ci", "D-.", "tab:cyan"),
+              ("dive-docker", "ci", "D-.", "tab:orange"))
+    for tool, mode, style, colour in series:
         pts = sorted((r.members, r.median_s, r.timed_out) for r in results
                      if r.tool == tool and r.mode == mode and r.samples)
         if not pts:
             continue
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=f"{tool} {mode}")
+        label = "docker save > /dev/null" if tool == "docker" else f"{tool} --{mode}"
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=colour, label=label)
         for x, y, t in pts:
             if t:
                 ax.annotate("timeout", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
@@ -404,7 +437,7 @@ def plot(results: list[Result], path: Path) -> bool:
     ax.set_yscale("log")
     ax.set_xlabel("tar entries in the image")
     ax.set_ylabel("median wall time (s)")
-    ax.set_title("divepy vs dive 0.13.1 (synthetic docker-archive)")
+    ax.set_title("divepy vs dive 0.13.1, synthetic images (median wall time)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -461,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dive-timeout", type=float, default=900, help="seconds before a dive run is killed")
     p.add_argument("--dive-max-runs-above", type=int, default=100_000,
                    help="run dive only once per mode for sizes above this many entries")
+    p.add_argument("--dive-max-entries", type=int, default=60_000,
+                   help="do not run dive above this many entries (its time grows super-linearly)")
     p.add_argument("--timeout", type=float, default=900, help="seconds before a divepy run is killed")
     p.add_argument("--engine", default=None, help="unix:///…sock: also docker load/save and divepy's docker source")
     p.add_argument("--workdir", default=None, help="where archives are kept (default: a temp dir, removed)")
@@ -518,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
                     else:
                         cmd += ["--json", str(scratch / "divepy.json"), str(archive)]
                     plans.append(("divepy", mode, cmd, env, args.timeout, args.runs))
-                if "dive" in tools:
+                if "dive" in tools and size <= args.dive_max_entries:
                     env = dict(base_env)
                     cmd = [dive, "--source", "docker-archive", str(archive)]
                     if mode == "ci":
@@ -540,11 +575,13 @@ def main(argv: list[str] | None = None) -> int:
                     e2 = dict(base_env)
                     e2.update({"DOCKER_HOST": args.engine})
                     e2.pop("DOCKER_CONTEXT", None)
+                    e2["DIVEPY_CACHE_DIR"] = str(scratch / "cache")  # a private, empty cache
                     plans.append(("divepy-docker", "ci", divepy_cmd + ["--no-cache", "--ci", "--ci-config", str(rules), tag],
                                   e2, args.timeout, args.runs))
-                    plans.append(("divepy-docker", "ci-cached", divepy_cmd + ["--ci", "--ci-config", str(rules), tag],
-                                  e2, args.timeout, args.runs))
-                    if "dive" in tools:
+                    cached = divepy_cmd + ["--ci", "--ci-config", str(rules), tag]
+                    plans.append(("divepy-docker", "ci-store", cached, e2, args.timeout, 1))  # fills the cache
+                    plans.append(("divepy-docker", "ci-cached", cached, e2, args.timeout, args.runs))
+                    if "dive" in tools and size <= args.dive_max_entries:
                         e3 = dict(env)
                         e3["CI"] = "true"
                         plans.append(("dive-docker", "ci", [dive, "--ci-config", str(rules), tag], e3,

@@ -147,7 +147,9 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     Returns:
         The :class:`Efficiency`; its ``final_tree`` is the stack of all layers.
     """
-    counts: dict[str, list[int]] = {}  # path -> [count, cumulative bytes, smallest bytes]
+    # path (as in the layer, no leading "/": the entries' own strings, no copies) ->
+    # [count, cumulative bytes, smallest bytes]
+    counts: dict[str, list[int]] = {}
     order: list[str] = []
     tree = FileTree()
 
@@ -178,7 +180,7 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
         layer.implicit_dirs = implicit
         for path, entry in layer.entries.items():
             if path not in parents:
-                occur("/" + path, entry.size)
+                occur(path, entry.size)
         for whiteout in layer.whiteouts:
             if whiteout.path in parents:
                 continue
@@ -187,9 +189,9 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
             if node is None or node.entry is None:
                 continue  # deleted nothing: no occurrence (recorded by the stacking below)
             if not node.entry.is_dir or not node.entry.explicit:
-                occur("/" + target, 0)
+                occur(target, 0)
             else:
-                occur("/" + target, _subtree_bytes(node))
+                occur(target, _subtree_bytes(node))
         tree.apply(layer, index, base=True)
 
     discovered = 0
@@ -197,7 +199,7 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     for count, cumulative, smallest in counts.values():
         discovered += cumulative
         minimum += smallest
-    inefficient = sorted((InefficientPath(p, counts[p][0], counts[p][1]) for p in order),
+    inefficient = sorted((InefficientPath("/" + p, counts[p][0], counts[p][1]) for p in order),
                          key=lambda item: (-item.wasted_bytes, item.path))
     wasted = sum(item.wasted_bytes for item in inefficient)
     size = sum(layer.size_bytes for layer in layers)
