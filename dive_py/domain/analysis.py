@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
 
-from dive_py.domain.compare import CompareMode, build_compared_tree
+from dive_py.domain.compare import CompareMode, compared_from_states
 from dive_py.domain.efficiency import Efficiency, measure_efficiency
-from dive_py.domain.file_tree import FileTree
+from dive_py.domain.file_tree import FileTree, StackedStates
 from dive_py.domain.image import Image
 
-_TREE_CACHE_SIZE = 4
+_TREE_CACHE_SIZE = 6
+_FREEZE_ABOVE = 20_000
+"""Nodes a new state or compared tree must reach before it is moved out of the collector's way."""
 
 
 @dataclass(slots=True)
 class Analysis:
     """An analysed image: the input to the TUI, the CI report and the JSON export.
+
+    Compared trees (what the file tree pane shows) are built on demand from the image's
+    :class:`~dive_py.domain.file_tree.StackedStates`: the states are stacked once, layer by
+    layer, as far as a request needs; a compared tree then costs about the changes between the
+    two states it compares, not the whole image. The last few compared trees are kept.
+
+    The cyclic garbage collector is paused while a state or compared tree is built, and big
+    ones are moved to its permanent generation once built (``gc.freeze``): otherwise the
+    collector rescans their hundreds of thousands of nodes again and again, pauses of up to
+    a few hundred milliseconds that hold the interpreter lock (the TUI's drawing thread waits).
+    States live as long as the analysis; a compared tree holds no reference cycle (see
+    :func:`~dive_py.domain.compare.compare_states`), so when the LRU drops it, reference
+    counting frees it even though it is frozen. Both calls affect the whole process.
 
     Attributes:
         image: the :class:`~dive_py.domain.image.Image` as read.
@@ -26,28 +44,81 @@ class Analysis:
     image: Image
     efficiency: Efficiency
     _trees: "OrderedDict[tuple[int, CompareMode], FileTree]" = field(default_factory=OrderedDict)
+    _states: StackedStates | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def compared_tree(self, index: int, mode: CompareMode) -> FileTree:
         """Return the marked tree for layer ``index`` in ``mode``, built on first use.
 
-        The last few trees are kept (an LRU of 4), so moving back and forth is cheap. Safe to
-        call from several threads (the TUI builds trees in workers): calls are serialised.
-        """
-        with self._lock:
-            return self._compared_tree(index, mode)
+        The tree is what :func:`~dive_py.domain.compare.build_compared_tree` returns, but it
+        shares unchanged subtrees with the stacked states and with other compared trees: read
+        it, never change it. The last few trees are kept (an LRU), so moving back and forth is
+        cheap. Safe to call from several threads (the TUI builds trees in workers): building
+        is serialised, so a call may wait for another thread's build.
 
-    def _compared_tree(self, index: int, mode: CompareMode) -> FileTree:
-        key = (index, mode)
-        tree = self._trees.get(key)
-        if tree is None:
-            tree = build_compared_tree([layer.contents for layer in self.image.layers], mode, index)
-            self._trees[key] = tree
-            while len(self._trees) > _TREE_CACHE_SIZE:
-                self._trees.popitem(last=False)
-        else:
-            self._trees.move_to_end(key)
-        return tree
+        Args:
+            index: the layer (0-based; clamped to the existing layers).
+            mode: the :class:`~dive_py.domain.compare.CompareMode`.
+        """
+        key = (self._clamp(index), mode)
+        with self._lock:
+            tree = self._trees.get(key)
+            if tree is None:
+                with _collector_paused():
+                    tree = compared_from_states(self._stacked(), mode, key[0])
+                    self._trees[key] = tree
+                    if tree.root.count > _FREEZE_ABOVE:  # (it has at least its states' nodes)
+                        gc.freeze()  # before the collector runs again: it would scan them all
+                while len(self._trees) > _TREE_CACHE_SIZE:
+                    self._trees.popitem(last=False)
+            else:
+                self._trees.move_to_end(key)
+            return tree
+
+    def cached_tree(self, index: int, mode: CompareMode) -> FileTree | None:
+        """Return the compared tree for ``index`` and ``mode`` if it is built already, else None.
+
+        Never waits for a build in another thread (the TUI calls it on its event loop to show a
+        prepared tree at once).
+        """
+        return self._trees.get((self._clamp(index), mode))
+
+    def prepare_state(self, index: int) -> bool:
+        """Stack the layers up to ``index`` (the states compared trees are made from).
+
+        Builds at most one more state per call, so that a background thread can stop between
+        layers. Returns True when the state of layer ``index`` (clamped) is ready.
+        """
+        if not self.image.layers:
+            return True
+        index = self._clamp(index)
+        with self._lock:
+            states = self._stacked()
+            if states.built <= index:
+                with _collector_paused():
+                    if states.state(states.built).count > _FREEZE_ABOVE:
+                        gc.freeze()
+            return states.built > index
+
+    def _clamp(self, index: int) -> int:
+        return max(0, min(index, len(self.image.layers) - 1))
+
+    def _stacked(self) -> StackedStates:
+        if self._states is None:
+            self._states = StackedStates([layer.contents for layer in self.image.layers])
+        return self._states
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (process-wide) for the block; builds are serialised."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def analyse(image: Image) -> Analysis:

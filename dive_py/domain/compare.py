@@ -14,6 +14,12 @@ Marking rules (divepy's; dive 0.13.1 differs where noted):
 * a directory is **modified** when its own metadata (mode, owner) changed or anything below it
   changed; a retargeted symlink or hardlink is modified (dive ignores link targets);
 * a path added and removed again within the compared layers does not appear.
+
+Two ways to get the same tree: :func:`build_compared_tree` applies the layers to a fresh
+:class:`~dive_py.domain.file_tree.FileTree` (the reference: simple, but it costs the whole image
+every time), and :func:`compare_states` compares two states of
+:class:`~dive_py.domain.file_tree.StackedStates` (what the explorer uses: it skips every subtree
+the two states share, so a layer's tree costs about that layer's changes).
 """
 
 from __future__ import annotations
@@ -21,9 +27,15 @@ from __future__ import annotations
 from enum import Enum
 from typing import Sequence
 
-from dive_py.domain.entry import EntryType
-from dive_py.domain.file_tree import DiffType, FileNode, FileTree
+from dive_py.domain.entry import EntryType, FileEntry
+from dive_py.domain.file_tree import DiffType, FileNode, FileTree, StackedStates, hardlink_bytes
 from dive_py.domain.layer_tar import LayerContents
+
+_UNMODIFIED = DiffType.UNMODIFIED
+_MODIFIED = DiffType.MODIFIED
+_ADDED = DiffType.ADDED
+_REMOVED = DiffType.REMOVED
+_HARDLINK = EntryType.HARDLINK
 
 
 class CompareMode(Enum):
@@ -94,10 +106,12 @@ def _hardlink_bytes(tree: FileTree, node: FileNode) -> int:
 
 
 def mark_changes(tree: FileTree) -> None:
-    """Set every node's ``diff`` and ``size`` from its base and current entries (post-order).
+    """Set every node's ``diff``, ``size`` and ``count`` from its entries (post-order).
 
     Sizes in bytes: a file's own size (a hardlink's data size once the data's own name is
-    gone); a present directory sums its non-removed children, a removed one all its children.
+    gone; a file that replaced a directory shows its own size, not its removed children's); a
+    present directory sums its non-removed children, a removed one all its children. ``count``
+    is the number of nodes below (removed ones included).
     """
     stack: list[tuple[FileNode, bool]] = [(tree.root, False)]
     while stack:
@@ -110,20 +124,29 @@ def mark_changes(tree: FileTree) -> None:
         diff = _own_diff(node)
         if children:
             total = 0
+            count = len(children)
             changed = False
             if diff is DiffType.REMOVED:
                 for child in children.values():
                     total += child.size
+                    count += child.count
             else:
                 for child in children.values():
                     if child.diff is not DiffType.REMOVED:
                         total += child.size
                     if child.diff is not DiffType.UNMODIFIED:
                         changed = True
+                    count += child.count
                 if changed and diff is DiffType.UNMODIFIED:
                     diff = DiffType.MODIFIED
+            entry = node.entry
+            if entry is not None and not entry.is_dir:  # a file over a directory's ghosts
+                total = _hardlink_bytes(tree, node) if entry.type is EntryType.HARDLINK \
+                    else entry.size
             node.size = total
+            node.count = count
         else:
+            node.count = 0
             entry = node.entry or node.base_entry
             if entry is None:
                 node.size = 0
@@ -132,3 +155,188 @@ def mark_changes(tree: FileTree) -> None:
             else:
                 node.size = entry.size
         node.diff = diff
+
+
+def compared_from_states(states: StackedStates, mode: CompareMode, index: int) -> FileTree:
+    """Return the same tree as :func:`build_compared_tree`, from stacked states.
+
+    Args:
+        states: the image's :class:`~dive_py.domain.file_tree.StackedStates` (built on demand).
+        mode: the :class:`CompareMode`.
+        index: the selected layer (0-based; clamped to the existing layers).
+
+    Returns:
+        A read-only :class:`FileTree` (it shares nodes with ``states``): layer 0 is the state
+        after layer 0 itself, unmarked; otherwise :func:`compare_states` of the last base state
+        and the last compared state.
+    """
+    if not len(states):
+        return FileTree()
+    index = max(0, min(index, len(states) - 1))
+    base, top = compare_ranges(mode, index)
+    missing = states.missing_whiteouts(index)
+    if not top:
+        return FileTree.of_root(states.state(index), missing)
+    root = compare_states(states.state(base[-1]), states.state(top[-1]))
+    return FileTree.of_root(root, missing)
+
+
+def _ghost_size(entry: FileEntry, base_root: FileNode, top_root: FileNode) -> int:
+    if entry.type is _HARDLINK:
+        return hardlink_bytes(top_root, entry, base_root)
+    return entry.size
+
+
+def _removed_copy(node: FileNode, base_root: FileNode, top_root: FileNode) -> FileNode:
+    """A removed (ghost) copy of the base subtree at ``node``: entries None, diff REMOVED."""
+    first = _mark_copy(node, None, node.entry, _REMOVED)
+    stack = [(node, first)]
+    while stack:
+        original, copy = stack.pop()
+        children = original.children
+        if not children:
+            entry = copy.base_entry
+            assert entry is not None
+            copy.size = _ghost_size(entry, base_root, top_root)
+            copy.count = 0
+            continue
+        kids = copy.children
+        assert kids is not None
+        for name, child in children.items():
+            ghost = _mark_copy(child, None, child.entry, _REMOVED)
+            kids[name] = ghost
+            stack.append((child, ghost))
+    _sum_up(first)
+    return first
+
+
+def _added_copy(node: FileNode) -> FileNode:
+    """An added copy of the top subtree at ``node``: no base entries, diff ADDED."""
+    first = _mark_copy(node, node.entry, None, _ADDED)
+    stack = [(node, first)]
+    while stack:
+        original, copy = stack.pop()
+        children = original.children
+        if children:
+            kids = copy.children
+            assert kids is not None
+            for name, child in children.items():
+                added = _mark_copy(child, child.entry, None, _ADDED)
+                kids[name] = added
+                stack.append((child, added))
+    return first
+
+
+def _mark_copy(node: FileNode, entry: FileEntry | None, base_entry: FileEntry | None,
+               diff: DiffType) -> FileNode:
+    """A compared-tree node for the state node ``node``, with its size and count for a start.
+
+    Its ``parent`` is the state node's parent (same path, another tree): a compared tree then
+    holds no reference cycle, so dropping it frees it at once, without the cyclic collector.
+    """
+    copy = FileNode.__new__(FileNode)
+    copy.name = node.name
+    copy.parent = node.parent
+    copy.children = {} if node.children is not None else None
+    copy.entry = entry
+    copy.base_entry = base_entry
+    copy.touched = False
+    copy.diff = diff
+    copy.size = node.size
+    copy.count = node.count
+    return copy
+
+
+def _sum_up(top: FileNode) -> None:
+    """Sizes and counts of a removed subtree, children first (sizes of all children)."""
+    order = []
+    stack = [top]
+    while stack:
+        node = stack.pop()
+        if node.children:
+            order.append(node)
+            stack.extend(node.children.values())
+    for node in reversed(order):
+        children = node.children
+        assert children
+        size = count = 0
+        for child in children.values():
+            size += child.size
+            count += child.count
+        node.size = size
+        node.count = count + len(children)
+
+
+def compare_states(base: FileNode, top: FileNode) -> FileNode:
+    """Compare two state roots of one :class:`StackedStates`; return the marked tree's root.
+
+    The result is what :func:`build_compared_tree` gives for the layers between the two states
+    (``base`` = the state after the last base layer, ``top`` = after the last compared layer):
+    a path in only one of them is removed or added, a file whose entry differs is modified,
+    a directory is modified when its own metadata or anything below changed. A subtree that is
+    the same object in both states is unchanged throughout and is reused as it is (so the
+    result shares nodes with the states: treat it as read-only).
+
+    Args:
+        base: root of the base state.
+        top: root of the compared state.
+
+    Returns:
+        The root of the compared tree; every node has ``diff``, ``size`` (bytes) and ``count``.
+    """
+    if base is top:
+        return top
+    root = _mark_copy(top, top.entry, base.entry, _UNMODIFIED)  # type: ignore[arg-type]
+    # (old, new, node, changed children of node): only changed children are looked at one by
+    # one; copying a children dict and finding the changed names run in C.
+    stack: list[tuple[FileNode, FileNode, FileNode]] = [(base, top, root)]
+    order: list[tuple[FileNode, FileNode, list[FileNode]]] = []
+    while stack:
+        old, new, node = stack.pop()
+        old_kids = old.children
+        new_kids = new.children
+        kids = dict(new_kids) if new_kids else {}
+        if old_kids and new_kids:
+            changed = {name for name, _ in old_kids.items() ^ new_kids.items()}
+        elif old_kids:
+            changed = set(old_kids)
+        else:
+            changed = set(new_kids) if new_kids else set()
+        marked: list[FileNode] = []
+        for name in changed:
+            before = old_kids.get(name) if old_kids else None
+            after = new_kids.get(name) if new_kids else None
+            if after is None:
+                assert before is not None
+                child = _removed_copy(before, base, top)
+            elif before is None:
+                child = _added_copy(after)
+            else:
+                child = _mark_copy(after, after.entry, before.entry, _UNMODIFIED)
+                stack.append((before, after, child))
+            kids[name] = child
+            marked.append(child)
+        node.children = kids if kids or new_kids is not None else None
+        order.append((new, node, marked))
+    for new, node, marked in reversed(order):
+        entry, base_entry = node.entry, node.base_entry
+        assert entry is not None and base_entry is not None
+        if node.children is None:
+            node.diff = _UNMODIFIED if entry is base_entry else _MODIFIED
+            node.count = 0
+            continue  # size: the state's (copied)
+        diff = _UNMODIFIED if entry.same_as(base_entry) else _MODIFIED
+        # count: the state's, corrected by the children that differ from the state's
+        count = new.count if new.children is not None else 0
+        new_kids = new.children or {}
+        for child in marked:
+            if diff is _UNMODIFIED and child.diff is not _UNMODIFIED:
+                diff = _MODIFIED
+            state_child = new_kids.get(child.name)
+            if state_child is None:
+                count += 1 + child.count
+            else:
+                count += child.count - state_child.count
+        node.diff = diff
+        node.count = count
+    return root

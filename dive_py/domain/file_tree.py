@@ -17,18 +17,27 @@ A tree can be built in two phases to compare two states (see :mod:`dive_py.domai
 layers applied as *base* set both a node's ``base_entry`` and ``entry``; layers applied on *top*
 set ``entry`` only and mark what they touch, and a removal in the top phase keeps the node as a
 ghost (``entry`` None) when the base had it, so that it can be shown as removed.
+
+:class:`StackedStates` applies the same rules layer after layer but keeps the state after
+every layer, as trees that share each subtree a layer did not change (copy on write): the
+explorer compares two states without applying the layers again.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Iterator
+from operator import attrgetter
+from typing import Iterator, Sequence
 
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.layer_tar import LayerContents
 from dive_py.domain.whiteout import deleted_path
 
 _ROOT_ENTRY = FileEntry("", EntryType.DIR, 0, 0o755, 0, 0, "", 0, False)
+_DIR = EntryType.DIR
+_HARDLINK = EntryType.HARDLINK
+_SIZE = attrgetter("size")
+_COUNT = attrgetter("count")
 
 
 class DiffType(IntEnum):
@@ -52,11 +61,20 @@ class FileNode:
         base_entry: the entry in the base state, or None when the path was not there.
         touched: True when a top-phase layer wrote an entry at exactly this path.
         diff: the :class:`DiffType` after :func:`~dive_py.domain.compare.mark_changes`.
-        size: bytes (after marking): own bytes for files; for directories the sum of the visible
+        size: bytes (after marking): own bytes for files (also for a file that replaced a
+            directory and keeps its removed children); for directories the sum of the visible
             descendants (removed ones only for a removed directory).
+        count: the number of nodes below this one (ghosts included), or -1 when not computed
+            (set by marking and by :class:`StackedStates`; the row model counts itself
+            otherwise).
+
+    A node reached through a shared subtree (:class:`StackedStates`, compared trees built from
+    states) may have a ``parent`` from another tree: its name chain, hence :attr:`path`, is
+    always right, but walk down from the root to find a node's ancestors in a given tree.
     """
 
-    __slots__ = ("name", "parent", "children", "entry", "base_entry", "touched", "diff", "size")
+    __slots__ = ("name", "parent", "children", "entry", "base_entry", "touched", "diff", "size",
+                 "count")
 
     def __init__(self, name: str, parent: "FileNode | None", entry: FileEntry | None,
                  base_entry: FileEntry | None) -> None:
@@ -69,6 +87,7 @@ class FileNode:
         self.touched = False
         self.diff = DiffType.UNMODIFIED
         self.size = 0
+        self.count = -1
 
     def __repr__(self) -> str:
         return f"FileNode({self.path!r}, {self.diff.name})"
@@ -124,6 +143,20 @@ class FileTree:
         self.missing_whiteouts: list[tuple[int, str]] = []
         self._last_dir_path = ""
         self._last_dir = self.root
+
+    @classmethod
+    def of_root(cls, root: FileNode, missing_whiteouts: Sequence[tuple[int, str]] = ()) -> "FileTree":
+        """Wrap an existing (marked) ``root`` as a tree, e.g. a compared tree built from states.
+
+        Such a tree is for reading (``find``, ``lookup``, ``root.walk()``): do not :meth:`apply`
+        layers to it, since it may share nodes with other trees.
+        """
+        tree = cls.__new__(cls)
+        tree.root = root
+        tree.missing_whiteouts = list(missing_whiteouts)
+        tree._last_dir_path = ""
+        tree._last_dir = root
+        return tree
 
     # -- lookup ------------------------------------------------------------------------
     def find(self, path: str) -> FileNode | None:
@@ -186,7 +219,9 @@ class FileTree:
                 children = node.children
                 assert children is not None
                 found = children.get(part)
-                if found is None or found.entry is None or found.children is None:
+                if found is None or found.entry is None or found.entry.type is not _DIR:
+                    # (a file that replaced a directory in the top phase keeps that directory's
+                    # ghosts as children: it is still not a directory to put entries in)
                     # path[:end] is the path so far (FileNode.path walks up: quadratic when deep)
                     entry = FileEntry(path[:end], EntryType.DIR, 0, 0o755, 0, 0, "", 0, False)
                     if found is not None and found.entry is not None:
@@ -277,3 +312,280 @@ def _is_below(node: FileNode, ancestor: FileNode) -> bool:
             return True
         current = current.parent
     return False
+
+
+def hardlink_bytes(root: FileNode, entry: FileEntry, base_root: FileNode | None = None) -> int:
+    """Bytes a hardlink ``entry`` carries in the tree under ``root``: its data's size, or 0 while
+    the data's own name still holds the data (in ``root``, or in ``base_root`` when given: a
+    removed hardlink whose data the base state held carries nothing either).
+
+    Args:
+        root: the (current) state's root.
+        entry: a hardlink entry (its ``data`` resolved by stacking, or None when unknown).
+        base_root: the base state's root, for a hardlink shown as removed.
+
+    Returns:
+        Bytes (0 when the data is unknown).
+    """
+    data = entry.data
+    if data is None:
+        return 0
+    for tree_root in (root, base_root):
+        if tree_root is None:
+            continue
+        holder = _find_node(tree_root, data.path)
+        if holder is not None and holder.entry is data:
+            return 0
+    return data.size
+
+
+def _find_node(root: FileNode, path: str) -> FileNode | None:
+    node = root
+    if not path:
+        return node
+    for part in path.split("/"):
+        children = node.children
+        if not children:
+            return None
+        found = children.get(part)
+        if found is None:
+            return None
+        node = found
+    return node
+
+
+def _depth(node: FileNode) -> int:
+    """Depth of a state node from its entry's path (the root: 0; ``"usr"``: 1)."""
+    path = node.entry.path if node.entry is not None else ""
+    return path.count("/") + 1 if path else 0
+
+
+def _state_copy(node: FileNode, parent: FileNode) -> FileNode:
+    """A shallow copy of a state node (own children dict) under ``parent``."""
+    copy = FileNode.__new__(FileNode)
+    copy.name = node.name
+    copy.parent = parent
+    children = node.children
+    copy.children = dict(children) if children is not None else None
+    copy.entry = copy.base_entry = node.entry
+    copy.touched = False
+    copy.diff = DiffType.UNMODIFIED
+    copy.size = node.size
+    copy.count = node.count
+    return copy
+
+
+class StackedStates:
+    """The file system after each layer, as trees that share every subtree a layer left alone.
+
+    ``state(k)`` is the root of layers ``0..k`` stacked with :meth:`FileTree.apply`'s rules (as
+    a base: no ghosts). Building ``state(k)`` from ``state(k-1)`` copies only the nodes on the
+    paths layer ``k`` touches (copy on write), so it costs about the layer's size, not the
+    image's, and a subtree that no layer in ``k..j`` touched is the very same object in
+    ``state(k)`` and ``state(j)`` — which is what makes comparing two states cheap (see
+    :func:`dive_py.domain.compare.compare_states`). Nodes of a finished state are never
+    changed again. Every node carries ``size`` (bytes, as :func:`~dive_py.domain.compare.mark_changes`
+    counts them) and ``count`` (nodes below it).
+
+    Not thread-safe: the caller serialises :meth:`state` (see :class:`~dive_py.domain.analysis.Analysis`).
+
+    Args:
+        layers: every layer's contents, bottom to top (hardlink entries get their ``data``
+            while stacking, as :meth:`FileTree.apply` does).
+    """
+
+    __slots__ = ("_layers", "_roots", "_missing", "_hardlinks")
+
+    def __init__(self, layers: Sequence[LayerContents]) -> None:
+        self._layers = list(layers)
+        self._roots: list[FileNode] = []
+        self._missing: list[list[tuple[int, str]]] = []
+        self._hardlinks: dict[str, None] = {}  # paths that held a hardlink entry (ordered set)
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+    @property
+    def built(self) -> int:
+        """How many states are built (states ``0..built-1``)."""
+        return len(self._roots)
+
+    def state(self, index: int) -> FileNode:
+        """Return the root of the state after layer ``index``, building the missing states first.
+
+        Raises:
+            IndexError: ``index`` is not a layer index (``0 <= index < len(self)``).
+        """
+        if not 0 <= index < len(self._layers):
+            raise IndexError(f"no layer {index} (the image has {len(self._layers)})")
+        while len(self._roots) <= index:
+            self._build_next()
+        return self._roots[index]
+
+    def missing_whiteouts(self, index: int) -> list[tuple[int, str]]:
+        """Return ``(layer, path)`` of the whiteouts in layers ``0..index`` that deleted nothing.
+
+        Raises:
+            IndexError: as :meth:`state`.
+        """
+        self.state(index)
+        return [item for layer in self._missing[:index + 1] for item in layer]
+
+    def _build_next(self) -> None:
+        index = len(self._roots)
+        previous = self._roots[-1] if self._roots else None
+        missing: list[tuple[int, str]] = []
+        root = _stack_layer(previous, self._layers[index], index, missing, self._hardlinks)
+        self._roots.append(root)
+        self._missing.append(missing)
+
+
+def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
+                 missing: list[tuple[int, str]], hardlinks: dict[str, None]) -> FileNode:
+    """Return the root of ``previous`` with ``layer`` applied (copy on write; see StackedStates)."""
+    if previous is None:
+        root = FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
+    else:
+        root = FileNode.__new__(FileNode)
+        root.name, root.parent = "", None
+        root.children = dict(previous.children or {})
+        root.entry = root.base_entry = previous.entry
+        root.touched, root.diff = False, DiffType.UNMODIFIED
+        root.size, root.count = previous.size, previous.count
+    owned: dict[int, FileNode] = {id(root): root}  # this state's own nodes (kept alive here)
+    is_owned = owned.__contains__
+    last_path = ""
+    last_node = root
+
+    def own_path(path: str) -> FileNode | None:
+        """The node at ``path``, made this state's own (with its ancestors); None if absent."""
+        node = root
+        if path:
+            for part in path.split("/"):
+                children = node.children
+                if not children:
+                    return None
+                child = children.get(part)
+                if child is None:
+                    return None
+                if not is_owned(id(child)):
+                    child = _state_copy(child, node)
+                    children[part] = child
+                    owned[id(child)] = child
+                node = child
+        return node
+
+    def forget_last(path: str) -> None:
+        nonlocal last_path, last_node
+        if last_path and (last_path == path or last_path.startswith(path + "/")):
+            last_path, last_node = "", root
+
+    # 1. whiteouts, against the layers below
+    for whiteout in layer.whiteouts:
+        target = deleted_path(whiteout.path)
+        if _find_node(root, target) is None:
+            missing.append((index, target))
+            continue
+        parent_path, _, name = target.rpartition("/")
+        parent = own_path(parent_path)
+        assert parent is not None and parent.children is not None
+        del parent.children[name]
+        forget_last(target)
+    # 2. opaque directories
+    for dir_path in layer.opaque_dirs:
+        node = _find_node(root, dir_path)
+        if node is None or not node.children:
+            continue
+        node = own_path(dir_path)
+        assert node is not None
+        node.children = {}
+        if dir_path:
+            forget_last(dir_path)
+        else:
+            last_path, last_node = "", root
+    # 3. entries, in tar order
+    entries = layer.entries
+    for path, entry in entries.items():
+        parent_path, _, name = path.rpartition("/")
+        if parent_path == last_path:
+            parent = last_node
+        else:
+            parent = root
+            if parent_path:
+                end = -1
+                for part in parent_path.split("/"):
+                    end += len(part) + 1
+                    children = parent.children
+                    found = children.get(part)  # type: ignore[union-attr]
+                    if found is None or found.children is None:
+                        # missing, or a lower non-directory (a symlink too): a real directory
+                        synthetic = FileEntry(parent_path[:end], _DIR, 0, 0o755, 0, 0, "", 0, False)
+                        found = FileNode(part, parent, synthetic, synthetic)
+                        children[part] = found  # type: ignore[index]
+                        owned[id(found)] = found
+                    elif not is_owned(id(found)):
+                        found = _state_copy(found, parent)
+                        children[part] = found  # type: ignore[index]
+                        owned[id(found)] = found
+                    parent = found
+            last_path, last_node = parent_path, parent
+        children = parent.children
+        assert children is not None
+        kind = entry.type
+        if kind is _HARDLINK:
+            hardlinks[path] = None
+            if entry.data is None:
+                target = entries.get(entry.linkname)
+                if target is None:
+                    holder = _find_node(root, entry.linkname)
+                    target = holder.entry if holder is not None else None
+                entry.data = target.data if target is not None else None
+        node = children.get(name)
+        if node is not None and node.children and kind is not _DIR:
+            del children[name]  # a non-directory replaces a directory and all below it
+            forget_last(path)
+            node = None
+        if node is None:
+            node = FileNode(name, parent, entry, entry)
+            children[name] = node
+            owned[id(node)] = node
+            continue
+        if not is_owned(id(node)):
+            node = _state_copy(node, parent)
+            children[name] = node
+            owned[id(node)] = node
+        node.entry = node.base_entry = entry
+        if kind is _DIR:
+            if node.children is None:
+                node.children = {}
+        elif node.children is not None:
+            node.children = None
+    # 4. hardlinks whose data changed hands carry other bytes now
+    if hardlinks:
+        for path in hardlinks:
+            node = _find_node(root, path)
+            if node is None or node.entry is None or node.entry.type is not _HARDLINK \
+                    or is_owned(id(node)):
+                continue
+            size = hardlink_bytes(root, node.entry)
+            if size != node.size:
+                node = own_path(path)
+                assert node is not None
+                node.size = size
+    # 5. sizes and counts of this state's own nodes, deepest first (shared ones keep theirs)
+    directories = []
+    for node in owned.values():
+        if node.children:
+            directories.append(node)
+        else:  # a leaf (or empty directory) this layer wrote, or emptied
+            entry = node.entry
+            assert entry is not None
+            node.size = hardlink_bytes(root, entry) if entry.type is _HARDLINK else entry.size
+            node.count = 0
+    directories.sort(key=_depth, reverse=True)
+    for node in directories:
+        children = node.children
+        assert children
+        node.size = sum(map(_SIZE, children.values()))
+        node.count = sum(map(_COUNT, children.values())) + len(children)
+    return root

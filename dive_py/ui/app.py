@@ -7,8 +7,10 @@ and the screenshot script use; it needs no container engine.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -49,6 +51,8 @@ class DiveApp(App[int]):
         """What the loader raised (re-raised by :func:`~dive_py.ui.launch.run_explorer`)."""
         self.quit_while_loading = False
         self._progress = LoadProgress()
+        self.last_input = 0.0
+        """``time.monotonic()`` of the last key or mouse event (background work yields to input)."""
 
     @property
     def image_name(self) -> str:
@@ -64,6 +68,12 @@ class DiveApp(App[int]):
         if self.analysis is not None:
             return MainScreen(self.analysis, image_name=self.image_name, config=self.config)
         return super().get_default_screen()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown,
+                              events.MouseScrollUp)):
+            self.last_input = time.monotonic()
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         self.set_keymap(self.config.keymap)

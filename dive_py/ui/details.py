@@ -1,13 +1,26 @@
-"""Provides the text of the Layer Details and Image Details panes, and the inefficient files table."""
+"""Provides the text of the Layer Details and Image Details panes, and the inefficient files table.
+
+The table is a Line API :class:`~textual.scroll_view.ScrollView` (as the file tree is): an image
+with a million entries can list a hundred thousand inefficient paths, and a ``DataTable`` builds
+and measures every row up front (seconds at that size); this one renders only the rows on
+screen.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.reactive import var
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.display_text import escape_text
@@ -58,14 +71,56 @@ def image_summary(analysis: Analysis, image_name: str) -> Text:
     return text
 
 
-class InefficientTable(DataTable):
-    """The inefficient files (count, wasted bytes, path), largest first; Enter jumps to a path."""
+_HEADERS = ("Count", "Total Space", "Path")
+_CELL_META = tuple(Style.from_meta({"column": column}) for column in range(3))
+"""Per-cell meta (as a DataTable's): keeps the cells separate segments, hence separate SVG texts."""
+
+
+class InefficientTable(ScrollView, can_focus=True):
+    """The inefficient files (count, wasted bytes, path), largest first; Enter jumps to a path.
+
+    One header line, then one line per path; only the lines on screen are rendered. Columns
+    are padded by one cell on each side, as a ``DataTable``'s.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *LIST_MOVES,
+        Binding("home", "cursor_first", "First row", show=False, id="home"),
+        Binding("end", "cursor_last", "Last row", show=False, id="end"),
         Binding("enter", "select_cursor", "Show in tree", id="jump-to-file",
                 tooltip="Show this path in the file tree"),
     ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"inefficient--header", "inefficient--cursor"}
+
+    DEFAULT_CSS = """
+    InefficientTable {
+        background: $surface;
+        color: $foreground;
+        & > .inefficient--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        & > .inefficient--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .inefficient--header { background-tint: $foreground 5%; }
+            & > .inefficient--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+        }
+    }
+    """
+
+    cursor_row: var[int] = var(0, always_update=True)
+    """Index of the highlighted path (in ``analysis.efficiency.inefficient``)."""
 
     class PathChosen(Message):
         """A row was chosen: show ``path`` in the file tree."""
@@ -75,20 +130,131 @@ class InefficientTable(DataTable):
             self.path = path
 
     def __init__(self, analysis: Analysis, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row")
+        super().__init__(id=id)
         self.analysis = analysis
+        items = analysis.efficiency.inefficient
+        self._count_width = max(len(_HEADERS[0]),
+                                len(str(max((item.count for item in items), default=0))))
+        self._space_width = max(len(_HEADERS[1]), 8)  # format_size gives at most "999.9 kB"
+        self._path_width = max(len(_HEADERS[2]), max((len(item.path) for item in items), default=0))
+        self._cache: LRUCache[tuple, Strip] = LRUCache(256)
+        self._widest = 0
+
+    @property
+    def row_count(self) -> int:
+        """The number of paths listed."""
+        return len(self.analysis.efficiency.inefficient)
 
     def on_mount(self) -> None:
-        self.add_column(Text("Count", justify="right"), key="count")
-        self.add_column(Text("Total Space", justify="right"), key="space")
-        self.add_column("Path", key="path")
-        for number, item in enumerate(self.analysis.efficiency.inefficient):
-            self.add_row(Text(str(item.count), justify="right"),
-                         Text(format_size(item.wasted_bytes), justify="right"),
-                         Text(escape_text(item.path)), key=str(number))
+        self._sized()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
+    def _sized(self) -> None:
+        self.virtual_size = Size(max(self._widest, self.scrollable_content_region.width),
+                                 self.row_count + 1)
+
+    def _cells(self, index: int | None) -> tuple[str, str, str]:
+        """The three padded cells of row ``index`` (None: the header), as a DataTable pads them."""
+        if index is None:
+            count, space, path = _HEADERS
+        else:
+            item = self.analysis.efficiency.inefficient[index]
+            count, space, path = str(item.count), format_size(item.wasted_bytes), \
+                escape_text(item.path)
+        return (f" {count:>{self._count_width}} ", f" {space:>{self._space_width}} ",
+                f" {path:<{self._path_width}} ")
+
+    # -- rendering -------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            style = base + self.get_component_rich_style("inefficient--header")
+            return Strip([Segment(cell, style + meta)
+                          for cell, meta in zip(self._cells(None), _CELL_META)]).crop_extend(
+                scroll_x, scroll_x + width, style)
+        index = y - 1 + scroll_y
+        if index >= self.row_count:
+            return Strip.blank(width, base)
+        cursor = index == self.cursor_row
+        key = (index, cursor, self.has_focus)
+        strip = self._cache.get(key)
+        style = base
+        if cursor:
+            style = base + self.get_component_rich_style("inefficient--cursor")
+        if strip is None:
+            strip = Strip([Segment(cell, style + meta)
+                           for cell, meta in zip(self._cells(index), _CELL_META)])
+            self._cache[key] = strip
+            if strip.cell_length > self._widest:
+                self._widest = strip.cell_length
+                if self._widest > self.virtual_size.width:
+                    self.call_later(self._sized)
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+
+    def on_focus(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._sized()
+
+    # -- cursor ----------------------------------------------------------------------------
+    @property
+    def _body_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def validate_cursor_row(self, value: int) -> int:
+        return max(0, min(value, self.row_count - 1))
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        top = int(self.scroll_offset.y)
+        height = self._body_height
+        if new < top:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif new >= top + height:
+            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+        self.refresh()
+
+    def action_cursor_up(self) -> None:
+        self.cursor_row -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor_row += 1
+
+    def action_page_up(self) -> None:
+        self.cursor_row -= self._body_height
+
+    def action_page_down(self) -> None:
+        self.cursor_row += self._body_height
+
+    def action_cursor_first(self) -> None:
+        self.cursor_row = 0
+
+    def action_cursor_last(self) -> None:
+        self.cursor_row = self.row_count - 1
+
+    def action_select_cursor(self) -> None:
+        """Show the path under the cursor in the file tree."""
         items = self.analysis.efficiency.inefficient
-        if 0 <= event.cursor_row < len(items):
-            self.post_message(self.PathChosen(items[event.cursor_row].path))
+        if 0 <= self.cursor_row < len(items):
+            self.post_message(self.PathChosen(items[self.cursor_row].path))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1:
+            return
+        index = event.y - 1 + int(self.scroll_offset.y)
+        if not 0 <= index < self.row_count:
+            return
+        if index == self.cursor_row:
+            self.action_select_cursor()
+        else:
+            self.cursor_row = index

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -113,6 +114,7 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         super().__init__(name=name, id=id, classes=classes)
         self.model = model
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._styles: dict[object, Style] | None = None
         self._widest = 0
         self.set_reactive(FileTreeView.show_attributes, show_attributes)
 
@@ -136,10 +138,21 @@ Colours follow the theme: added = success, modified = warning, removed = error.
             return self.model.nodes[self.cursor_line]
         return None
 
+    def _set_virtual_size(self, size: Size) -> None:
+        """Set the scrollable size without a layout pass (which redraws the whole screen).
+
+        ``virtual_size`` is a layout reactive; here only the scroll bars need to follow. When a
+        scroll bar appears or goes, its own reactive still asks for the layout pass.
+        """
+        if size != self.virtual_size:
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
+            self.refresh()
+
     def _rows_changed(self, keep_path: str | None = None) -> None:
         self._cache.clear()
         self._widest = 0
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self.model))
+        self._set_virtual_size(Size(self.scrollable_content_region.width, len(self.model)))
         if keep_path is not None:
             index = self.model.nearest_index(keep_path)
             self.cursor_line = index if index is not None else 0
@@ -148,10 +161,16 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         self.refresh()
 
     def set_model(self, model: TreeRows) -> None:
-        """Show ``model`` (another layer), keeping the cursor on the same path when it exists."""
+        """Show ``model`` (another layer), keeping the cursor on the same path when it exists.
+
+        The repaint is handed to the screen at once (normally a widget does that when its own
+        message queue is next idle): called from another widget's handler, e.g. the layers
+        pane moving its cursor, the new tree is then drawn in the same frame as that cursor.
+        """
         path = self.cursor_path
         self.model = model
         self._rows_changed(path if path is not None else "")
+        self._check_refresh()
 
     def select_path(self, path: str) -> bool:
         """Expand what hides ``path`` and move the cursor to it; False when it is not shown."""
@@ -194,36 +213,57 @@ Colours follow the theme: added = success, modified = warning, removed = error.
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._cache.clear()
+        self._styles = None
 
     def on_focus(self) -> None:
         self._cache.clear()
+        self._styles = None
         self.refresh()
 
     def on_blur(self) -> None:
         self._cache.clear()
+        self._styles = None
         self.refresh()
 
     # -- rendering -------------------------------------------------------------------------
+    def _row_styles(self) -> dict[object, Style]:
+        """The rich styles rows are drawn with, worked out once per theme and focus change.
+
+        Keys: ``"base"``, ``"cursor"`` (the cursor row's fill), ``"guides"``,
+        ``"cursor-guides"``, and each :class:`DiffType` with and without the cursor
+        (``(diff, True)`` / ``(diff, False)``), all combined with the widget's base style.
+        """
+        styles = self._styles
+        if styles is None:
+            base = self.rich_style
+            cursor = self.get_component_rich_style("file-tree--cursor", partial=True)
+            styles = {"base": base, "cursor": base + cursor, "cursor-guides": base + cursor,
+                      "guides": base + self.get_component_rich_style("file-tree--guides",
+                                                                     partial=True)}
+            for diff, name in _DIFF_CLASS.items():
+                own = self.get_component_rich_style(name, partial=True)
+                styles[(diff, False)] = base + own
+                styles[(diff, True)] = base + own + cursor
+            self._styles = styles
+        return styles
+
     def _build_strip(self, index: int, cursor: bool, attrs: bool) -> Strip:
         model = self.model
         node = model.nodes[index]
-        style = self.get_component_rich_style(_DIFF_CLASS[node.diff], partial=True)
-        guide_style = self.get_component_rich_style("file-tree--guides", partial=True)
-        base = self.rich_style
-        if cursor:
-            cursor_style = self.get_component_rich_style("file-tree--cursor", partial=True)
-            style = style + cursor_style
-            guide_style = cursor_style
+        styles = self._row_styles()
+        style = styles[(node.diff, cursor)]
+        guide_style = styles["cursor-guides" if cursor else "guides"]
         head = f"{MARKERS[node.diff]} " + (attributes(node) if attrs else "")
-        segments = [Segment(head, base + style), Segment(model.guides(index), base + guide_style),
-                    Segment(display_name(node), base + style)]
+        segments = [Segment(head, style), Segment(model.guides(index), guide_style),
+                    Segment(display_name(node), style)]
         return Strip(segments)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         index = y + scroll_y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        styles = self._row_styles()
+        base = styles["base"]
         if index >= len(self.model):
             return Strip.blank(width, base)
         attrs = self.attributes_shown
@@ -237,14 +277,11 @@ Colours follow the theme: added = success, modified = warning, removed = error.
                 self._widest = strip.cell_length
                 if self._widest > self.virtual_size.width:
                     self.call_later(self._widen)
-        if cursor:
-            fill = base + self.get_component_rich_style("file-tree--cursor", partial=True)
-            return strip.crop_extend(scroll_x, scroll_x + width, fill)
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+        return strip.crop_extend(scroll_x, scroll_x + width, styles["cursor"] if cursor else base)
 
     def _widen(self) -> None:
         if self._widest > self.virtual_size.width:
-            self.virtual_size = Size(self._widest, len(self.model))
+            self._set_virtual_size(Size(self._widest, len(self.model)))
 
     # -- mouse -----------------------------------------------------------------------------
     def on_click(self, event: events.Click) -> None:

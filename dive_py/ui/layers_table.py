@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -59,6 +59,11 @@ class LayersTable(DataTable):
         def control(self) -> "LayersTable":
             return self.table
 
+    on_select: "Callable[[LayerSelected], None] | None" = None
+    """Called at once with each :class:`LayerSelected` instead of posting it (the explorer screen
+    sets it: handling the selection before the next screen refresh draws the new layer's tree in
+    the same frame as the moved cursor, rather than one frame later)."""
+
     def __init__(self, image: Image, *, mode: CompareMode = CompareMode.LAYER,
                  show_empty: bool = True, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
@@ -81,8 +86,8 @@ class LayersTable(DataTable):
                 self.get_component_rich_style("layers--top", partial=True),
                 self.get_component_rich_style("layers--empty", partial=True))
 
-    def _bar(self, layer: int | None) -> Text:
-        base_style, top_style, _ = self._styles()
+    def _bar(self, layer: int | None, styles: tuple | None = None) -> Text:
+        base_style, top_style, _ = styles or self._styles()
         if layer is None:
             return Text("  ")
         base, top = compare_ranges(self.mode, self.layer_index)
@@ -117,9 +122,14 @@ class LayersTable(DataTable):
             self.move_cursor(row=row, animate=False, scroll=True)
 
     def _refresh_bars(self) -> None:
-        for row, number in enumerate(self._row_steps):
+        """Redraw the compare bars that changed (each cell update re-renders the table)."""
+        styles = self._styles()
+        for number in self._row_steps:
             layer = self.image.history[number].layer_index
-            self.update_cell(str(number), "cmp", self._bar(layer))
+            bar = self._bar(layer, styles)
+            key = str(number)
+            if self.get_cell(key, "cmp") != bar:
+                self.update_cell(key, "cmp", bar)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -164,7 +174,13 @@ class LayersTable(DataTable):
         if layer != self.layer_index:
             self.layer_index = layer
             self._refresh_bars()
-            self.post_message(self.LayerSelected(self, layer, self.mode))
+            self._selected(self.LayerSelected(self, layer, self.mode))
+
+    def _selected(self, message: "LayersTable.LayerSelected") -> None:
+        if self.on_select is not None:
+            self.on_select(message)
+        else:
+            self.post_message(message)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -176,7 +192,7 @@ class LayersTable(DataTable):
         if new is not self.mode:
             self.mode = new
             self._refresh_bars()
-            self.post_message(self.LayerSelected(self, self.layer_index, self.mode))
+            self._selected(self.LayerSelected(self, self.layer_index, self.mode))
         self.refresh_bindings()
 
     def action_toggle_empty(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual import on, work
@@ -11,6 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape as escape_markup
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
+from textual.worker import get_current_worker
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.compare import CompareMode
@@ -27,6 +29,8 @@ TREE_TITLES = {CompareMode.LAYER: "Current Layer Contents",
                CompareMode.AGGREGATED: "Aggregated Layer Contents"}
 MODE_NAMES = {CompareMode.LAYER: "layer changes", CompareMode.AGGREGATED: "aggregated changes"}
 ATTR_HEADER = "  Permission     UID:GID       Size  Filetree"
+PREFETCH_IDLE_S = 0.05
+"""Background tree building waits until no key or mouse event came for this many seconds."""
 
 
 class FilterInput(Input):
@@ -69,6 +73,8 @@ class MainScreen(Screen[None]):
         self.mode = CompareMode.AGGREGATED if config.show_aggregated_changes else CompareMode.LAYER
         self.shown: tuple[int, CompareMode] | None = None
         """The (layer, mode) the tree currently shows."""
+        self._tree_header = ATTR_HEADER
+        self._titles: tuple[str, str, str] | None = None
 
     # -- widgets ---------------------------------------------------------------------------
     @property
@@ -110,6 +116,7 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.layers_table.on_select = self._layer_selected
         self.query_one("#layers").border_title = "Layers"
         self.query_one("#layer-details").border_title = "Layer Details"
         image_pane = self.query_one("#image-details")
@@ -123,7 +130,13 @@ class MainScreen(Screen[None]):
     def _show_layer_details(self, index: int) -> None:
         layers = self.analysis.image.layers
         layer = layers[index] if 0 <= index < len(layers) else None
-        self.query_one("#layer-details-text", Static).update(layer_details(layer, len(layers)))
+        static = self.query_one("#layer-details-text", Static)
+        static.update(layer_details(layer, len(layers)), layout=False)
+        # A layout pass redraws the whole screen: only when the new text needs another height.
+        width = static.content_size.width
+        if not width or static.get_content_height(static.container_size, self.size, width) \
+                != static.content_size.height:
+            static.refresh(layout=True)
 
     @on(LayersTable.LayerSelected)
     def _layer_selected(self, event: LayersTable.LayerSelected) -> None:
@@ -133,15 +146,32 @@ class MainScreen(Screen[None]):
         self.load_tree(event.index, event.mode)
 
     def load_tree(self, index: int, mode: CompareMode) -> None:
-        """Show the tree of layer ``index`` in ``mode`` (built in a thread worker)."""
+        """Show the tree of layer ``index`` in ``mode``.
+
+        A tree that is built already (see :meth:`_prefetch`) is shown at once; otherwise it is
+        built in a thread worker while the pane shows a loading indicator.
+        """
         if not self.analysis.image.layers:
             return
+        tree = self.analysis.cached_tree(index, mode)
+        if tree is not None and not self.model.needs_visibility_pass:
+            self._tree_ready(index, mode, self.model.copy_for(tree.root))
+            return
         self.tree_view.loading = True
+        self.workers.cancel_group(self, "prefetch")  # this tree first
         self._tree_worker(index, mode, self.model)
 
     @work(thread=True, exclusive=True, group="tree", name="compared-tree")
     def _tree_worker(self, index: int, mode: CompareMode, model: TreeRows) -> None:
+        worker = get_current_worker()
+        while not self.analysis.prepare_state(index):  # one layer at a time: stop when outdated
+            if worker.is_cancelled:
+                return
+        if worker.is_cancelled:
+            return
         tree = self.analysis.compared_tree(index, mode)
+        if worker.is_cancelled:
+            return
         new = model.copy_for(tree.root)
         try:
             self.app.call_from_thread(self._tree_ready, index, mode, new)
@@ -158,16 +188,67 @@ class MainScreen(Screen[None]):
         view.set_model(model)
         view.loading = False
         self._update_titles()
+        self.call_after_refresh(self._prefetch, index, mode)
+
+    @work(thread=True, exclusive=True, group="prefetch", name="prefetch-trees")
+    def _prefetch(self, index: int, mode: CompareMode) -> None:
+        """Build what the next moves will want, after the shown tree is drawn (a thread worker).
+
+        Order: the neighbouring layers' trees in the current mode, then the remaining stacked
+        states (so that any layer's tree is quick to make), then this layer's tree in the other
+        compare mode (for ctrl+l / ctrl+a).
+        A newer selection cancels this worker; it stops at the next step, and waits while keys
+        arrive so that it does not slow down the interface.
+        """
+        worker = get_current_worker()
+        analysis = self.analysis
+        last = len(analysis.image.layers) - 1
+
+        def proceed() -> bool:
+            while time.monotonic() - self.last_input < PREFETCH_IDLE_S:
+                if worker.is_cancelled:
+                    return False
+                time.sleep(PREFETCH_IDLE_S / 4)
+            return not worker.is_cancelled
+
+        neighbours = [i for i in (index + 1, index - 1) if 0 <= i <= last]
+        for target in neighbours:
+            if analysis.cached_tree(target, mode) is not None:
+                continue
+            while True:
+                if not proceed():
+                    return
+                if analysis.prepare_state(target):
+                    break
+            if not proceed():
+                return
+            analysis.compared_tree(target, mode)
+        while proceed() and not analysis.prepare_state(last):
+            pass
+        other = CompareMode.AGGREGATED if mode is CompareMode.LAYER else CompareMode.LAYER
+        if analysis.cached_tree(index, other) is None and proceed():  # for the mode toggle
+            analysis.compared_tree(index, other)
+
+    @property
+    def last_input(self) -> float:
+        """``time.monotonic()`` of the last key or mouse event (the app records it)."""
+        return getattr(self.app, "last_input", 0.0)
 
     # -- titles ----------------------------------------------------------------------------
     def _update_titles(self) -> None:
-        pane = self.query_one("#tree-pane")
-        pane.border_title = TREE_TITLES[self.mode]
+        """Set the pane titles and the tree header (each only when it changes: a redraw)."""
         view = self.tree_view
-        pane.border_subtitle = escape_markup(escape_text(view.describe_settings()))
-        self.query_one("#layers").border_subtitle = MODE_NAMES[self.mode]
-        header = self.query_one("#tree-header", Static)
-        header.update(ATTR_HEADER if view.attributes_shown else "  Filetree")
+        titles = (TREE_TITLES[self.mode], escape_markup(escape_text(view.describe_settings())),
+                  MODE_NAMES[self.mode])
+        if titles != self._titles:
+            self._titles = titles
+            pane = self.query_one("#tree-pane")
+            pane.border_title, pane.border_subtitle = titles[0], titles[1]
+            self.query_one("#layers").border_subtitle = titles[2]
+        text = ATTR_HEADER if view.attributes_shown else "  Filetree"
+        if text != self._tree_header:  # (an update means a layout pass: only when it changes)
+            self._tree_header = text
+            self.query_one("#tree-header", Static).update(text)
 
     @on(FileTreeView.SettingsChanged)
     def _settings_changed(self) -> None:

@@ -10,16 +10,21 @@ depth, guide mask) of the rows to show, honouring:
   or something below it shows; a bad expression keeps the last good one);
 * sort by name, or by size (largest first, then name).
 
-Collapsing or expanding one directory splices its rows out or in; only a change of settings
-(filter, hidden types, sort, collapse-all) or of tree rebuilds the whole list.
+Rows are computed on demand, never listed: row ``i`` is found by walking down from the root,
+skipping whole subtrees by their row counts (a directory's visible rows below it: its node's
+``count`` when nothing below it is filtered, hidden or folded away from the default; counted
+once and remembered otherwise). So a new tree (another layer) costs nothing until rows are
+drawn, and only the rows on screen are ever looked at. A regular-expression filter or hidden
+change types need one pass over the tree to find what stays visible.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from enum import Enum
 from operator import attrgetter
-from typing import Iterable
+from typing import Iterable, Iterator, Sequence, overload
 
 from dive_py.domain.byte_size import format_bytes as format_size
 from dive_py.domain.display_text import escape_text
@@ -67,8 +72,46 @@ def display_name(node: FileNode) -> str:
     return name
 
 
+class _Column(Sequence):  # type: ignore[type-arg]
+    """One column of the rows (node, depth or mask), read on demand: ``model.nodes[i]``."""
+
+    def __init__(self, model: "TreeRows", which: int) -> None:
+        self._model = model
+        self._which = which
+
+    def __len__(self) -> int:
+        return len(self._model)
+
+    @overload
+    def __getitem__(self, index: int) -> object: ...
+    @overload
+    def __getitem__(self, index: slice) -> list: ...  # type: ignore[type-arg]
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        count = len(self._model)
+        if index < 0:
+            index += count
+        if not 0 <= index < count:
+            raise IndexError("row index out of range")
+        return self._model._row(index)[self._which]
+
+    def __iter__(self) -> Iterator[object]:
+        for index in range(len(self)):
+            yield self._model._row(index)[self._which]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (list, tuple, _Column)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
 class TreeRows:
-    """The visible rows of a file tree.
+    """The visible rows of a file tree, computed on demand.
 
     Args:
         root: the tree's root node (never shown itself).
@@ -78,7 +121,7 @@ class TreeRows:
         sort: the sibling order.
 
     Attributes:
-        nodes: the node of each visible row.
+        nodes: the node of each visible row (a read-only sequence: ``nodes[i]``).
         depths: the depth of each row (0 for children of the root).
         masks: per row, bit ``k`` set when the row's ancestor at depth ``k`` (or the row itself,
             at its own depth) is the last of its siblings; drives the tree guides.
@@ -97,21 +140,44 @@ class TreeRows:
         self._pattern: re.Pattern[str] | None = None
         self.pattern_error = ""
         self.sort = sort
-        self.nodes: list[FileNode] = []
-        self.depths: list[int] = []
-        self.masks: list[int] = []
         self.generation = 0
-        self.max_depth = 0
-        self.max_name = 0
-        self._visible: set[int] | None = None
-        self._kids: dict[int, list[FileNode]] = {}
+        self._opened: set[str] = set()
+        self._reset_caches()
         if pattern:
             self._compile(pattern)
         self.rebuild()
 
+    def _reset_caches(self) -> None:
+        self._visible: set[int] | None = None
+        self._kids: dict[int, list[FileNode]] = {}
+        self._below: dict[int, int] = {}
+        self._spans: dict[int, list[int]] = {}
+        self._positions: dict[int, dict[str, int]] = {}
+        self._rows: dict[int, tuple[FileNode, int, int, str, int | None]] = {}
+        self._count = -1
+
+    @property
+    def nodes(self) -> Sequence[FileNode]:
+        """The node of each visible row."""
+        return _Column(self, 0)  # type: ignore[return-value]
+
+    @property
+    def depths(self) -> Sequence[int]:
+        """The depth of each visible row."""
+        return _Column(self, 1)  # type: ignore[return-value]
+
+    @property
+    def masks(self) -> Sequence[int]:
+        """The guide mask of each visible row."""
+        return _Column(self, 2)  # type: ignore[return-value]
+
     # -- settings ---------------------------------------------------------------------------
     def copy_for(self, root: FileNode) -> "TreeRows":
-        """Return a new model over ``root`` with this model's settings and collapse state."""
+        """Return a new model over ``root`` with this model's settings and collapse state.
+
+        Cheap (no row is computed) unless a filter or hidden change types are active: then the
+        visible nodes of the new tree are found first (one pass over it).
+        """
         other = TreeRows.__new__(TreeRows)
         other.root = root
         other.default_collapsed = self.default_collapsed
@@ -121,13 +187,16 @@ class TreeRows:
         other._pattern = self._pattern
         other.pattern_error = self.pattern_error
         other.sort = self.sort
-        other.nodes, other.depths, other.masks = [], [], []
         other.generation = self.generation + 1
-        other.max_depth = other.max_name = 0
-        other._visible = None
-        other._kids = {}
+        other._opened = set(self._opened)
+        other._reset_caches()
         other.rebuild()
         return other
+
+    @property
+    def needs_visibility_pass(self) -> bool:
+        """True when a new tree costs a pass over all of it (a filter or hidden types are set)."""
+        return bool(self.hidden) or self._pattern is not None
 
     def set_root(self, root: FileNode) -> None:
         """Show another tree (another layer), keeping settings and collapse state."""
@@ -185,7 +254,9 @@ class TreeRows:
 
     # -- structure ---------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.nodes)
+        if self._count < 0:
+            self._count = self._rows_below(self.root, "")
+        return self._count
 
     def is_collapsed_path(self, path: str) -> bool:
         """True when the directory at ``path`` is collapsed (whether shown or not)."""
@@ -196,6 +267,15 @@ class TreeRows:
             self.toggled.add(path)
         else:
             self.toggled.discard(path)
+        opened: set[str] = set()
+        for toggled in self.toggled:
+            parent = toggled.rpartition("/")[0]
+            while parent not in opened:
+                opened.add(parent)
+                if not parent:
+                    break
+                parent = parent.rpartition("/")[0]
+        self._opened = opened
 
     def children(self, node: FileNode) -> list[FileNode]:
         """Return the visible children of ``node`` in display order."""
@@ -249,64 +329,143 @@ class TreeRows:
         return visible
 
     def rebuild(self) -> None:
-        """Recompute every visible row from the tree and the settings."""
+        """Forget every computed row (after a change of tree or settings)."""
+        self._reset_caches()
         self._visible = self._compute_visible()
-        self._kids = {}
-        nodes, depths, masks = self._flatten(self.root, "", 0, 0)
-        self.nodes, self.depths, self.masks = nodes, depths, masks
         self.generation += 1
 
-    def _flatten(self, node: FileNode, path: str, depth: int, mask: int
-                 ) -> tuple[list[FileNode], list[int], list[int]]:
-        """Return the rows below ``node`` (at ``path``, its children at ``depth``)."""
-        nodes: list[FileNode] = []
-        depths: list[int] = []
-        masks: list[int] = []
-        add_node, add_depth, add_mask = nodes.append, depths.append, masks.append
-        children_of = self.children
-        toggled, default = self.toggled, self.default_collapsed
-        max_depth, max_name = self.max_depth, self.max_name
-        kids = children_of(node)
-        if not kids:
-            return nodes, depths, masks
-        stack: list[list] = [[kids, 0, depth, mask, path]]
+    def _expanded(self, node: FileNode, path: str) -> bool:
+        """True when ``node`` (at ``path``) shows rows below it: an open dir with visible kids.
+
+        Without a filter every child is visible, so the children are not listed (nor sorted).
+        """
+        if not node.children or (path in self.toggled) != self.default_collapsed:
+            return False
+        return self._visible is None or bool(self.children(node))
+
+    def _quick_below(self, node: FileNode, path: str) -> int | None:
+        """Rows below an open ``node`` without looking at its subtree, or None."""
+        if self._visible is not None or path in self._opened:
+            return None
+        if self.default_collapsed:
+            return len(node.children) if node.children else 0
+        return node.count if node.count >= 0 else None
+
+    def _rows_below(self, node: FileNode, path: str) -> int:
+        """Return how many rows an open ``node`` (at ``path``) shows below itself."""
+        memo = self._below
+        known = memo.get(id(node))
+        if known is not None:
+            return known
+        quick = self._quick_below(node, path)
+        if quick is not None:
+            memo[id(node)] = quick
+            return quick
+        # explicit count, children first (iterative: trees can nest thousands deep)
+        stack: list[tuple[FileNode, str, bool]] = [(node, path, False)]
         while stack:
-            frame = stack[-1]
-            kids, i, d, m, p = frame
-            if i >= len(kids):
-                stack.pop()
+            current, current_path, ready = stack.pop()
+            if id(current) in memo:
                 continue
-            frame[1] = i + 1
-            child = kids[i]
-            own = m | (1 << d) if i == len(kids) - 1 else m
-            add_node(child)
-            add_depth(d)
-            add_mask(own)
-            if len(child.name) > max_name:
-                max_name = len(child.name)
-            if child.children:
-                child_path = f"{p}/{child.name}"
-                if (child_path in toggled) == default:  # expanded
-                    grand = children_of(child)
-                    if grand:
-                        if d + 1 > max_depth:
-                            max_depth = d + 1
-                        stack.append([grand, 0, d + 1, own & ~(1 << (d + 1)), child_path])
-        self.max_depth, self.max_name = max_depth, max_name
-        return nodes, depths, masks
+            if not ready:
+                quick = self._quick_below(current, current_path)
+                if quick is not None:
+                    memo[id(current)] = quick
+                    continue
+                stack.append((current, current_path, True))
+                for kid in self.children(current):
+                    if kid.children and id(kid) not in memo:
+                        kid_path = f"{current_path}/{kid.name}"
+                        if self._expanded(kid, kid_path):
+                            stack.append((kid, kid_path, False))
+                continue
+            total = 0
+            for kid in self.children(current):
+                total += 1
+                if kid.children:
+                    kid_path = f"{current_path}/{kid.name}"
+                    if self._expanded(kid, kid_path):
+                        total += memo[id(kid)]
+            memo[id(current)] = total
+        return memo[id(node)]
+
+    def _spans_of(self, node: FileNode, path: str) -> list[int]:
+        """Row offsets of ``node``'s visible children (one more entry: the total)."""
+        spans = self._spans.get(id(node))
+        if spans is not None:
+            return spans
+        spans = [0]
+        total = 0
+        for kid in self.children(node):
+            total += 1
+            if kid.children:
+                kid_path = f"{path}/{kid.name}"
+                if self._expanded(kid, kid_path):
+                    total += self._rows_below(kid, kid_path)
+            spans.append(total)
+        self._spans[id(node)] = spans
+        return spans
+
+    def _row(self, index: int) -> tuple[FileNode, int, int, str, int | None]:
+        """Return (node, depth, mask, path, parent row) of row ``index`` (0 <= index < len)."""
+        row = self._rows.get(index)
+        if row is not None:
+            return row
+        node, path, depth, mask, start, parent_row = self.root, "", 0, 0, 0, None
+        rest = index
+        while True:
+            kids = self.children(node)
+            spans = self._spans_of(node, path)
+            j = bisect_right(spans, rest) - 1
+            kid = kids[j]
+            own = mask | (1 << depth) if j == len(kids) - 1 else mask
+            kid_path = f"{path}/{kid.name}"
+            offset = rest - spans[j]
+            if offset == 0:
+                row = (kid, depth, own, kid_path, parent_row)
+                break
+            parent_row = start + spans[j]
+            start = parent_row + 1
+            rest = offset - 1
+            node, path, mask = kid, kid_path, own & ~(1 << (depth + 1))
+            depth += 1
+        if len(self._rows) > 4096:
+            self._rows.clear()
+        self._rows[index] = row
+        return row
+
+    def _forget_around(self, path: str) -> None:
+        """Forget the counts of ``path``'s ancestors (a fold below them changed)."""
+        node = self.root
+        self._below.pop(id(node), None)
+        self._spans.pop(id(node), None)
+        parts = [part for part in path.split("/") if part]
+        for part in parts:
+            children = node.children
+            if not children or part not in children:
+                break
+            node = children[part]
+            self._below.pop(id(node), None)
+            self._spans.pop(id(node), None)
+        self._rows.clear()
+        self._count = -1
+        self.generation += 1
 
     # -- rows ------------------------------------------------------------------------------
     def path_of(self, index: int) -> str:
         """Return the absolute path of row ``index``."""
-        return self.nodes[index].path
+        return self._row(index)[3]
 
     def is_dir(self, index: int) -> bool:
         """True when row ``index`` is a directory."""
-        return self.nodes[index].children is not None
+        return self._row(index)[0].children is not None
 
     def can_fold(self, index: int) -> bool:
         """True when row ``index`` is a directory with visible children."""
-        return bool(self.children(self.nodes[index]))
+        node = self._row(index)[0]
+        if self._visible is None:
+            return bool(node.children)
+        return bool(self.children(node))
 
     def is_collapsed(self, index: int) -> bool:
         """True when row ``index`` is a collapsed directory with visible children."""
@@ -314,35 +473,18 @@ class TreeRows:
 
     def subtree_end(self, index: int) -> int:
         """Return the index just past the rows below row ``index``."""
-        depth = self.depths[index]
-        depths = self.depths
-        end = index + 1
-        count = len(depths)
-        while end < count and depths[end] > depth:
-            end += 1
-        return end
+        node, _, _, path, _ = self._row(index)
+        if node.children and self._expanded(node, path):
+            return index + 1 + self._rows_below(node, path)
+        return index + 1
 
     def toggle(self, index: int) -> bool:
-        """Collapse or expand the directory at row ``index`` (splicing rows); False if no dir."""
-        if not 0 <= index < len(self.nodes) or not self.can_fold(index):
+        """Collapse or expand the directory at row ``index``; False when it is no foldable dir."""
+        if not 0 <= index < len(self) or not self.can_fold(index):
             return False
-        node = self.nodes[index]
-        path = node.path
-        if self.is_collapsed_path(path):
-            self._set_collapsed(path, False)
-            nodes, depths, masks = self._flatten(node, path if path != "/" else "",
-                                                 self.depths[index] + 1, self.masks[index])
-            at = index + 1
-            self.nodes[at:at] = nodes
-            self.depths[at:at] = depths
-            self.masks[at:at] = masks
-        else:
-            self._set_collapsed(path, True)
-            end = self.subtree_end(index)
-            del self.nodes[index + 1:end]
-            del self.depths[index + 1:end]
-            del self.masks[index + 1:end]
-        self.generation += 1
+        path = self.path_of(index)
+        self._set_collapsed(path, not self.is_collapsed_path(path))
+        self._forget_around(path)
         return True
 
     def expand(self, index: int) -> bool:
@@ -355,6 +497,7 @@ class TreeRows:
         """Collapse (or expand) every directory."""
         self.default_collapsed = collapsed
         self.toggled.clear()
+        self._opened = set()
         self.rebuild()
 
     def toggle_all(self) -> bool:
@@ -369,14 +512,7 @@ class TreeRows:
 
     def parent_index(self, index: int) -> int | None:
         """Return the row of the parent directory of row ``index`` (None at the top level)."""
-        depth = self.depths[index]
-        if depth == 0:
-            return None
-        depths = self.depths
-        i = index - 1
-        while i >= 0 and depths[i] >= depth:
-            i -= 1
-        return i if i >= 0 else None
+        return self._row(index)[4]
 
     def find_node(self, path: str) -> FileNode | None:
         """Return the node at absolute ``path`` in the tree (shown or not)."""
@@ -392,13 +528,28 @@ class TreeRows:
 
     def index_of_path(self, path: str) -> int | None:
         """Return the row showing absolute ``path``, or None when it is not shown."""
-        node = self.find_node(path)
-        if node is None or node is self.root:
+        parts = [part for part in path.strip("/").split("/") if part]
+        if not parts:
             return None
-        try:
-            return self.nodes.index(node)
-        except ValueError:
-            return None
+        node, node_path, start = self.root, "", 0
+        last = len(parts) - 1
+        for depth, name in enumerate(parts):
+            positions = self._positions.get(id(node))
+            if positions is None:
+                positions = {kid.name: j for j, kid in enumerate(self.children(node))}
+                self._positions[id(node)] = positions
+            j = positions.get(name)
+            if j is None:
+                return None
+            row = start + self._spans_of(node, node_path)[j]
+            if depth == last:
+                return row
+            kid = self.children(node)[j]
+            node_path = f"{node_path}/{name}"
+            if not kid.children or not self._expanded(kid, node_path):
+                return None
+            node, start = kid, row + 1
+        return None
 
     def nearest_index(self, path: str) -> int | None:
         """Return the row of ``path``, else of its nearest shown ancestor, else None."""
@@ -414,13 +565,10 @@ class TreeRows:
         node = self.find_node(path)
         if node is None or node is self.root:
             return None
-        ancestors = []
-        parent = node.parent
-        while parent is not None and parent is not self.root:
-            ancestors.append(parent.path)
-            parent = parent.parent
+        parts = [part for part in path.strip("/").split("/") if part]
         changed = False
-        for ancestor in ancestors:
+        for end in range(1, len(parts)):
+            ancestor = "/" + "/".join(parts[:end])
             if self.is_collapsed_path(ancestor):
                 self._set_collapsed(ancestor, False)
                 changed = True
@@ -431,7 +579,7 @@ class TreeRows:
     # -- text ------------------------------------------------------------------------------
     def guides(self, index: int) -> str:
         """Return the tree guide prefix of row ``index`` (``"│   ├── "``, ``"└─⊕ "`` ...)."""
-        depth, mask = self.depths[index], self.masks[index]
+        _, depth, mask, _, _ = self._row(index)
         parts = ["    " if mask >> k & 1 else "│   " for k in range(depth)]
         parts.append("└─" if mask >> depth & 1 else "├─")
         parts.append("⊕ " if self.is_collapsed(index) else "─ ")
@@ -439,14 +587,10 @@ class TreeRows:
 
     def marker(self, index: int) -> str:
         """Return the change marker of row ``index``."""
-        return MARKERS[self.nodes[index].diff]
+        return MARKERS[self._row(index)[0].diff]
 
     def row_text(self, index: int, attrs: bool = True) -> str:
         """Return row ``index`` as plain text: marker, attributes, guides, name."""
-        node = self.nodes[index]
+        node = self._row(index)[0]
         head = f"{MARKERS[node.diff]} " + (attributes(node) if attrs else "")
         return head + self.guides(index) + display_name(node)
-
-    def max_width(self, attrs: bool = True) -> int:
-        """Return an upper bound of the row width in cells (for the scroll range)."""
-        return 2 + (ATTR_WIDTH if attrs else 0) + 4 * (self.max_depth + 1) + self.max_name + 64

@@ -222,3 +222,98 @@ def test_model_does_not_import_textual() -> None:
             "sys.exit('textual' in sys.modules)")
     root = Path(__file__).resolve().parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
+
+
+# --- rows on demand against an eager reference ---------------------------------------------
+
+def _reference_rows(model: TreeRows) -> list[tuple[str, int, int]]:
+    """The rows as the eager model listed them: (path, depth, guide mask), depth-first."""
+    rows: list[tuple[str, int, int]] = []
+
+    def visit(node: FileNode, path: str, depth: int, mask: int) -> None:
+        kids = model.children(node)
+        for i, kid in enumerate(kids):
+            own = mask | (1 << depth) if i == len(kids) - 1 else mask
+            kid_path = f"{path}/{kid.name}"
+            rows.append((kid_path, depth, own))
+            if kid.children and not model.is_collapsed_path(kid_path) and model.children(kid):
+                visit(kid, kid_path, depth + 1, own & ~(1 << (depth + 1)))
+
+    visit(model.root, "", 0, 0)
+    return rows
+
+
+def _random_tree(rng, counted: bool) -> FileTree:  # type: ignore[no-untyped-def]
+    tree = FileTree()
+    diffs = [A, M, R, U]
+    dir_entry = FileEntry("d", EntryType.DIR, 0, 0o755, 0, 0)
+    file_entry = FileEntry("f", EntryType.FILE, 1, 0o644, 0, 0)
+
+    def fill(parent: FileNode, depth: int) -> None:
+        for i in range(rng.randint(0, 4 if depth < 3 else 0)):
+            is_dir = rng.random() < 0.4
+            name = rng.choice("abcxyz") + str(i)
+            entry = dir_entry if is_dir else file_entry
+            node = FileNode(name, parent, entry, entry)
+            node.diff = rng.choice(diffs)
+            node.size = rng.randint(0, 9)
+            parent.children[name] = node  # type: ignore[index]
+            if is_dir:
+                fill(node, depth + 1)
+
+    fill(tree.root, 0)
+    if counted:  # as compared trees carry them: nodes below each node
+        for node in reversed(list(tree.root.walk())):
+            node.count = sum(1 + kid.count for kid in (node.children or {}).values())
+    return tree
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_rows_on_demand_match_an_eager_listing(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    tree = _random_tree(rng, counted=seed % 2 == 0)
+    model = TreeRows(tree.root, collapse_all=rng.random() < 0.3,
+                     hidden=rng.sample([A, M, R, U], rng.randint(0, 1) if seed % 3 else 0),
+                     pattern=rng.choice(["", "", "x", "a.*1"]),
+                     sort=rng.choice([SortOrder.NAME, SortOrder.SIZE]))
+    for _ in range(12):
+        expected = _reference_rows(model)
+        assert [(model.path_of(i), model.depths[i], model.masks[i])
+                for i in range(len(model))] == expected
+        for i, (path, _, _) in enumerate(expected):
+            assert model.index_of_path(path) == i
+            assert model.subtree_end(i) == next(
+                (j for j in range(i + 1, len(expected)) if expected[j][1] <= expected[i][1]),
+                len(expected))
+            parent = path.rpartition("/")[0]
+            assert model.parent_index(i) == (model.index_of_path(parent) if parent else None)
+        if not len(model):
+            break
+        action = rng.random()
+        if action < 0.6:
+            model.toggle(rng.randrange(len(model)))
+        elif action < 0.7:
+            model.toggle_all()
+        elif action < 0.8:
+            model = model.copy_for(tree.root)
+        elif action < 0.9:
+            model.toggle_sort()
+        else:
+            model.reveal(rng.choice(expected)[0])
+
+
+def test_a_new_tree_costs_no_rows_until_drawn() -> None:
+    """With node counts known (compared trees carry them), a model over a big tree answers its
+    length and any row by walking one path, never listing the rows."""
+    tree = big_tree(dirs=2000, files=100)
+    for node in tree.root.children.values():  # type: ignore[union-attr]
+        node.count = len(node.children or ())
+    tree.root.count = sum(1 + n.count for n in tree.root.children.values())  # type: ignore[union-attr]
+    model = TreeRows(tree.root)
+    assert len(model) == 202_000
+    assert model.path_of(201_999) == "/d01999/f099"
+    assert len(model._kids) <= 2  # the root's and one directory's children were sorted
+    model.toggle(0)
+    assert len(model) == 201_900 and len(model._kids) <= 3

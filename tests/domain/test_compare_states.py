@@ -1,0 +1,199 @@
+"""Compared trees from stacked states (what the explorer uses) against the reference build.
+
+:func:`compare_states` must give exactly what :func:`build_compared_tree` gives — same paths,
+marks, sizes, node counts, entries — for every layer in both modes, on random images with
+whiteouts, opaque directories, type changes, symlinks and hardlinks; the states must equal a
+plain :class:`FileTree` stack, share what a layer left alone, and hold no reference cycles in
+the compared trees.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import threading
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dive_py.domain.analysis import Analysis
+from dive_py.domain.compare import (CompareMode, build_compared_tree, compare_states,
+                                    compared_from_states, mark_changes)
+from dive_py.domain.entry import FileEntry
+from dive_py.domain.file_tree import DiffType, FileNode, FileTree, StackedStates
+from tests.domain.test_efficiency import analyse_layers
+from tests.domain.test_stacking_properties import _random_layers
+from tests.image_builder import E, d, f, hard, wh
+
+LAYER = CompareMode.LAYER
+AGG = CompareMode.AGGREGATED
+
+
+def _entry_key(entry: FileEntry | None) -> object:
+    """Entries compare by identity, except synthesised directories (each build makes its own)."""
+    if entry is None:
+        return None
+    return id(entry) if entry.explicit else ("implicit", entry.path, entry.mode, entry.uid)
+
+
+def snapshot(tree: FileTree) -> dict[str, tuple]:
+    """Every node by path: diff, size, count, entries, has-children; and its own path check."""
+    out: dict[str, tuple] = {}
+    stack: list[tuple[FileNode, str]] = [(tree.root, "")]
+    while stack:
+        node, path = stack.pop()
+        assert node.path == (path or "/"), "a node's parent chain must spell its path"
+        out[path or "/"] = (node.diff.name, node.size, node.count, _entry_key(node.entry),
+                            _entry_key(node.base_entry), bool(node.children))
+        for name, child in (node.children or {}).items():
+            stack.append((child, f"{path}/{name}"))
+    return out
+
+
+def _with_hardlinks(layers: list[list[E]], rng: random.Random) -> list[list[E]]:
+    """Add hardlinks (to files of the same or a lower layer, or to nothing) and rewrites."""
+    seen: list[str] = []
+    out = []
+    for entries in layers:
+        entries = list(entries)
+        files = [e.path for e in entries if e.kind == "file" and ".wh." not in e.path]
+        for _ in range(rng.randint(0, 2)):
+            targets = files + seen + ["nowhere"]
+            name = f"link{rng.randint(0, 3)}"
+            entries.append(hard(name, rng.choice(targets)))
+        if seen and rng.random() < 0.3:
+            entries.append(wh(rng.choice(seen)))
+        seen.extend(files)
+        out.append(entries)
+    return out
+
+
+def assert_same_trees(analysis: Analysis) -> None:
+    layers = [layer.contents for layer in analysis.image.layers]
+    states = StackedStates(layers)
+    for mode in CompareMode:
+        for index in range(len(layers)):
+            reference = build_compared_tree(layers, mode, index)
+            ours = compared_from_states(states, mode, index)
+            assert snapshot(ours) == snapshot(reference), (mode, index)
+            assert ours.missing_whiteouts == reference.missing_whiteouts
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_compared_trees_from_states_match_the_reference(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    layers = _random_layers(rng)
+    if seed % 2:
+        layers = _with_hardlinks(layers, rng)
+    with tempfile.TemporaryDirectory(dir=tmp_path) as work:
+        analysis = analyse_layers(Path(work), layers)
+    assert_same_trees(analysis)
+
+
+def test_states_equal_a_plain_stack(tmp_path: Path) -> None:
+    layers = [[d("a"), f("a/x", "1"), f("a/y", "22"), d("b"), f("b/z", "333")],
+              [wh("a/x"), f("a/w", "4444"), hard("b/h", "a/y")],
+              [f("b", "file now"), f("c/deep/e", "5")],
+              [wh("a/y")]]
+    analysis = analyse_layers(tmp_path, layers)
+    contents = [layer.contents for layer in analysis.image.layers]
+    states = StackedStates(contents)
+    for index in range(len(contents)):
+        plain = FileTree()
+        for i in range(index + 1):
+            plain.apply(contents[i], i, base=True)
+        mark_changes(plain)
+        assert snapshot(FileTree.of_root(states.state(index))) == snapshot(plain)
+
+
+def test_untouched_subtrees_are_shared_between_states_and_compared_trees(tmp_path: Path) -> None:
+    layers = [[d("keep"), f("keep/a", "1"), d("change"), f("change/b", "2")],
+              [f("change/c", "3")]]
+    analysis = analyse_layers(tmp_path, layers)
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    before, after = states.state(0), states.state(1)
+    assert before.children["keep"] is after.children["keep"]  # type: ignore[index]
+    assert before.children["change"] is not after.children["change"]  # type: ignore[index]
+    tree = compare_states(before, after)
+    assert tree.children["keep"] is after.children["keep"]  # type: ignore[index]
+    assert tree.children["change"].diff is DiffType.MODIFIED  # type: ignore[index]
+    assert tree.children["change"].children["c"].diff is DiffType.ADDED  # type: ignore[index]
+
+
+def test_compared_trees_hold_no_reference_cycle(tmp_path: Path) -> None:
+    """A compared tree's own nodes point to state nodes as parents: dropping it frees it."""
+    layers = [[d("a"), f("a/x", "1"), d("a/sub"), f("a/sub/y", "2")],
+              [wh("a/sub"), f("a/z", "3"), f("a/x", "11")]]
+    analysis = analyse_layers(tmp_path, layers)
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    base, top = states.state(0), states.state(1)
+    tree = compare_states(base, top)
+    shared = set()
+    for root in (base, top):
+        shared.update(id(node) for node in root.walk())
+    own = {id(node) for node in tree.walk() if id(node) not in shared}
+    assert own  # the changed paths got their own nodes
+    for node in tree.walk():
+        if id(node) in own and node.parent is not None:
+            assert id(node.parent) not in own
+
+
+def test_a_file_over_a_directory_shows_its_own_size_and_is_replaced_by_a_later_entry_below(
+        tmp_path: Path) -> None:
+    layers = [[d("p"), f("p/old", "x" * 10)],
+              [f("p", "file!")],
+              [f("p/new", "yy")]]
+    analysis = analyse_layers(tmp_path, layers)
+    contents = [layer.contents for layer in analysis.image.layers]
+    layer1 = build_compared_tree(contents, LAYER, 1)
+    assert layer1.find("p").size == 5  # the file's bytes, not its removed children's
+    assert layer1.find("p/old").diff is DiffType.REMOVED
+    # aggregated 1..2: p became a file, then a directory again for p/new (as a plain stack)
+    agg = build_compared_tree(contents, AGG, 2)
+    assert agg.lookup("p").is_dir and agg.find("p/new").diff is DiffType.ADDED
+    assert agg.find("p/old").diff is DiffType.REMOVED
+    assert_same_trees(analysis)
+
+
+def test_analysis_builds_states_on_demand_and_caches_trees(tmp_path: Path) -> None:
+    layers = [[f("a", "1")], [f("b", "2")], [f("c", "3")]]
+    analysis = analyse_layers(tmp_path, layers)
+    assert analysis.cached_tree(2, LAYER) is None
+    assert analysis.prepare_state(0) is True
+    assert analysis.prepare_state(2) is False  # one more state per call
+    assert analysis.prepare_state(2) is True
+    tree = analysis.compared_tree(2, LAYER)
+    assert analysis.cached_tree(2, LAYER) is tree
+    assert analysis.compared_tree(99, LAYER) is tree  # clamped
+    assert {n.path: n.diff for n in tree.root.walk() if n.parent is not None} == {
+        "/a": DiffType.UNMODIFIED, "/b": DiffType.UNMODIFIED, "/c": DiffType.ADDED}
+
+
+def test_analysis_trees_from_several_threads(tmp_path: Path) -> None:
+    layers = [[d("d"), f("d/a", "1")], [f("d/b", "2")], [wh("d/a")], [f("e", "3")]]
+    analysis = analyse_layers(tmp_path, layers)
+    contents = [layer.contents for layer in analysis.image.layers]
+    results: dict[tuple[int, CompareMode], FileTree] = {}
+
+    def work(index: int, mode: CompareMode) -> None:
+        results[(index, mode)] = analysis.compared_tree(index, mode)
+
+    threads = [threading.Thread(target=work, args=(i, m)) for i in range(4) for m in CompareMode]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for (index, mode), tree in results.items():
+        assert snapshot(tree) == snapshot(build_compared_tree(contents, mode, index))
+
+
+def test_empty_image_and_empty_layers(tmp_path: Path) -> None:
+    assert compared_from_states(StackedStates([]), LAYER, 0).root.children == {}
+    analysis = analyse_layers(tmp_path, [[f("a", "1")], []])
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    assert states.state(1) is not states.state(0)
+    tree = compared_from_states(states, LAYER, 1)
+    assert {n.path: n.diff for n in tree.root.walk() if n.parent is not None} == {
+        "/a": DiffType.UNMODIFIED}

@@ -1,0 +1,119 @@
+"""What keeps the explorer quick on big images: prepared trees, rows on demand, a virtual table.
+
+The timings themselves are measured by ``bench/tui_latency.py``; these tests pin the behaviour
+behind them (and that it shows the same thing as before).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from dive_py.domain.analysis import Analysis
+from dive_py.domain.compare import CompareMode
+from dive_py.domain.efficiency import InefficientPath
+from dive_py.ui.app import make_app
+from dive_py.ui.details import InefficientTable
+from dive_py.ui.file_tree_view import FileTreeView
+from dive_py.ui.layers_table import LayersTable
+from dive_py.ui.main_screen import MainScreen
+from tests.ui.conftest import screen_text, settle
+
+SIZE = (160, 48)
+
+
+def fresh(demo: Analysis) -> Analysis:
+    """The demo image with nothing built yet (the session fixture is shared by all tests)."""
+    return Analysis(image=demo.image, efficiency=demo.efficiency)
+
+
+async def test_neighbouring_layers_and_the_other_mode_are_prepared_after_drawing(
+        demo: Analysis) -> None:
+    analysis = fresh(demo)
+    app = make_app(analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert analysis.cached_tree(1, CompareMode.LAYER) is not None
+        assert analysis.prepare_state(len(analysis.image.layers) - 1)  # every state stacked
+        table = app.screen.query_one(LayersTable)
+        table.focus()
+        await pilot.press("down")
+        # prepared: shown at once, no loading indicator, no worker
+        view = app.screen.query_one(FileTreeView)
+        assert not view.loading
+        assert app.screen.shown == (table.layer_index, CompareMode.LAYER)
+        await settle(pilot)
+        index = table.layer_index
+        assert analysis.cached_tree(index + 1, CompareMode.LAYER) is not None
+        assert analysis.cached_tree(index, CompareMode.AGGREGATED) is not None
+        await pilot.press("ctrl+a")
+        assert app.screen.shown == (index, CompareMode.AGGREGATED) and not view.loading
+
+
+async def test_prepared_and_built_trees_show_the_same_rows(demo: Analysis) -> None:
+    """Moving down (prepared trees) and jumping with End (a tree built on demand) agree."""
+    def rows(app) -> list[str]:  # type: ignore[no-untyped-def]
+        model = app.screen.query_one(FileTreeView).model
+        return [model.row_text(i) for i in range(len(model))]
+
+    last = len(demo.image.layers) - 1
+    stepped = make_app(fresh(demo))
+    async with stepped.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        stepped.screen.query_one(LayersTable).focus()
+        for _ in range(last):
+            await pilot.press("down")
+            await settle(pilot)
+        assert stepped.screen.shown == (last, CompareMode.LAYER)
+        stepped_rows = rows(stepped)
+    jumped = make_app(fresh(demo))
+    async with jumped.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        jumped.screen.query_one(LayersTable).focus()
+        await pilot.press("end")
+        await settle(pilot)
+        assert jumped.screen.shown == (last, CompareMode.LAYER)
+        assert rows(jumped) == stepped_rows
+
+
+async def test_a_hundred_thousand_inefficient_paths_mount_at_once(demo: Analysis) -> None:
+    items = [InefficientPath(f"/data/{i:06d}.bin", 2 + i % 3, 1000 - i % 1000)
+             for i in range(100_000)]
+    analysis = Analysis(image=demo.image,
+                        efficiency=dataclasses.replace(demo.efficiency, inefficient=items))
+    app = make_app(analysis)
+    start = time.perf_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert time.perf_counter() - start < 20  # a DataTable took minutes for this many rows
+        table = app.screen.query_one(InefficientTable)
+        assert table.row_count == 100_000
+        assert "/data/000000.bin" in screen_text(app)
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.cursor_row == 99_999
+        assert "/data/099999.bin" in screen_text(app)
+        await pilot.press("pageup", "up")
+        await pilot.pause()
+        assert table.cursor_row < 99_999 - 1
+        chosen: list[str] = []
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        original = screen.jump_to
+        screen.jump_to = lambda path: chosen.append(path) or original(path)  # type: ignore[method-assign]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert chosen == [items[table.cursor_row].path]
+
+
+async def test_inefficient_table_click_moves_then_chooses(demo: Analysis) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(InefficientTable)
+        await pilot.click(InefficientTable, offset=(3, 0))  # the header: nothing
+        assert table.cursor_row == 0
+        await pilot.click(InefficientTable, offset=(3, 1))  # the highlighted row: show it
+        await settle(pilot)
+        assert app.screen.query_one(FileTreeView).cursor_path == "/usr/local/bin/pip"
