@@ -347,6 +347,20 @@ def _ratio(a: Result | None, b: Result | None, attr: str) -> str:
     return f"{prefix}{x / y:.1f}x"
 
 
+def load_results(path: Path, skip: set[tuple[int, str, str]]) -> list[Result]:
+    """Read the results of an earlier run from its results.json, leaving out ``(size, tool,
+    mode)`` keys in ``skip`` (measured again now). Used to merge a long dive run with a later
+    divepy run of the same shapes."""
+    data = json.loads(path.read_text())
+    out = []
+    for item in data["results"]:
+        if (item["size"], item["tool"], item["mode"]) in skip:
+            continue
+        samples = [Sample(**sample) for sample in item.pop("samples")]
+        out.append(Result(**item, samples=samples))
+    return out
+
+
 def markdown_table(results: list[Result]) -> str:
     """One row per (size, mode): divepy and dive median time/RSS and dive/divepy ratios."""
     rows = ["| entries | archive | mode | divepy s | dive s | dive/divepy time | divepy MiB | dive MiB | dive/divepy RSS |",
@@ -428,7 +442,8 @@ def plot(results: list[Result], path: Path) -> bool:
                      if r.tool == tool and r.mode == mode and r.samples)
         if not pts:
             continue
-        label = "docker save > /dev/null" if tool == "docker" else f"{tool} --{mode}"
+        label = {"docker": "docker save > /dev/null (engine)", "divepy-docker": "divepy --ci (engine)",
+                 "dive-docker": "dive --ci (engine)"}.get(tool, f"{tool} --{mode} (docker-archive)")
         ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=colour, label=label)
         for x, y, t in pts:
             if t:
@@ -501,6 +516,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", default=None, help="where archives are kept (default: a temp dir, removed)")
     p.add_argument("--out", default=None, help="directory for results.md, results.json, time_vs_entries.png")
     p.add_argument("--smoke", action="store_true", help="tiny sizes, one run (< 60 s)")
+    p.add_argument("--merge", default=None,
+                   help="results.json of an earlier run (same shape): its measurements of tools, "
+                        "sizes and modes not run now are added to the table and the plot")
     args = p.parse_args(argv)
     if args.smoke:
         args.sizes = "300,1200"
@@ -601,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
+    if args.merge:
+        results += load_results(Path(args.merge), {(r.size, r.tool, r.mode) for r in results})
     table = markdown_table(results)
     header = (f"Machine: {machine()}\n\nShape: {args.layers} layers, rewrite {args.rewrite:g}, "
               f"delete {args.delete:g}, {args.opaque} opaque dir(s) per upper layer, "
