@@ -7,14 +7,17 @@ import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from dive_py.domain.compare import CompareMode, compared_from_states
 from dive_py.domain.efficiency import Efficiency, measure_efficiency
 from dive_py.domain.file_tree import FileTree, StackedStates
 from dive_py.domain.image import Image
 
-_TREE_CACHE_SIZE = 6
+_TREE_CACHE_SIZE = 24
+_TREE_CACHE_NODES = 6_000_000
+"""The kept compared trees are dropped, oldest first, beyond this many trees or this many nodes
+in all (counting shared nodes too: an upper bound of what they hold on their own)."""
 _FREEZE_ABOVE = 20_000
 """Nodes a new state or compared tree must reach before it is moved out of the collector's way."""
 
@@ -26,7 +29,8 @@ class Analysis:
     Compared trees (what the file tree pane shows) are built on demand from the image's
     :class:`~dive_py.domain.file_tree.StackedStates`: the states are stacked once, layer by
     layer, as far as a request needs; a compared tree then costs about the changes between the
-    two states it compares, not the whole image. The last few compared trees are kept.
+    two states it compares, not the whole image. The last dozen or so compared trees are kept
+    (fewer when they are big).
 
     The cyclic garbage collector is paused while a state or compared tree is built, and big
     ones are moved to its permanent generation once built (``gc.freeze``): otherwise the
@@ -47,33 +51,45 @@ class Analysis:
     _states: StackedStates | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def compared_tree(self, index: int, mode: CompareMode) -> FileTree:
+    def compared_tree(self, index: int, mode: CompareMode,
+                      stop: Callable[[], bool] | None = None) -> FileTree:
         """Return the marked tree for layer ``index`` in ``mode``, built on first use.
 
         The tree is what :func:`~dive_py.domain.compare.build_compared_tree` returns, but it
         shares unchanged subtrees with the stacked states and with other compared trees: read
-        it, never change it. The last few trees are kept (an LRU), so moving back and forth is
-        cheap. Safe to call from several threads (the TUI builds trees in workers): building
+        it, never change it. Recent trees are kept (an LRU bounded in trees and nodes), so
+        moving back and forth is cheap. Safe to call from several threads (the TUI builds trees in workers): building
         is serialised, so a call may wait for another thread's build.
 
         Args:
             index: the layer (0-based; clamped to the existing layers).
             mode: the :class:`~dive_py.domain.compare.CompareMode`.
+            stop: called now and then while a tree is built; True stops the build (a
+                background thread that is no longer needed gives way at once).
+
+        Raises:
+            BuildCancelled: ``stop`` returned True (nothing is kept).
         """
         key = (self._clamp(index), mode)
         with self._lock:
             tree = self._trees.get(key)
             if tree is None:
                 with _collector_paused():
-                    tree = compared_from_states(self._stacked(), mode, key[0])
+                    tree = compared_from_states(self._stacked(), mode, key[0], stop)
                     self._trees[key] = tree
                     if tree.root.count > _FREEZE_ABOVE:  # (it has at least its states' nodes)
                         gc.freeze()  # before the collector runs again: it would scan them all
-                while len(self._trees) > _TREE_CACHE_SIZE:
-                    self._trees.popitem(last=False)
+                self._evict()
             else:
                 self._trees.move_to_end(key)
             return tree
+
+    def _evict(self) -> None:
+        trees = self._trees
+        nodes = sum(tree.root.count for tree in trees.values())
+        while len(trees) > 2 and (len(trees) > _TREE_CACHE_SIZE or nodes > _TREE_CACHE_NODES):
+            _, tree = trees.popitem(last=False)
+            nodes -= tree.root.count
 
     def cached_tree(self, index: int, mode: CompareMode) -> FileTree | None:
         """Return the compared tree for ``index`` and ``mode`` if it is built already, else None.
@@ -83,11 +99,18 @@ class Analysis:
         """
         return self._trees.get((self._clamp(index), mode))
 
-    def prepare_state(self, index: int) -> bool:
+    def prepare_state(self, index: int, stop: Callable[[], bool] | None = None) -> bool:
         """Stack the layers up to ``index`` (the states compared trees are made from).
 
         Builds at most one more state per call, so that a background thread can stop between
         layers. Returns True when the state of layer ``index`` (clamped) is ready.
+
+        Args:
+            index: the layer.
+            stop: called now and then while the state is built; True stops the build.
+
+        Raises:
+            BuildCancelled: ``stop`` returned True (the states built before are kept).
         """
         if not self.image.layers:
             return True
@@ -96,7 +119,7 @@ class Analysis:
             states = self._stacked()
             if states.built <= index:
                 with _collector_paused():
-                    if states.state(states.built).count > _FREEZE_ABOVE:
+                    if states.state(states.built, stop).count > _FREEZE_ABOVE:
                         gc.freeze()
             return states.built > index
 

@@ -25,10 +25,11 @@ the two states share, so a layer's tree costs about that layer's changes).
 from __future__ import annotations
 
 from enum import Enum
-from typing import Sequence
+from typing import Callable, Sequence
 
 from dive_py.domain.entry import EntryType, FileEntry
-from dive_py.domain.file_tree import DiffType, FileNode, FileTree, StackedStates, hardlink_bytes
+from dive_py.domain.file_tree import (BuildCancelled, DiffType, FileNode, FileTree, StackedStates,
+                                     hardlink_bytes)
 from dive_py.domain.layer_tar import LayerContents
 
 _UNMODIFIED = DiffType.UNMODIFIED
@@ -36,6 +37,10 @@ _MODIFIED = DiffType.MODIFIED
 _ADDED = DiffType.ADDED
 _REMOVED = DiffType.REMOVED
 _HARDLINK = EntryType.HARDLINK
+
+
+_CHECK_EVERY = 256
+"""Nodes between two calls of a build's ``stop`` callback."""
 
 
 class CompareMode(Enum):
@@ -157,27 +162,33 @@ def mark_changes(tree: FileTree) -> None:
         node.diff = diff
 
 
-def compared_from_states(states: StackedStates, mode: CompareMode, index: int) -> FileTree:
+def compared_from_states(states: StackedStates, mode: CompareMode, index: int,
+                         stop: Callable[[], bool] | None = None) -> FileTree:
     """Return the same tree as :func:`build_compared_tree`, from stacked states.
 
     Args:
         states: the image's :class:`~dive_py.domain.file_tree.StackedStates` (built on demand).
         mode: the :class:`CompareMode`.
         index: the selected layer (0-based; clamped to the existing layers).
+        stop: called now and then while comparing; when it returns True the build stops.
 
     Returns:
         A read-only :class:`FileTree` (it shares nodes with ``states``): layer 0 is the state
         after layer 0 itself, unmarked; otherwise :func:`compare_states` of the last base state
         and the last compared state.
+
+    Raises:
+        BuildCancelled: ``stop`` returned True.
     """
     if not len(states):
         return FileTree()
     index = max(0, min(index, len(states) - 1))
     base, top = compare_ranges(mode, index)
+    states.state(index, stop)
     missing = states.missing_whiteouts(index)
     if not top:
         return FileTree.of_root(states.state(index), missing)
-    root = compare_states(states.state(base[-1]), states.state(top[-1]))
+    root = compare_states(states.state(base[-1]), states.state(top[-1]), stop)
     return FileTree.of_root(root, missing)
 
 
@@ -187,11 +198,16 @@ def _ghost_size(entry: FileEntry, base_root: FileNode, top_root: FileNode) -> in
     return entry.size
 
 
-def _removed_copy(node: FileNode, base_root: FileNode, top_root: FileNode) -> FileNode:
+def _removed_copy(node: FileNode, base_root: FileNode, top_root: FileNode,
+                  stop: Callable[[], bool] | None) -> FileNode:
     """A removed (ghost) copy of the base subtree at ``node``: entries None, diff REMOVED."""
     first = _mark_copy(node, None, node.entry, _REMOVED)
     stack = [(node, first)]
+    done = 0
     while stack:
+        done += 1
+        if stop is not None and not done % _CHECK_EVERY and stop():
+            raise BuildCancelled
         original, copy = stack.pop()
         children = original.children
         if not children:
@@ -210,11 +226,15 @@ def _removed_copy(node: FileNode, base_root: FileNode, top_root: FileNode) -> Fi
     return first
 
 
-def _added_copy(node: FileNode) -> FileNode:
+def _added_copy(node: FileNode, stop: Callable[[], bool] | None) -> FileNode:
     """An added copy of the top subtree at ``node``: no base entries, diff ADDED."""
     first = _mark_copy(node, node.entry, None, _ADDED)
     stack = [(node, first)]
+    done = 0
     while stack:
+        done += 1
+        if stop is not None and not done % _CHECK_EVERY and stop():
+            raise BuildCancelled
         original, copy = stack.pop()
         children = original.children
         if children:
@@ -267,7 +287,8 @@ def _sum_up(top: FileNode) -> None:
         node.count = count + len(children)
 
 
-def compare_states(base: FileNode, top: FileNode) -> FileNode:
+def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | None = None
+                   ) -> FileNode:
     """Compare two state roots of one :class:`StackedStates`; return the marked tree's root.
 
     The result is what :func:`build_compared_tree` gives for the layers between the two states
@@ -280,9 +301,13 @@ def compare_states(base: FileNode, top: FileNode) -> FileNode:
     Args:
         base: root of the base state.
         top: root of the compared state.
+        stop: called every few hundred nodes; when it returns True the build stops.
 
     Returns:
         The root of the compared tree; every node has ``diff``, ``size`` (bytes) and ``count``.
+
+    Raises:
+        BuildCancelled: ``stop`` returned True (the partial tree is dropped).
     """
     if base is top:
         return top
@@ -291,7 +316,10 @@ def compare_states(base: FileNode, top: FileNode) -> FileNode:
     # one; copying a children dict and finding the changed names run in C.
     stack: list[tuple[FileNode, FileNode, FileNode]] = [(base, top, root)]
     order: list[tuple[FileNode, FileNode, list[FileNode]]] = []
+    new_node = FileNode.__new__
     while stack:
+        if stop is not None and not len(order) % _CHECK_EVERY and stop():
+            raise BuildCancelled
         old, new, node = stack.pop()
         old_kids = old.children
         new_kids = new.children
@@ -308,9 +336,20 @@ def compare_states(base: FileNode, top: FileNode) -> FileNode:
             after = new_kids.get(name) if new_kids else None
             if after is None:
                 assert before is not None
-                child = _removed_copy(before, base, top)
+                child = _removed_copy(before, base, top, stop)
+            elif after.children is None and (before is None or before.children is None):
+                # a file (most changes): marked here, without the directory machinery
+                child = new_node(FileNode)
+                child.name, child.parent, child.children = after.name, after.parent, None
+                child.entry, child.touched = after.entry, False
+                child.size, child.count = after.size, 0
+                if before is None:
+                    child.base_entry, child.diff = None, _ADDED
+                else:
+                    child.base_entry = before.entry
+                    child.diff = _UNMODIFIED if after.entry is before.entry else _MODIFIED
             elif before is None:
-                child = _added_copy(after)
+                child = _added_copy(after, stop)
             else:
                 child = _mark_copy(after, after.entry, before.entry, _UNMODIFIED)
                 stack.append((before, after, child))

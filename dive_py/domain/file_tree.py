@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 from operator import attrgetter
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.layer_tar import LayerContents
@@ -38,6 +38,10 @@ _DIR = EntryType.DIR
 _HARDLINK = EntryType.HARDLINK
 _SIZE = attrgetter("size")
 _COUNT = attrgetter("count")
+
+
+class BuildCancelled(Exception):
+    """A state or compared tree build was stopped by its ``stop`` callback (nothing was kept)."""
 
 
 class DiffType(IntEnum):
@@ -410,16 +414,22 @@ class StackedStates:
         """How many states are built (states ``0..built-1``)."""
         return len(self._roots)
 
-    def state(self, index: int) -> FileNode:
+    def state(self, index: int, stop: Callable[[], bool] | None = None) -> FileNode:
         """Return the root of the state after layer ``index``, building the missing states first.
+
+        Args:
+            index: the layer.
+            stop: called every few hundred entries while a state is built; when it returns
+                True the build stops (the states built so far are kept).
 
         Raises:
             IndexError: ``index`` is not a layer index (``0 <= index < len(self)``).
+            BuildCancelled: ``stop`` returned True.
         """
         if not 0 <= index < len(self._layers):
             raise IndexError(f"no layer {index} (the image has {len(self._layers)})")
         while len(self._roots) <= index:
-            self._build_next()
+            self._build_next(stop)
         return self._roots[index]
 
     def missing_whiteouts(self, index: int) -> list[tuple[int, str]]:
@@ -431,17 +441,19 @@ class StackedStates:
         self.state(index)
         return [item for layer in self._missing[:index + 1] for item in layer]
 
-    def _build_next(self) -> None:
+    def _build_next(self, stop: Callable[[], bool] | None) -> None:
         index = len(self._roots)
         previous = self._roots[-1] if self._roots else None
         missing: list[tuple[int, str]] = []
-        root = _stack_layer(previous, self._layers[index], index, missing, self._hardlinks)
+        # (a stopped build leaves no trace: it only changed nodes it made itself)
+        root = _stack_layer(previous, self._layers[index], index, missing, self._hardlinks, stop)
         self._roots.append(root)
         self._missing.append(missing)
 
 
 def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
-                 missing: list[tuple[int, str]], hardlinks: dict[str, None]) -> FileNode:
+                 missing: list[tuple[int, str]], hardlinks: dict[str, None],
+                 stop: Callable[[], bool] | None = None) -> FileNode:
     """Return the root of ``previous`` with ``layer`` applied (copy on write; see StackedStates)."""
     if previous is None:
         root = FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
@@ -505,7 +517,11 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
             last_path, last_node = "", root
     # 3. entries, in tar order
     entries = layer.entries
+    done = 0
     for path, entry in entries.items():
+        done += 1
+        if stop is not None and not done % 256 and stop():
+            raise BuildCancelled
         parent_path, _, name = path.rpartition("/")
         if parent_path == last_path:
             parent = last_node

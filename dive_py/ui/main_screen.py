@@ -15,7 +15,7 @@ from textual.widgets import Footer, Input, Label, Static
 from textual.worker import get_current_worker
 
 from dive_py.domain.analysis import Analysis
-from dive_py.domain.compare import CompareMode
+from dive_py.domain.compare import BuildCancelled, CompareMode
 from dive_py.domain.display_text import escape_text
 from dive_py.domain.file_tree import FileNode
 from dive_py.explorer_config import ExplorerConfig
@@ -29,7 +29,7 @@ TREE_TITLES = {CompareMode.LAYER: "Current Layer Contents",
                CompareMode.AGGREGATED: "Aggregated Layer Contents"}
 MODE_NAMES = {CompareMode.LAYER: "layer changes", CompareMode.AGGREGATED: "aggregated changes"}
 ATTR_HEADER = "  Permission     UID:GID       Size  Filetree"
-PREFETCH_IDLE_S = 0.05
+PREFETCH_IDLE_S = 0.08
 """Background tree building waits until no key or mouse event came for this many seconds."""
 
 
@@ -74,6 +74,10 @@ class MainScreen(Screen[None]):
         self.shown: tuple[int, CompareMode] | None = None
         """The (layer, mode) the tree currently shows."""
         self._tree_header = ATTR_HEADER
+        self._preparing: tuple[int, CompareMode] | None = None
+        """The tree the background worker is building (see :meth:`_prefetch`)."""
+        self._wanted: tuple[int, CompareMode] | None = None
+        """The tree the user waits for (a tree worker is on it)."""
         self._titles: tuple[str, str, str] | None = None
 
     # -- widgets ---------------------------------------------------------------------------
@@ -158,18 +162,24 @@ class MainScreen(Screen[None]):
             self._tree_ready(index, mode, self.model.copy_for(tree.root))
             return
         self.tree_view.loading = True
-        self.workers.cancel_group(self, "prefetch")  # this tree first
+        self._wanted = (index, mode)
+        if self._preparing != (index, mode):  # (when it is building this very tree, let it)
+            self.workers.cancel_group(self, "prefetch")  # this tree first
         self._tree_worker(index, mode, self.model)
 
     @work(thread=True, exclusive=True, group="tree", name="compared-tree")
     def _tree_worker(self, index: int, mode: CompareMode, model: TreeRows) -> None:
         worker = get_current_worker()
-        while not self.analysis.prepare_state(index):  # one layer at a time: stop when outdated
-            if worker.is_cancelled:
-                return
-        if worker.is_cancelled:
-            return
-        tree = self.analysis.compared_tree(index, mode)
+
+        def stop() -> bool:
+            return worker.is_cancelled
+
+        try:
+            while not self.analysis.prepare_state(index, stop=stop):
+                pass
+            tree = self.analysis.compared_tree(index, mode, stop=stop)
+        except BuildCancelled:
+            return  # a newer selection is on its way
         if worker.is_cancelled:
             return
         new = model.copy_for(tree.root)
@@ -182,6 +192,7 @@ class MainScreen(Screen[None]):
         layers = self.layers_table
         if (index, mode) != (layers.layer_index, layers.mode):
             return  # a newer selection is on its way
+        self._wanted = None
         self.model = model
         self.shown = (index, mode)
         view = self.tree_view
@@ -195,39 +206,60 @@ class MainScreen(Screen[None]):
         """Build what the next moves will want, after the shown tree is drawn (a thread worker).
 
         Order: the neighbouring layers' trees in the current mode, then the remaining stacked
-        states (so that any layer's tree is quick to make), then this layer's tree in the other
-        compare mode (for ctrl+l / ctrl+a).
-        A newer selection cancels this worker; it stops at the next step, and waits while keys
-        arrive so that it does not slow down the interface.
+        states (so that any layer's tree is quick to make), then the other layers' trees,
+        nearest first (as many as the analysis keeps: a few seconds for half a million entries,
+        after which any layer shows at once), then this layer's tree in the other compare mode
+        (for ctrl+l / ctrl+a).
+        A newer selection cancels this worker: the tree or state being built stops within a
+        millisecond or two. While keys or clicks arrive, the work pauses at the same points, so
+        that it does not slow down the interface (the interpreter lock is shared).
         """
         worker = get_current_worker()
         analysis = self.analysis
         last = len(analysis.image.layers) - 1
 
         def proceed() -> bool:
-            while time.monotonic() - self.last_input < PREFETCH_IDLE_S:
+            """Wait while keys or clicks come in; False once this worker is cancelled.
+
+            Also called every few hundred nodes inside each build (as its ``stop``), so a
+            build gives way within a millisecond or two when the user acts: the interpreter lock
+            is then free for the interface.
+            """
+            while time.monotonic() - self.last_input < PREFETCH_IDLE_S and not (
+                    self._wanted is not None and self._preparing == self._wanted):
+                # (no pause for the tree the user waits for)
                 if worker.is_cancelled:
                     return False
                 time.sleep(PREFETCH_IDLE_S / 4)
             return not worker.is_cancelled
 
-        neighbours = [i for i in (index + 1, index - 1) if 0 <= i <= last]
-        for target in neighbours:
-            if analysis.cached_tree(target, mode) is not None:
-                continue
-            while True:
-                if not proceed():
-                    return
-                if analysis.prepare_state(target):
-                    break
-            if not proceed():
-                return
-            analysis.compared_tree(target, mode)
-        while proceed() and not analysis.prepare_state(last):
-            pass
-        other = CompareMode.AGGREGATED if mode is CompareMode.LAYER else CompareMode.LAYER
-        if analysis.cached_tree(index, other) is None and proceed():  # for the mode toggle
-            analysis.compared_tree(index, other)
+        def stop() -> bool:
+            return not proceed()
+
+        def build(target: int, target_mode: CompareMode) -> None:
+            self._preparing = (target, target_mode)
+            try:
+                analysis.compared_tree(target, target_mode, stop=stop)
+            finally:
+                self._preparing = None
+
+        try:
+            for target in (index + 1, index - 1):
+                if not 0 <= target <= last or analysis.cached_tree(target, mode) is not None:
+                    continue
+                while not analysis.prepare_state(target, stop=stop):
+                    pass
+                build(target, mode)
+            while not analysis.prepare_state(last, stop=stop):
+                pass
+            for target in sorted(range(last + 1), key=lambda i: abs(i - index))[3:]:
+                if analysis.cached_tree(target, mode) is None:
+                    build(target, mode)
+            other = CompareMode.AGGREGATED if mode is CompareMode.LAYER else CompareMode.LAYER
+            if analysis.cached_tree(index, other) is None:  # for the mode toggle
+                build(index, other)
+        except BuildCancelled:
+            pass  # a newer selection started its own preparation
 
     @property
     def last_input(self) -> float:

@@ -21,7 +21,7 @@ from dive_py.domain.analysis import Analysis
 from dive_py.domain.compare import (CompareMode, build_compared_tree, compare_states,
                                     compared_from_states, mark_changes)
 from dive_py.domain.entry import FileEntry
-from dive_py.domain.file_tree import DiffType, FileNode, FileTree, StackedStates
+from dive_py.domain.file_tree import BuildCancelled, DiffType, FileNode, FileTree, StackedStates
 from tests.domain.test_efficiency import analyse_layers
 from tests.domain.test_stacking_properties import _random_layers
 from tests.image_builder import E, d, f, hard, wh
@@ -197,3 +197,30 @@ def test_empty_image_and_empty_layers(tmp_path: Path) -> None:
     tree = compared_from_states(states, LAYER, 1)
     assert {n.path: n.diff for n in tree.root.walk() if n.parent is not None} == {
         "/a": DiffType.UNMODIFIED}
+
+
+def test_a_stopped_build_keeps_nothing_and_a_later_one_is_the_same(tmp_path: Path) -> None:
+    files = [f(f"d{i // 50}/f{i}", str(i)) for i in range(3000)]
+    layers = [files[:1500], files[1500:] + [wh("d0/f0")]]
+    analysis = analyse_layers(tmp_path, layers)
+    contents = [layer.contents for layer in analysis.image.layers]
+    states = StackedStates(contents)
+    states.state(0)
+    try:
+        states.state(1, stop=lambda: True)
+    except BuildCancelled:
+        pass
+    else:
+        raise AssertionError("the state build did not stop")
+    assert states.built == 1
+    assert snapshot(compared_from_states(states, LAYER, 1)) == snapshot(
+        build_compared_tree(contents, LAYER, 1))
+    try:
+        analysis.compared_tree(1, AGG, stop=lambda: True)
+    except BuildCancelled:
+        pass
+    else:
+        raise AssertionError("the compared tree build did not stop")
+    assert analysis.cached_tree(1, AGG) is None
+    assert snapshot(analysis.compared_tree(1, AGG)) == snapshot(
+        build_compared_tree(contents, AGG, 1))

@@ -50,8 +50,9 @@ def screen_text(app) -> str:  # type: ignore[no-untyped-def]
 
 
 async def settle(pilot) -> None:  # type: ignore[no-untyped-def]
-    """Wait until tree workers finished and their results were applied."""
+    """Wait until tree workers (and background preparation) finished and were applied."""
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
+    while any(worker.is_running for worker in pilot.app.workers):
+        await pilot.pause(0.01)  # (wait_for_complete raises for a worker cancelled meanwhile)
     await pilot.pause()
     await pilot.pause()

@@ -502,7 +502,7 @@ async def test_half_a_million_entries_render(demo: Analysis) -> None:
     big = big_tree()
 
     class BigAnalysis(Analysis):
-        def compared_tree(self, index: int, mode: Mode):  # type: ignore[override]
+        def compared_tree(self, index: int, mode: Mode, stop=None):  # type: ignore[override]
             return big
 
     app = make_app(BigAnalysis(image=demo.image, efficiency=demo.efficiency))

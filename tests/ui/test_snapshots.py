@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dive_py.domain.analysis import Analysis
 from dive_py.ui.app import make_app
+from tests.ui.conftest import settle
 
 SIZE = (140, 40)
 
 
 async def _wait(pilot) -> None:  # type: ignore[no-untyped-def]
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
+    await settle(pilot)
 
 
 def _steps(*keys: str):  # type: ignore[no-untyped-def]
