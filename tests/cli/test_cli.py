@@ -268,6 +268,7 @@ def test_collector_is_paused_while_reading_then_restored_and_frozen(
         return real_analyse(image)  # type: ignore[arg-type]
 
     monkeypatch.setattr(analysis_module, "analyse", spying_analyse)
+    monkeypatch.delenv("CI", raising=False)  # the suite runs under CI=true: not CI mode here
     frozen_before = gc.get_freeze_count()
     try:
         code = main(["--no-cache", "--json", str(tmp_path / "o.json"),
