@@ -123,6 +123,12 @@ class Analysis:
                         gc.freeze()
             return states.built > index
 
+    @property
+    def states_built(self) -> int:
+        """How many layers' stacked states are ready (states ``0..states_built-1``)."""
+        states = self._states
+        return states.built if states is not None else 0
+
     def _clamp(self, index: int) -> int:
         return max(0, min(index, len(self.image.layers) - 1))
 

@@ -466,8 +466,6 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
         root.size, root.count = previous.size, previous.count
     owned: dict[int, FileNode] = {id(root): root}  # this state's own nodes (kept alive here)
     is_owned = owned.__contains__
-    last_path = ""
-    last_node = root
 
     def own_path(path: str) -> FileNode | None:
         """The node at ``path``, made this state's own (with its ancestors); None if absent."""
@@ -487,11 +485,6 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
                 node = child
         return node
 
-    def forget_last(path: str) -> None:
-        nonlocal last_path, last_node
-        if last_path and (last_path == path or last_path.startswith(path + "/")):
-            last_path, last_node = "", root
-
     # 1. whiteouts, against the layers below
     for whiteout in layer.whiteouts:
         target = deleted_path(whiteout.path)
@@ -502,7 +495,6 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
         parent = own_path(parent_path)
         assert parent is not None and parent.children is not None
         del parent.children[name]
-        forget_last(target)
     # 2. opaque directories
     for dir_path in layer.opaque_dirs:
         node = _find_node(root, dir_path)
@@ -511,11 +503,8 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
         node = own_path(dir_path)
         assert node is not None
         node.children = {}
-        if dir_path:
-            forget_last(dir_path)
-        else:
-            last_path, last_node = "", root
-    # 3. entries, in tar order
+    # 3. entries, in tar order; this state's directories by path (valid until a directory goes)
+    directories: dict[str, FileNode] = {"": root}
     entries = layer.entries
     done = 0
     for path, entry in entries.items():
@@ -523,9 +512,8 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
         if stop is not None and not done % 256 and stop():
             raise BuildCancelled
         parent_path, _, name = path.rpartition("/")
-        if parent_path == last_path:
-            parent = last_node
-        else:
+        parent = directories.get(parent_path)  # type: ignore[assignment]
+        if parent is None:
             parent = root
             if parent_path:
                 end = -1
@@ -544,7 +532,7 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
                         children[part] = found  # type: ignore[index]
                         owned[id(found)] = found
                     parent = found
-            last_path, last_node = parent_path, parent
+            directories[parent_path] = parent
         children = parent.children
         assert children is not None
         kind = entry.type
@@ -559,7 +547,7 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
         node = children.get(name)
         if node is not None and node.children and kind is not _DIR:
             del children[name]  # a non-directory replaces a directory and all below it
-            forget_last(path)
+            directories = {"": root}
             node = None
         if node is None:
             node = FileNode(name, parent, entry, entry)
@@ -574,8 +562,9 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
         if kind is _DIR:
             if node.children is None:
                 node.children = {}
-        elif node.children is not None:
+        elif node.children is not None:  # (an empty directory: nothing was put in it yet)
             node.children = None
+            directories.pop(path, None)
     # 4. hardlinks whose data changed hands carry other bytes now
     if hardlinks:
         for path in hardlinks:

@@ -74,8 +74,9 @@ class MainScreen(Screen[None]):
         self.shown: tuple[int, CompareMode] | None = None
         """The (layer, mode) the tree currently shows."""
         self._tree_header = ATTR_HEADER
-        self._preparing: tuple[int, CompareMode] | None = None
-        """The tree the background worker is building (see :meth:`_prefetch`)."""
+        self._preparing: tuple[int, CompareMode | None] | None = None
+        """What the background worker is building (see :meth:`_prefetch`): ``(layer, mode)``
+        for a compared tree, ``(layer, None)`` for a stacked state."""
         self._wanted: tuple[int, CompareMode] | None = None
         """The tree the user waits for (a tree worker is on it)."""
         self._titles: tuple[str, str, str] | None = None
@@ -163,7 +164,7 @@ class MainScreen(Screen[None]):
             return
         self.tree_view.loading = True
         self._wanted = (index, mode)
-        if self._preparing != (index, mode):  # (when it is building this very tree, let it)
+        if not self._helps_wanted():
             self.workers.cancel_group(self, "prefetch")  # this tree first
         self._tree_worker(index, mode, self.model)
 
@@ -225,9 +226,8 @@ class MainScreen(Screen[None]):
             build gives way within a millisecond or two when the user acts: the interpreter lock
             is then free for the interface.
             """
-            while time.monotonic() - self.last_input < PREFETCH_IDLE_S and not (
-                    self._wanted is not None and self._preparing == self._wanted):
-                # (no pause for the tree the user waits for)
+            while time.monotonic() - self.last_input < PREFETCH_IDLE_S \
+                    and not self._helps_wanted():  # (no pause for what the user waits for)
                 if worker.is_cancelled:
                     return False
                 time.sleep(PREFETCH_IDLE_S / 4)
@@ -243,15 +243,22 @@ class MainScreen(Screen[None]):
             finally:
                 self._preparing = None
 
+        def stack(target: int) -> None:
+            while True:
+                self._preparing = (analysis.states_built, None)
+                try:
+                    if analysis.prepare_state(target, stop=stop):
+                        return
+                finally:
+                    self._preparing = None
+
         try:
             for target in (index + 1, index - 1):
                 if not 0 <= target <= last or analysis.cached_tree(target, mode) is not None:
                     continue
-                while not analysis.prepare_state(target, stop=stop):
-                    pass
+                stack(target)
                 build(target, mode)
-            while not analysis.prepare_state(last, stop=stop):
-                pass
+            stack(last)
             for target in sorted(range(last + 1), key=lambda i: abs(i - index))[3:]:
                 if analysis.cached_tree(target, mode) is None:
                     build(target, mode)
@@ -260,6 +267,16 @@ class MainScreen(Screen[None]):
                 build(index, other)
         except BuildCancelled:
             pass  # a newer selection started its own preparation
+
+    def _helps_wanted(self) -> bool:
+        """True when the background worker builds what the awaited tree needs: that tree, or a
+        state it stands on (states are stacked in order, so any state up to its layer)."""
+        wanted, preparing = self._wanted, self._preparing
+        if wanted is None or preparing is None:
+            return False
+        if preparing[1] is None:
+            return preparing[0] <= wanted[0]
+        return preparing == wanted
 
     @property
     def last_input(self) -> float:
