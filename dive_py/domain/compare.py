@@ -357,7 +357,9 @@ def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | Non
             marked.append(child)
         node.children = kids if kids or new_kids is not None else None
         order.append((new, node, marked))
-    for new, node, marked in reversed(order):
+    for done, (new, node, marked) in enumerate(reversed(order)):
+        if stop is not None and not done % _CHECK_EVERY and stop():
+            raise BuildCancelled
         entry, base_entry = node.entry, node.base_entry
         assert entry is not None and base_entry is not None
         if node.children is None:

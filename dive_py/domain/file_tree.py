@@ -578,17 +578,21 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
                 assert node is not None
                 node.size = size
     # 5. sizes and counts of this state's own nodes, deepest first (shared ones keep theirs)
-    directories = []
-    for node in owned.values():
+    own_dirs: list[FileNode] = []
+    for done, node in enumerate(owned.values()):
+        if stop is not None and not done % 256 and stop():
+            raise BuildCancelled
         if node.children:
-            directories.append(node)
+            own_dirs.append(node)
         else:  # a leaf (or empty directory) this layer wrote, or emptied
             entry = node.entry
             assert entry is not None
             node.size = hardlink_bytes(root, entry) if entry.type is _HARDLINK else entry.size
             node.count = 0
-    directories.sort(key=_depth, reverse=True)
-    for node in directories:
+    own_dirs.sort(key=_depth, reverse=True)
+    for done, node in enumerate(own_dirs):
+        if stop is not None and not done % 256 and stop():
+            raise BuildCancelled
         children = node.children
         assert children
         node.size = sum(map(_SIZE, children.values()))
