@@ -188,7 +188,12 @@ def compared_from_states(states: StackedStates, mode: CompareMode, index: int,
     missing = states.missing_whiteouts(index)
     if not top:
         return FileTree.of_root(states.state(index), missing)
-    root = compare_states(states.state(base[-1]), states.state(top[-1]), stop)
+    layers = states.layers
+
+    def rewritten(entry: FileEntry) -> bool:
+        return any(layers[i].entries.get(entry.path) is entry for i in top)
+
+    root = compare_states(states.state(base[-1]), states.state(top[-1]), stop, rewritten)
     return FileTree.of_root(root, missing)
 
 
@@ -287,8 +292,8 @@ def _sum_up(top: FileNode) -> None:
         node.count = count + len(children)
 
 
-def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | None = None
-                   ) -> FileNode:
+def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | None = None,
+                   rewritten: Callable[[FileEntry], bool] | None = None) -> FileNode:
     """Compare two state roots of one :class:`StackedStates`; return the marked tree's root.
 
     The result is what :func:`build_compared_tree` gives for the layers between the two states
@@ -302,6 +307,11 @@ def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | Non
         base: root of the base state.
         top: root of the compared state.
         stop: called every few hundred nodes; when it returns True the build stops.
+        rewritten: for a file whose entry is the very same object in both states but whose
+            node differs (a compared layer repeats a lower layer's entry, as an image that
+            holds one layer twice does, or only its hardlink bytes changed): True when a
+            compared layer wrote it (modified, as :func:`build_compared_tree` marks it).
+            Without it such a file is unchanged.
 
     Returns:
         The root of the compared tree; every node has ``diff``, ``size`` (bytes) and ``count``.
@@ -347,7 +357,8 @@ def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | Non
                     child.base_entry, child.diff = None, _ADDED
                 else:
                     child.base_entry = before.entry
-                    child.diff = _UNMODIFIED if after.entry is before.entry else _MODIFIED
+                    child.diff = _MODIFIED if after.entry is not before.entry or (
+                        rewritten is not None and rewritten(after.entry)) else _UNMODIFIED
             elif before is None:
                 child = _added_copy(after, stop)
             else:
@@ -363,7 +374,8 @@ def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | Non
         entry, base_entry = node.entry, node.base_entry
         assert entry is not None and base_entry is not None
         if node.children is None:
-            node.diff = _UNMODIFIED if entry is base_entry else _MODIFIED
+            node.diff = _MODIFIED if entry is not base_entry or (
+                rewritten is not None and rewritten(entry)) else _UNMODIFIED
             node.count = 0
             continue  # size: the state's (copied)
         diff = _UNMODIFIED if entry.same_as(base_entry) else _MODIFIED

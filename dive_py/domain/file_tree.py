@@ -410,6 +410,11 @@ class StackedStates:
         return len(self._layers)
 
     @property
+    def layers(self) -> Sequence[LayerContents]:
+        """The layers' contents, bottom to top."""
+        return self._layers
+
+    @property
     def built(self) -> int:
         """How many states are built (states ``0..built-1``)."""
         return len(self._roots)

@@ -224,3 +224,13 @@ def test_a_stopped_build_keeps_nothing_and_a_later_one_is_the_same(tmp_path: Pat
     assert analysis.cached_tree(1, AGG) is None
     assert snapshot(analysis.compared_tree(1, AGG)) == snapshot(
         build_compared_tree(contents, AGG, 1))
+
+
+def test_a_layer_that_repeats_a_lower_one_marks_its_files_modified(tmp_path: Path) -> None:
+    """Identical layer tars are read once: the repeat writes the very same entry objects."""
+    layers = [[f("a", "1"), hard("h", "a")], [f("b", "2")], [f("a", "1"), hard("h", "a")]]
+    analysis = analyse_layers(tmp_path, layers)
+    assert analysis.image.layers[0].contents is analysis.image.layers[2].contents
+    tree = analysis.compared_tree(2, LAYER)
+    assert tree.find("a").diff is DiffType.MODIFIED and tree.find("b").diff is DiffType.UNMODIFIED
+    assert_same_trees(analysis)
