@@ -49,6 +49,7 @@ class Analysis:
     efficiency: Efficiency
     _trees: "OrderedDict[tuple[int, CompareMode], FileTree]" = field(default_factory=OrderedDict)
     _states: StackedStates | None = None
+    _favoured: CompareMode | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def compared_tree(self, index: int, mode: CompareMode,
@@ -84,12 +85,18 @@ class Analysis:
                 self._trees.move_to_end(key)
             return tree
 
+    def favour(self, mode: CompareMode) -> None:
+        """Keep trees of ``mode`` longer than the others when trees have to be dropped (the
+        explorer favours the compare mode it shows)."""
+        self._favoured = mode
+
     def _evict(self) -> None:
         trees = self._trees
         nodes = sum(tree.root.count for tree in trees.values())
         while len(trees) > 2 and (len(trees) > _TREE_CACHE_SIZE or nodes > _TREE_CACHE_NODES):
-            _, tree = trees.popitem(last=False)
-            nodes -= tree.root.count
+            older = list(trees)[:-1]  # never the tree just made
+            key = next((key for key in older if key[1] is not self._favoured), older[0])
+            nodes -= trees.pop(key).root.count
 
     def cached_tree(self, index: int, mode: CompareMode) -> FileTree | None:
         """Return the compared tree for ``index`` and ``mode`` if it is built already, else None.

@@ -158,6 +158,7 @@ class MainScreen(Screen[None]):
         """
         if not self.analysis.image.layers:
             return
+        self.analysis.favour(mode)
         tree = self.analysis.cached_tree(index, mode)
         if tree is not None and not self.model.needs_visibility_pass:
             self._tree_ready(index, mode, self.model.copy_for(tree.root))
@@ -194,6 +195,7 @@ class MainScreen(Screen[None]):
         if (index, mode) != (layers.layer_index, layers.mode):
             return  # a newer selection is on its way
         self._wanted = None
+        self.workers.cancel_group(self, "prefetch")  # stale plans: not while this tree draws
         self.model = model
         self.shown = (index, mode)
         view = self.tree_view
@@ -220,18 +222,21 @@ class MainScreen(Screen[None]):
         last = len(analysis.image.layers) - 1
 
         def proceed() -> bool:
-            """Wait while keys or clicks come in; False once this worker is cancelled.
+            """Wait while keys or clicks come in; False once this worker is cancelled, or when
+            a tree worker waits for a tree this build does not lead to (the analysis lock is
+            not fair: this thread would take it again and again before the waiting one).
 
-            Also called every few hundred nodes inside each build (as its ``stop``), so a
-            build gives way within a millisecond or two when the user acts: the interpreter lock
-            is then free for the interface.
+            Called every few hundred nodes inside each build (as its ``stop``), so a build
+            leaves the interpreter lock to the interface within a millisecond when the user
+            acts, and stops as soon as it is no longer wanted.
             """
-            while time.monotonic() - self.last_input < PREFETCH_IDLE_S \
-                    and not self._helps_wanted():  # (no pause for what the user waits for)
-                if worker.is_cancelled:
-                    return False
+            while not worker.is_cancelled:
+                if self._wanted is not None:  # the user waits for a tree:
+                    return self._helps_wanted()  # build what it needs, or give way at once
+                if time.monotonic() - self.last_input >= PREFETCH_IDLE_S:
+                    return True
                 time.sleep(PREFETCH_IDLE_S / 4)
-            return not worker.is_cancelled
+            return False
 
         def stop() -> bool:
             return not proceed()

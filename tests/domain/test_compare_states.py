@@ -234,3 +234,19 @@ def test_a_layer_that_repeats_a_lower_one_marks_its_files_modified(tmp_path: Pat
     tree = analysis.compared_tree(2, LAYER)
     assert tree.find("a").diff is DiffType.MODIFIED and tree.find("b").diff is DiffType.UNMODIFIED
     assert_same_trees(analysis)
+
+
+def test_the_favoured_mode_is_kept_longest(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import dive_py.domain.analysis as analysis_module
+
+    monkeypatch.setattr(analysis_module, "_TREE_CACHE_SIZE", 3)
+    analysis = analyse_layers(tmp_path, [[f("a", "1")], [f("b", "2")], [f("c", "3")]])
+    analysis.favour(LAYER)
+    for index in range(3):
+        analysis.compared_tree(index, LAYER)
+    analysis.compared_tree(2, AGG)  # one too many: the oldest goes (never the newest)
+    assert analysis.cached_tree(2, AGG) is not None and analysis.cached_tree(0, LAYER) is None
+    analysis.compared_tree(0, LAYER)
+    analysis.compared_tree(1, AGG)  # then the other mode's trees go first
+    assert analysis.cached_tree(2, AGG) is None and analysis.cached_tree(1, AGG) is not None
+    assert analysis.cached_tree(0, LAYER) is not None
