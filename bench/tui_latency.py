@@ -34,7 +34,7 @@ What is measured (wall clock, ``time.perf_counter``):
   (not the loading indicator). Measured right after the cursor moves, each key as soon as the
   previous layer is drawn (*cold*: nothing is prepared in the background while keys keep
   coming, so each layer's tree is built on demand, and the stacked states may still be
-  missing), and again once no background worker ran for half a second, with ``--think`` seconds
+  missing), and again after every background worker finished, with ``--think`` seconds
   between keys (*warm*: a user who looks at each layer before moving on), in the default
   compare mode (layer changes) and in aggregated mode (``ctrl+a``, then ``up`` through the
   layers, also with ``--think``).
@@ -237,28 +237,6 @@ async def wait_until(predicate: Callable[[], Any], timeout: float) -> Any:
         await asyncio.sleep(0.001)
 
 
-async def wait_idle(app: Any, timeout: float, quiet: float = 0.5) -> None:
-    """Wait until no worker of ``app`` has run for ``quiet`` seconds (background preparation is
-    started after a paint, so a moment without workers is not the end of it).
-
-    Raises:
-        TimeoutError: ``timeout`` seconds passed.
-    """
-    deadline = time.perf_counter() + timeout
-    calm_since = None
-    while True:
-        now = time.perf_counter()
-        if any(worker.is_running for worker in app.workers):
-            calm_since = None
-        elif calm_since is None:
-            calm_since = now
-        elif now - calm_since >= quiet:
-            return
-        if now > deadline:
-            raise TimeoutError("tui-bench: the app did not go idle in time")
-        await asyncio.sleep(0.01)
-
-
 # --------------------------------------------------------------------------------------------
 # the in-process measurement
 # --------------------------------------------------------------------------------------------
@@ -368,7 +346,8 @@ async def measure_tui(analysis: Any, *, size: tuple[int, int], downs: int, paged
 
             # after every worker finished (warm): back up, then down again
             t_idle = time.perf_counter()
-            await wait_idle(app, timeout)
+            await wait_until(lambda: not any(w.is_running for w in app.workers), timeout)
+            await pilot.pause()
             result["idle_wait_s"] = time.perf_counter() - t_idle
             warm = []
             for key in ["up"] * (layers - 1) + ["down"] * (layers - 1):
@@ -417,7 +396,7 @@ async def _rss_session(analysis: Any, size: tuple[int, int], timeout: float) -> 
             await _press_and_wait_layer(pilot, probe, "ctrl+a", timeout)
             for _ in range(layers - 1):
                 await _press_and_wait_layer(pilot, probe, "up", timeout)
-            await wait_idle(app, timeout)
+            await wait_until(lambda: not any(w.is_running for w in app.workers), timeout)
             await pilot.press("q")
     finally:
         probe.uninstall()

@@ -5,12 +5,13 @@ from __future__ import annotations
 import gc
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import Callable, Iterator
 
 from dive_py.domain.compare import CompareMode, compared_from_states
 from dive_py.domain.efficiency import Efficiency, measure_efficiency
-from dive_py.domain.file_tree import BuildCancelled, FileTree, StackedStates
+from dive_py.domain.file_tree import FileTree, StackedStates
 from dive_py.domain.image import Image
 
 _TREE_CACHE_SIZE = 24
@@ -74,10 +75,11 @@ class Analysis:
         with self._lock:
             tree = self._trees.get(key)
             if tree is None:
-                tree = _built_quietly(lambda: compared_from_states(self._stacked(), mode, key[0],
-                                                                   stop),
-                                      lambda built: built.root.count)
-                self._trees[key] = tree
+                with _collector_paused():
+                    tree = compared_from_states(self._stacked(), mode, key[0], stop)
+                    self._trees[key] = tree
+                    if tree.root.count > _FREEZE_ABOVE:  # (it has at least its states' nodes)
+                        gc.freeze()  # before the collector runs again: it would scan them all
                 self._evict()
             else:
                 self._trees.move_to_end(key)
@@ -123,7 +125,9 @@ class Analysis:
         with self._lock:
             states = self._stacked()
             if states.built <= index:
-                _built_quietly(lambda: states.state(states.built, stop), lambda root: root.count)
+                with _collector_paused():
+                    if states.state(states.built, stop).count > _FREEZE_ABOVE:
+                        gc.freeze()
             return states.built > index
 
     @property
@@ -141,33 +145,16 @@ class Analysis:
         return self._states
 
 
-_T = TypeVar("_T")
-
-
-def _built_quietly(build: Callable[[], _T], nodes: Callable[[_T], int]) -> _T:
-    """Run ``build()`` with the cyclic garbage collector paused (process-wide; builds are
-    serialised), and freeze what it made when ``nodes(result)`` is big.
-
-    Raises:
-        BuildCancelled: ``build`` was stopped. The partial result is dropped before the
-            collector runs again (a collection would otherwise walk all of it while the
-            exception still holds it).
-    """
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (process-wide) for the block; builds are serialised."""
     was_enabled = gc.isenabled()
     gc.disable()
-    result: _T | None = None
     try:
-        result = build()
-        if nodes(result) > _FREEZE_ABOVE:
-            gc.freeze()  # before the collector runs again: it would scan them all
-    except BuildCancelled:
-        pass  # (leaving this clause drops the exception, its frames and the partial build)
+        yield
     finally:
         if was_enabled:
             gc.enable()
-    if result is None:
-        raise BuildCancelled
-    return result
 
 
 def analyse(image: Image) -> Analysis:

@@ -459,26 +459,7 @@ class StackedStates:
 def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
                  missing: list[tuple[int, str]], hardlinks: dict[str, None],
                  stop: Callable[[], bool] | None = None) -> FileNode:
-    """Return the root of ``previous`` with ``layer`` applied (copy on write; see StackedStates).
-
-    Raises:
-        BuildCancelled: ``stop`` returned True; the new nodes' parent links are cut first, so
-            that reference counting frees them (no garbage cycles for the collector to walk).
-    """
-    owned: dict[int, FileNode] = {}
-    try:
-        return _stack_layer_into(owned, previous, layer, index, missing, hardlinks, stop)
-    except BuildCancelled:
-        for node in owned.values():
-            node.parent = None
-        owned.clear()
-        raise
-
-
-def _stack_layer_into(owned: dict[int, FileNode], previous: FileNode | None,
-                      layer: LayerContents, index: int, missing: list[tuple[int, str]],
-                      hardlinks: dict[str, None], stop: Callable[[], bool] | None) -> FileNode:
-    """The body of :func:`_stack_layer`; ``owned`` collects the nodes it makes."""
+    """Return the root of ``previous`` with ``layer`` applied (copy on write; see StackedStates)."""
     if previous is None:
         root = FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
     else:
@@ -488,7 +469,7 @@ def _stack_layer_into(owned: dict[int, FileNode], previous: FileNode | None,
         root.entry = root.base_entry = previous.entry
         root.touched, root.diff = False, DiffType.UNMODIFIED
         root.size, root.count = previous.size, previous.count
-    owned[id(root)] = root  # this state's own nodes (kept alive here)
+    owned: dict[int, FileNode] = {id(root): root}  # this state's own nodes (kept alive here)
     is_owned = owned.__contains__
 
     def own_path(path: str) -> FileNode | None:

@@ -79,8 +79,6 @@ class MainScreen(Screen[None]):
         for a compared tree, ``(layer, None)`` for a stacked state."""
         self._wanted: tuple[int, CompareMode] | None = None
         """The tree the user waits for (a tree worker is on it)."""
-        self._shown_at = 0.0
-        """``time.monotonic()`` when a tree was last put on screen."""
         self._titles: tuple[str, str, str] | None = None
 
     # -- widgets ---------------------------------------------------------------------------
@@ -197,7 +195,7 @@ class MainScreen(Screen[None]):
         if (index, mode) != (layers.layer_index, layers.mode):
             return  # a newer selection is on its way
         self._wanted = None
-        self._shown_at = time.monotonic()  # background work waits while this tree is drawn
+        self.workers.cancel_group(self, "prefetch")  # stale plans: not while this tree draws
         self.model = model
         self.shown = (index, mode)
         view = self.tree_view
@@ -224,11 +222,9 @@ class MainScreen(Screen[None]):
         last = len(analysis.image.layers) - 1
 
         def proceed() -> bool:
-            """Wait while keys or clicks come in, or while a tree just put on screen is drawn.
-
-            Returns False once this worker is cancelled, or when a tree worker waits for a tree
-            this build does not lead to (the analysis lock is not fair: this thread would take
-            it again and again before the waiting one).
+            """Wait while keys or clicks come in; False once this worker is cancelled, or when
+            a tree worker waits for a tree this build does not lead to (the analysis lock is
+            not fair: this thread would take it again and again before the waiting one).
 
             Called every few hundred nodes inside each build (as its ``stop``), so a build
             leaves the interpreter lock to the interface within a millisecond when the user
@@ -237,7 +233,7 @@ class MainScreen(Screen[None]):
             while not worker.is_cancelled:
                 if self._wanted is not None:  # the user waits for a tree:
                     return self._helps_wanted()  # build what it needs, or give way at once
-                if time.monotonic() - max(self.last_input, self._shown_at) >= PREFETCH_IDLE_S:
+                if time.monotonic() - self.last_input >= PREFETCH_IDLE_S:
                     return True
                 time.sleep(PREFETCH_IDLE_S / 4)
             return False
@@ -268,8 +264,8 @@ class MainScreen(Screen[None]):
                 stack(target)
                 build(target, mode)
             stack(last)
-            for target in sorted(range(last + 1), key=lambda i: abs(i - index)):
-                if abs(target - index) > 1 and analysis.cached_tree(target, mode) is None:
+            for target in sorted(range(last + 1), key=lambda i: abs(i - index))[3:]:
+                if analysis.cached_tree(target, mode) is None:
                     build(target, mode)
             other = CompareMode.AGGREGATED if mode is CompareMode.LAYER else CompareMode.LAYER
             if analysis.cached_tree(index, other) is None:  # for the mode toggle
