@@ -51,7 +51,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from run import Sample, machine, measure  # bench/run.py
+from run import Sample, machine, measure  # noqa: E402 (bench/run.py, after the sys.path line)
 
 DEFAULT_DIR = Path("/work/bench-engine")
 DEFAULT_DOCKERD = Path("/root/.cache/divepy-test/trixie-docker.io/usr/sbin/dockerd")
@@ -78,11 +78,18 @@ def docker_env(engine: str) -> dict[str, str]:
     return env
 
 
-def docker(engine: str, *args: str, check: bool = True, capture: bool = True,
-           **kw: object) -> subprocess.CompletedProcess[str]:
+def docker(
+    engine: str, *args: str, check: bool = True, capture: bool = True, **kw: object
+) -> subprocess.CompletedProcess[str]:
     """Run the docker CLI against ``engine``."""
-    return subprocess.run(["docker", "-H", engine, *args], env=docker_env(engine), text=True,
-                          capture_output=capture, check=check, **kw)  # type: ignore[call-overload]
+    return subprocess.run(
+        ["docker", "-H", engine, *args],
+        env=docker_env(engine),
+        text=True,
+        capture_output=capture,
+        check=check,
+        **kw,
+    )  # type: ignore[call-overload]
 
 
 def image_inspect(engine: str, ref: str) -> dict[str, object] | None:
@@ -95,9 +102,15 @@ def image_inspect(engine: str, ref: str) -> dict[str, object] | None:
 # engine
 # --------------------------------------------------------------------------------------------
 
+
 def _engine_answers(sock: str) -> str:
-    r = subprocess.run(["docker", "-H", sock, "version", "--format", "{{.Server.Version}}"],
-                       capture_output=True, text=True, env=docker_env(sock), check=False)
+    r = subprocess.run(
+        ["docker", "-H", sock, "version", "--format", "{{.Server.Version}}"],
+        capture_output=True,
+        text=True,
+        env=docker_env(sock),
+        check=False,
+    )
     return r.stdout.strip() if r.returncode == 0 else ""
 
 
@@ -136,8 +149,10 @@ def cmd_engine(args: argparse.Namespace) -> int:
         return 0
     dockerd = Path(args.dockerd)
     if not dockerd.exists():
-        log(f"{dockerd} missing: run scripts/test once (it fetches Debian 13's docker.io), "
-            "or pass --dockerd /usr/sbin/dockerd")
+        log(
+            f"{dockerd} missing: run scripts/test once (it fetches Debian 13's docker.io), "
+            "or pass --dockerd /usr/sbin/dockerd"
+        )
         return 1
     for sub in ("data", "exec"):
         (d / sub).mkdir(parents=True, exist_ok=True)
@@ -148,18 +163,42 @@ def cmd_engine(args: argparse.Namespace) -> int:
     env["PATH"] = f"{dockerd.parent}:{env.get('PATH', BASE_PATH)}"
     with open(d / "log", "ab") as out:
         proc = subprocess.Popen(
-            [str(dockerd), "--config-file", str(config), "--iptables=false", "--ip-masq=false",
-             "--bridge=none", "--data-root", str(d / "data"), "--exec-root", str(d / "exec"),
-             "--pidfile", str(pidfile), "-H", sock],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env, start_new_session=True)
+            [
+                str(dockerd),
+                "--config-file",
+                str(config),
+                "--iptables=false",
+                "--ip-masq=false",
+                "--bridge=none",
+                "--data-root",
+                str(d / "data"),
+                "--exec-root",
+                str(d / "exec"),
+                "--pidfile",
+                str(pidfile),
+                "-H",
+                sock,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env=env,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if v := _engine_answers(sock):
-            driver = subprocess.run(["docker", "-H", sock, "info", "--format", "{{.Driver}}"],
-                                    capture_output=True, text=True, check=False).stdout.strip()
+            driver = subprocess.run(
+                ["docker", "-H", sock, "info", "--format", "{{.Driver}}"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.strip()
             log(f"dockerd {proc.pid} up: Docker {v}, storage driver {driver}; log {d / 'log'}")
-            log(f"stop it with: python3 {Path(__file__).relative_to(REPO) if Path(__file__).is_relative_to(REPO) else __file__}"
-                f" engine --dir {d} --stop   (or kill -TERM $(cat {pidfile}))")
+            log(
+                f"stop it with: python3 {Path(__file__).relative_to(REPO) if Path(__file__).is_relative_to(REPO) else __file__}"
+                f" engine --dir {d} --stop   (or kill -TERM $(cat {pidfile}))"
+            )
             print(sock)
             return 0
         if proc.poll() is not None:
@@ -176,12 +215,14 @@ def cmd_engine(args: argparse.Namespace) -> int:
 # build
 # --------------------------------------------------------------------------------------------
 
+
 def ensure_debootstrap() -> None:
     if shutil.which("debootstrap"):
         return
     log("installing debootstrap (apt-get)")
-    subprocess.run(["apt-get", "install", "-y", "debootstrap"], check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "debootstrap"], check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def build_base(engine: str, workdir: Path, mirror: str, base_tag: str) -> None:
@@ -197,18 +238,36 @@ def build_base(engine: str, workdir: Path, mirror: str, base_tag: str) -> None:
         rootfs.mkdir(parents=True)
         log(f"debootstrap --variant=minbase bookworm {rootfs} {mirror}")
         t0 = time.perf_counter()
-        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), mirror],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["debootstrap", "--variant=minbase", "bookworm", str(rootfs), mirror],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         log(f"debootstrap done in {time.perf_counter() - t0:.0f} s")
         done.write_text(mirror + "\n")
     log(f"importing {rootfs} as {base_tag}")
-    tar = subprocess.Popen(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
-                           stdout=subprocess.PIPE)
+    tar = subprocess.Popen(
+        ["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE
+    )
     try:
-        subprocess.run(["docker", "-H", engine, "import",
-                        "--change", f"ENV PATH={BASE_PATH}", "--change", 'CMD ["bash"]',
-                        "-", base_tag], stdin=tar.stdout, check=True, env=docker_env(engine),
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                "docker",
+                "-H",
+                engine,
+                "import",
+                "--change",
+                f"ENV PATH={BASE_PATH}",
+                "--change",
+                'CMD ["bash"]',
+                "-",
+                base_tag,
+            ],
+            stdin=tar.stdout,
+            check=True,
+            env=docker_env(engine),
+            stdout=subprocess.DEVNULL,
+        )
     finally:
         assert tar.stdout is not None
         tar.stdout.close()
@@ -234,9 +293,23 @@ def cmd_build(args: argparse.Namespace) -> int:
         env["DOCKER_BUILDKIT"] = "0"  # classic builder: one layer per RUN, build cache per step
         log(f"docker build -t {args.tag} (classic builder, --network host)")
         t0 = time.perf_counter()
-        subprocess.run(["docker", "-H", engine, "build", "--network", "host",
-                        "--build-arg", f"BASE={args.base_tag}", "-t", args.tag, ctx],
-                       check=True, env=env)
+        subprocess.run(
+            [
+                "docker",
+                "-H",
+                engine,
+                "build",
+                "--network",
+                "host",
+                "--build-arg",
+                f"BASE={args.base_tag}",
+                "-t",
+                args.tag,
+                ctx,
+            ],
+            check=True,
+            env=env,
+        )
         log(f"built {args.tag} in {time.perf_counter() - t0:.0f} s")
     return report_image(engine, args.tag)
 
@@ -255,6 +328,7 @@ def report_image(engine: str, tag: str) -> int:
 # image facts: entries per layer, counted over the save stream
 # --------------------------------------------------------------------------------------------
 
+
 class _Prefixed(io.RawIOBase):
     """A read-only stream: ``head`` bytes, then the rest of ``tail``."""
 
@@ -271,7 +345,7 @@ class _Prefixed(io.RawIOBase):
             self.head = self.head[n:]
             return n
         data = self.tail.read(len(b))
-        b[:len(data)] = data
+        b[: len(data)] = data
         return len(data)
 
 
@@ -283,8 +357,9 @@ def count_entries(engine: str, image: str) -> dict[str, object]:
     the manifest's layer order afterwards. Returns entries per layer, whiteouts per layer and
     the totals.
     """
-    proc = subprocess.Popen(["docker", "-H", engine, "save", image], stdout=subprocess.PIPE,
-                            env=docker_env(engine))
+    proc = subprocess.Popen(
+        ["docker", "-H", engine, "save", image], stdout=subprocess.PIPE, env=docker_env(engine)
+    )
     assert proc.stdout is not None
     per_member: dict[str, tuple[int, int]] = {}
     manifest: list[dict[str, object]] = []
@@ -302,8 +377,10 @@ def count_entries(engine: str, image: str) -> dict[str, object]:
             if len(head) < 512 or head[257:262] != b"ustar":
                 continue
             entries = whiteouts = 0
-            with tarfile.open(fileobj=io.BufferedReader(_Prefixed(head, f), 1 << 20),  # type: ignore[arg-type]
-                              mode="r|") as inner:
+            with tarfile.open(
+                fileobj=io.BufferedReader(_Prefixed(head, f), 1 << 20),  # type: ignore[arg-type]
+                mode="r|",
+            ) as inner:
                 for e in inner:
                     entries += 1
                     if e.name.rpartition("/")[2].startswith(".wh."):
@@ -313,10 +390,13 @@ def count_entries(engine: str, image: str) -> dict[str, object]:
         raise SystemExit(f"real_image: docker save {image} failed")
     names = [str(x) for x in manifest[0]["Layers"]] if manifest else sorted(per_member)  # type: ignore[index, union-attr]
     per_layer = [per_member.get(n, (0, 0)) for n in names]
-    return {"entries": sum(e for e, _ in per_layer), "whiteouts": sum(w for _, w in per_layer),
-            "entries_per_layer": [e for e, _ in per_layer],
-            "whiteouts_per_layer": [w for _, w in per_layer],
-            "count_seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "entries": sum(e for e, _ in per_layer),
+        "whiteouts": sum(w for _, w in per_layer),
+        "entries_per_layer": [e for e, _ in per_layer],
+        "whiteouts_per_layer": [w for _, w in per_layer],
+        "count_seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def image_facts(engine: str, image: str, cache_dir: Path) -> dict[str, object]:
@@ -326,7 +406,9 @@ def image_facts(engine: str, image: str, cache_dir: Path) -> dict[str, object]:
         raise SystemExit(f"real_image: {image} not found in {engine} (run the build step)")
     image_id = str(info["Id"])
     facts: dict[str, object] = {
-        "image": image, "id": image_id, "size_bytes": int(info["Size"]),  # type: ignore[arg-type]
+        "image": image,
+        "id": image_id,
+        "size_bytes": int(info["Size"]),  # type: ignore[arg-type]
         "layers": len(info.get("RootFS", {}).get("Layers", [])),  # type: ignore[union-attr]
     }
     cached = cache_dir / f"facts-{image_id.replace(':', '-')[:19]}.json"
@@ -343,13 +425,21 @@ def image_facts(engine: str, image: str, cache_dir: Path) -> dict[str, object]:
 # measure
 # --------------------------------------------------------------------------------------------
 
+
 def _median(samples: list[Sample], attr: str) -> float:
     return statistics.median(getattr(s, attr) for s in samples) if samples else float("nan")
 
 
-def _run(label: str, cmd: list[str], env: dict[str, str], runs: int, timeout: float,
-         stdout_path: str | None = None, once_above: float | None = None,
-         index: tuple[int, int] | None = None) -> list[Sample]:
+def _run(
+    label: str,
+    cmd: list[str],
+    env: dict[str, str],
+    runs: int,
+    timeout: float,
+    stdout_path: str | None = None,
+    once_above: float | None = None,
+    index: tuple[int, int] | None = None,
+) -> list[Sample]:
     """Run ``cmd`` ``runs`` times (once when a run exceeds ``once_above`` seconds)."""
     samples: list[Sample] = []
     for i in range(runs):
@@ -357,7 +447,9 @@ def _run(label: str, cmd: list[str], env: dict[str, str], runs: int, timeout: fl
         samples.append(s)
         status = "timeout" if s.timed_out else f"exit {s.code}"
         n, of = index or (i + 1, runs)
-        log(f"  {label:<22} run {n}/{of}: {s.seconds:8.2f} s {s.max_rss_kib / 1024:7.0f} MiB ({status})")
+        log(
+            f"  {label:<22} run {n}/{of}: {s.seconds:8.2f} s {s.max_rss_kib / 1024:7.0f} MiB ({status})"
+        )
         if s.timed_out or (once_above is not None and s.seconds > once_above):
             if i + 1 < runs:
                 log(f"  {label}: {s.seconds:.0f} s > {once_above:.0f} s: one run only")
@@ -380,8 +472,13 @@ def first_byte(engine: str, image: str, timeout: float) -> tuple[float, float, i
     (seconds to the first byte, seconds in all, bytes).
     """
     start = time.perf_counter()
-    proc = subprocess.Popen(["docker", "-H", engine, "save", image], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=docker_env(engine), bufsize=0)
+    proc = subprocess.Popen(
+        ["docker", "-H", engine, "save", image],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=docker_env(engine),
+        bufsize=0,
+    )
     assert proc.stdout is not None
     first = proc.stdout.read(1)
     ttfb = time.perf_counter() - start
@@ -420,14 +517,18 @@ def cmd_measure(args: argparse.Namespace) -> int:
         log(f"dive not found at {args.dive}: skipping it")
         tools = [t for t in tools if not t.startswith("dive")]
     facts = image_facts(engine, image, out)
-    log(f"{image}: {facts['size_bytes'] / 1e9:.2f} GB, {facts['layers']} layers, "  # type: ignore[operator]
-        f"{facts['entries']:,} tar entries ({facts['whiteouts']:,} whiteouts)")
+    log(
+        f"{image}: {facts['size_bytes'] / 1e9:.2f} GB, {facts['layers']} layers, "  # type: ignore[operator]
+        f"{facts['entries']:,} tar entries ({facts['whiteouts']:,} whiteouts)"
+    )
     divepy = [args.python, "-m", "dive_py.cli"]
     scratch = Path(tempfile.mkdtemp(prefix="divepy-real-"))
     rules = scratch / "dive-ci.yaml"
     rules.write_text("rules:\n  lowestEfficiency: disabled\n  highestUserWastedPercent: disabled\n")
     env = docker_env(engine)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = str(REPO) + (
+        os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+    )
     cache_env = dict(env)
     cache_env["DIVEPY_CACHE_DIR"] = str(scratch / "cache")
     ci_env = dict(env)
@@ -436,9 +537,18 @@ def cmd_measure(args: argparse.Namespace) -> int:
     # label, command, environment, stdout file
     plans: dict[str, tuple[str, list[str], dict[str, str], str | None]] = {
         "save": ("docker save", save, env, "/dev/null"),
-        "ci": ("divepy --ci", divepy + ["--no-cache", "--ci", "--ci-config", str(rules), image], env, None),
-        "json": ("divepy --json", divepy + ["--no-cache", "--json", str(scratch / "divepy.json"), image],
-                 env, None),
+        "ci": (
+            "divepy --ci",
+            divepy + ["--no-cache", "--ci", "--ci-config", str(rules), image],
+            env,
+            None,
+        ),
+        "json": (
+            "divepy --json",
+            divepy + ["--no-cache", "--json", str(scratch / "divepy.json"), image],
+            env,
+            None,
+        ),
     }
     load_before = _load()
     results: dict[str, list[Sample]] = {}
@@ -452,64 +562,97 @@ def cmd_measure(args: argparse.Namespace) -> int:
             for tool in rounds:
                 if tool == "ttfb":
                     ttfb, total, n = first_byte(engine, image, args.timeout)
-                    phases.setdefault("docker save: engine export before the first byte", []).append(ttfb)
-                    phases.setdefault("docker save: streaming after the first byte", []).append(total - ttfb)
-                    log(f"  {'docker save (pipe)':<22} run {i + 1}/{args.runs}: first byte after {ttfb:.2f} s, "
-                        f"{total:.2f} s in all ({n / 1e9:.2f} GB)")
+                    phases.setdefault(
+                        "docker save: engine export before the first byte", []
+                    ).append(ttfb)
+                    phases.setdefault("docker save: streaming after the first byte", []).append(
+                        total - ttfb
+                    )
+                    log(
+                        f"  {'docker save (pipe)':<22} run {i + 1}/{args.runs}: first byte after {ttfb:.2f} s, "
+                        f"{total:.2f} s in all ({n / 1e9:.2f} GB)"
+                    )
                     continue
                 label, cmd, e, stdout_path = plans[tool]
                 results.setdefault(label, []).extend(
-                    _run(label, cmd, e, 1, args.timeout, stdout_path, index=(i + 1, args.runs)))
+                    _run(label, cmd, e, 1, args.timeout, stdout_path, index=(i + 1, args.runs))
+                )
         for tool in tools:
             if tool == "reopen":
                 cmd = divepy + ["--ci", "--ci-config", str(rules), image]
-                results["divepy --ci (populate cache)"] = _run("divepy --ci populate", cmd, cache_env, 1,
-                                                               args.timeout)
-                results["divepy --ci (cached reopen)"] = _run("divepy --ci reopen", cmd, cache_env,
-                                                              args.runs, args.timeout)
+                results["divepy --ci (populate cache)"] = _run(
+                    "divepy --ci populate", cmd, cache_env, 1, args.timeout
+                )
+                results["divepy --ci (cached reopen)"] = _run(
+                    "divepy --ci reopen", cmd, cache_env, args.runs, args.timeout
+                )
             elif tool == "dive" and args.reuse_dive:
                 old = json.loads(Path(args.reuse_dive).read_text())
-                if old.get("facts", {}).get("id") != facts["id"] or "CI=true dive" not in old.get("results", {}):
+                if old.get("facts", {}).get("id") != facts["id"] or "CI=true dive" not in old.get(
+                    "results", {}
+                ):
                     log(f"{args.reuse_dive}: no CI=true dive result for {facts['id']}: not reused")
                     return 2
-                results["CI=true dive (reused)"] = [Sample(**x) for x in old["results"]["CI=true dive"]]
-                log(f"  CI=true dive: reused {len(results['CI=true dive (reused)'])} run(s) from {args.reuse_dive}")
+                results["CI=true dive (reused)"] = [
+                    Sample(**x) for x in old["results"]["CI=true dive"]
+                ]
+                log(
+                    f"  CI=true dive: reused {len(results['CI=true dive (reused)'])} run(s) from {args.reuse_dive}"
+                )
             elif tool == "dive":
                 results["CI=true dive"] = _run(
-                    "CI=true dive", [args.dive, "--ci-config", str(rules), image], ci_env,
-                    args.dive_runs or args.runs, args.dive_timeout,
-                    once_above=None if args.dive_runs else 60.0)
+                    "CI=true dive",
+                    [args.dive, "--ci-config", str(rules), image],
+                    ci_env,
+                    args.dive_runs or args.runs,
+                    args.dive_timeout,
+                    once_above=None if args.dive_runs else 60.0,
+                )
             elif tool == "dive-json":
                 results["dive --json"] = _run(
-                    "dive --json", [args.dive, "--json", str(scratch / "dive.json"), image], env,
-                    args.dive_runs or args.runs, args.dive_timeout,
-                    once_above=None if args.dive_runs else 60.0)
+                    "dive --json",
+                    [args.dive, "--json", str(scratch / "dive.json"), image],
+                    env,
+                    args.dive_runs or args.runs,
+                    args.dive_timeout,
+                    once_above=None if args.dive_runs else 60.0,
+                )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     load_after = _load()
     summary = summarise(facts, results, phases, args, load_before, load_after)
     (out / "results-real.md").write_text(summary["markdown"])  # type: ignore[arg-type]
-    (out / "results-real.json").write_text(json.dumps(
-        {k: v for k, v in summary.items() if k != "markdown"}, indent=1))
+    (out / "results-real.json").write_text(
+        json.dumps({k: v for k, v in summary.items() if k != "markdown"}, indent=1)
+    )
     print(summary["markdown"])
     log(f"wrote {out / 'results-real.md'} and {out / 'results-real.json'}")
     return 0
 
 
-def summarise(facts: dict[str, object], results: dict[str, list[Sample]], phases: dict[str, list[float]],
-              args: argparse.Namespace,
-              load_before: str, load_after: str) -> dict[str, object]:
+def summarise(
+    facts: dict[str, object],
+    results: dict[str, list[Sample]],
+    phases: dict[str, list[float]],
+    args: argparse.Namespace,
+    load_before: str,
+    load_after: str,
+) -> dict[str, object]:
     """The markdown table and the JSON document of one measurement."""
     t = {k.replace(" (reused)", ""): _median(v, "seconds") for k, v in results.items()}
     r = {k.replace(" (reused)", ""): _median(v, "max_rss_kib") / 1024 for k, v in results.items()}
     lines = [
-        (f"Image: `{facts['image']}` ({str(facts['id'])[:19]}), {int(facts['size_bytes']) / 1e9:.2f} GB "  # type: ignore[call-overload]
-         f"({facts['size_bytes']:,} bytes), {facts['layers']} layers, {facts['entries']:,} tar entries "
-         f"({facts['whiteouts']:,} whiteouts; per layer: "
-         f"{', '.join(f'{n:,}' for n in facts['entries_per_layer'])})."),  # type: ignore[attr-defined]
+        (
+            f"Image: `{facts['image']}` ({str(facts['id'])[:19]}), {int(facts['size_bytes']) / 1e9:.2f} GB "  # type: ignore[call-overload]
+            f"({facts['size_bytes']:,} bytes), {facts['layers']} layers, {facts['entries']:,} tar entries "
+            f"({facts['whiteouts']:,} whiteouts; per layer: "
+            f"{', '.join(f'{n:,}' for n in facts['entries_per_layer'])})."
+        ),  # type: ignore[attr-defined]
         "",
-        (f"Machine: {machine()}. Load average (1/5/15 min) before: {load_before}, after: {load_after}. "
-         f"Median of {args.runs} run(s) unless noted."),
+        (
+            f"Machine: {machine()}. Load average (1/5/15 min) before: {load_before}, after: {load_after}. "
+            f"Median of {args.runs} run(s) unless noted."
+        ),
         "",
         "| what | runs | median s | min s | max s | peak RSS MiB |",
         "|---|---:|---:|---:|---:|---:|",
@@ -520,10 +663,14 @@ def summarise(facts: dict[str, object], results: dict[str, list[Sample]], phases
         codes = sorted({s.code for s in v})
         note = "" if codes == [0] else f" (exit {','.join(map(str, codes))})"
         k0 = k.replace(" (reused)", "")
-        lines.append(f"| `{k0}`{k[len(k0):]}{note} | {len(v)} | {t[k0]:.2f} | {min(s.seconds for s in v):.2f} | "
-                     f"{max(s.seconds for s in v):.2f} | {r[k0]:.0f} |")
+        lines.append(
+            f"| `{k0}`{k[len(k0) :]}{note} | {len(v)} | {t[k0]:.2f} | {min(s.seconds for s in v):.2f} | "
+            f"{max(s.seconds for s in v):.2f} | {r[k0]:.0f} |"
+        )
     for k, xs in phases.items():
-        lines.append(f"| {k} | {len(xs)} | {statistics.median(xs):.2f} | {min(xs):.2f} | {max(xs):.2f} | |")
+        lines.append(
+            f"| {k} | {len(xs)} | {statistics.median(xs):.2f} | {min(xs):.2f} | {max(xs):.2f} | |"
+        )
     ratios: dict[str, float] = {}
 
     def ratio(name: str, a: str, b: str, src: dict[str, float]) -> None:
@@ -535,7 +682,8 @@ def summarise(facts: dict[str, object], results: dict[str, list[Sample]], phases
     save, ci = results.get("docker save", []), results.get("divepy --ci", [])
     if len(save) == len(ci) > 1:  # interleaved rounds: the ratio within each round
         ratios["divepy_ci / docker_save time, per round (median)"] = round(
-            statistics.median(c.seconds / s.seconds for c, s in zip(ci, save)), 3)
+            statistics.median(c.seconds / s.seconds for c, s in zip(ci, save, strict=False)), 3
+        )
     ratio("dive / divepy_ci time", "CI=true dive", "divepy --ci", t)
     ratio("divepy_ci / dive RSS", "divepy --ci", "CI=true dive", r)
     ratio("divepy_json / dive RSS", "divepy --json", "CI=true dive", r)
@@ -551,37 +699,74 @@ def summarise(facts: dict[str, object], results: dict[str, list[Sample]], phases
     lines += ["", "| ratio | value | target | met |", "|---|---:|---|---|"]
     for k, v in ratios.items():
         target, ok = targets.get(k, ("", None))  # type: ignore[assignment]
-        lines.append(f"| {k} | {v:.2f}x | {target} | {'' if ok is None else ('yes' if ok(v) else '**no**')} |")
+        lines.append(
+            f"| {k} | {v:.2f}x | {target} | {'' if ok is None else ('yes' if ok(v) else '**no**')} |"
+        )
     if "divepy --ci (cached reopen)" in t:
         v = t["divepy --ci (cached reopen)"]
         ratios["reopen seconds"] = round(v, 3)
-        lines.append(f"| cached reopen (`--ci`) | {v:.2f} s | < 1 s | {'yes' if v < 1 else '**no**'} |")
+        lines.append(
+            f"| cached reopen (`--ci`) | {v:.2f} s | < 1 s | {'yes' if v < 1 else '**no**'} |"
+        )
     md = "\n".join(lines) + "\n"
-    return {"machine": machine(), "load_before": load_before, "load_after": load_after,
-            "facts": facts, "ratios": ratios,
-            "args": {k: v for k, v in vars(args).items() if k != "func"},
-            "results": {k: [asdict(s) for s in v] for k, v in results.items()}, "markdown": md}
+    return {
+        "machine": machine(),
+        "load_before": load_before,
+        "load_after": load_after,
+        "facts": facts,
+        "ratios": ratios,
+        "args": {k: v for k, v in vars(args).items() if k != "func"},
+        "results": {k: [asdict(s) for s in v] for k, v in results.items()},
+        "markdown": md,
+    }
 
 
 # --------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("engine", help="start (or --stop) a private dockerd")
-    e.add_argument("--dir", default=str(DEFAULT_DIR), help="data, exec root, socket, pid and log (default %(default)s)")
-    e.add_argument("--dockerd", default=str(DEFAULT_DOCKERD), help="dockerd binary (default: Debian 13's Docker 26 from scripts/test's cache)")
-    e.add_argument("--storage-driver", default="overlay2", help="graph driver (default %(default)s; vfs where overlay2 does not work)")
+    e.add_argument(
+        "--dir",
+        default=str(DEFAULT_DIR),
+        help="data, exec root, socket, pid and log (default %(default)s)",
+    )
+    e.add_argument(
+        "--dockerd",
+        default=str(DEFAULT_DOCKERD),
+        help="dockerd binary (default: Debian 13's Docker 26 from scripts/test's cache)",
+    )
+    e.add_argument(
+        "--storage-driver",
+        default="overlay2",
+        help="graph driver (default %(default)s; vfs where overlay2 does not work)",
+    )
     e.add_argument("--stop", action="store_true", help="stop the dockerd started from --dir")
     e.set_defaults(func=cmd_engine)
 
-    b = sub.add_parser("build", help="build the benchmark image (debootstrap base + bench/scientific.Dockerfile)")
+    b = sub.add_parser(
+        "build", help="build the benchmark image (debootstrap base + bench/scientific.Dockerfile)"
+    )
     b.add_argument("--engine", required=True, help="unix:///…/docker.sock")
     b.add_argument("--tag", default=DEFAULT_TAG, help="image tag (default %(default)s)")
-    b.add_argument("--base-tag", default=BASE_TAG, help="tag of the imported debootstrap base (default %(default)s)")
-    b.add_argument("--mirror", default=MIRROR, help="Debian mirror for debootstrap (default %(default)s)")
-    b.add_argument("--workdir", default=str(DEFAULT_DIR / "build"), help="where the rootfs is kept (default %(default)s)")
+    b.add_argument(
+        "--base-tag",
+        default=BASE_TAG,
+        help="tag of the imported debootstrap base (default %(default)s)",
+    )
+    b.add_argument(
+        "--mirror", default=MIRROR, help="Debian mirror for debootstrap (default %(default)s)"
+    )
+    b.add_argument(
+        "--workdir",
+        default=str(DEFAULT_DIR / "build"),
+        help="where the rootfs is kept (default %(default)s)",
+    )
     b.add_argument("--force", action="store_true", help="run docker build even if the tag exists")
     b.set_defaults(func=cmd_build)
 
@@ -590,18 +775,33 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--image", default=DEFAULT_TAG, help="image tag (default %(default)s)")
     m.add_argument("--runs", type=int, default=3, help="runs per tool (median reported)")
     m.add_argument("--out", required=True, help="directory for results-real.md / results-real.json")
-    m.add_argument("--tools", default="save,ttfb,ci,json,reopen,dive",
-                   help="what to run: save, ttfb, ci, json (interleaved per round), then reopen, dive, "
-                        "dive-json (default %(default)s)")
-    m.add_argument("--python", default=str(DEFAULT_PYTHON), help="Python that runs divepy (-m dive_py.cli)")
+    m.add_argument(
+        "--tools",
+        default="save,ttfb,ci,json,reopen,dive",
+        help="what to run: save, ttfb, ci, json (interleaved per round), then reopen, dive, "
+        "dive-json (default %(default)s)",
+    )
+    m.add_argument(
+        "--python", default=str(DEFAULT_PYTHON), help="Python that runs divepy (-m dive_py.cli)"
+    )
     m.add_argument("--dive", default=str(DEFAULT_DIVE), help="dive 0.13.1 binary")
-    m.add_argument("--dive-runs", type=int, default=0,
-                   help="runs of dive (default: --runs, but one when a run takes over 60 s)")
+    m.add_argument(
+        "--dive-runs",
+        type=int,
+        default=0,
+        help="runs of dive (default: --runs, but one when a run takes over 60 s)",
+    )
     m.add_argument("--dive-timeout", type=float, default=1800)
-    m.add_argument("--reuse-dive", metavar="RESULTS_JSON", default=None,
-                   help="take dive's samples from an earlier results-real.json of the same image "
-                        "(dive takes many minutes) instead of running it")
-    m.add_argument("--timeout", type=float, default=600, help="seconds before a divepy/docker run is killed")
+    m.add_argument(
+        "--reuse-dive",
+        metavar="RESULTS_JSON",
+        default=None,
+        help="take dive's samples from an earlier results-real.json of the same image "
+        "(dive takes many minutes) instead of running it",
+    )
+    m.add_argument(
+        "--timeout", type=float, default=600, help="seconds before a divepy/docker run is killed"
+    )
     m.set_defaults(func=cmd_measure)
 
     args = p.parse_args(argv)

@@ -19,6 +19,7 @@ matplotlib is optional (bench only): without it no PNG is written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import io
 import json
@@ -44,6 +45,7 @@ MTIME = 1_700_000_000
 # synthetic images
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Shape:
     """Parameters of a synthetic image.
@@ -68,8 +70,10 @@ class Shape:
     seed: int = 1
 
     def name(self) -> str:
-        return (f"e{self.entries}-l{self.layers}-r{self.rewrite:g}-d{self.delete:g}"
-                f"-o{self.opaque}-p{self.payload}-s{self.seed}")
+        return (
+            f"e{self.entries}-l{self.layers}-r{self.rewrite:g}-d{self.delete:g}"
+            f"-o{self.opaque}-p{self.payload}-s{self.seed}"
+        )
 
 
 class _LayerWriter:
@@ -104,7 +108,7 @@ class _LayerWriter:
         info.mode = 0o644
         info.mtime = MTIME
         start = (salt * 7919) % (len(self._blob) - size - 1) if size else 0
-        self.tar.addfile(info, io.BytesIO(self._blob[start:start + size]))
+        self.tar.addfile(info, io.BytesIO(self._blob[start : start + size]))
         self.members += 1
 
     def marker(self, path: str) -> None:
@@ -132,13 +136,17 @@ def build_layers(shape: Shape) -> list[bytes]:
     rng = random.Random(shape.seed)
     blob = random.Random(shape.seed ^ 0x5EED).randbytes(max(1 << 16, shape.payload * 4 + 2))
     per_layer = max(1, shape.entries // shape.layers)
-    live: list[str] = []          # paths present in the stacked file system
+    live: list[str] = []  # paths present in the stacked file system
     live_set: set[str] = set()
     next_file = 0
     layers: list[bytes] = []
     salt = 0
     for index in range(shape.layers):
-        budget = per_layer if index < shape.layers - 1 else shape.entries - per_layer * (shape.layers - 1)
+        budget = (
+            per_layer
+            if index < shape.layers - 1
+            else shape.entries - per_layer * (shape.layers - 1)
+        )
         w = _LayerWriter(blob)
         touched: set[str] = set()
         if index > 0 and shape.opaque and live:
@@ -200,13 +208,18 @@ def write_archive(shape: Shape, path: Path, tag: str) -> dict[str, object]:
     """Write ``shape`` as a legacy ``docker save`` archive at ``path``; return its facts."""
     layers = build_layers(shape)
     diff_ids = ["sha256:" + hashlib.sha256(t).hexdigest() for t in layers]
-    config = json.dumps({
-        "architecture": "amd64", "os": "linux",
-        "config": {"Cmd": ["sh"]},
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": [{"created": "2024-01-01T00:00:00Z", "created_by": f"/bin/sh -c step {i}"}
-                    for i in range(len(layers))],
-    }).encode()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["sh"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+            "history": [
+                {"created": "2024-01-01T00:00:00Z", "created_by": f"/bin/sh -c step {i}"}
+                for i in range(len(layers))
+            ],
+        }
+    ).encode()
     config_hex = hashlib.sha256(config).hexdigest()
     names = []
     tmp = path.with_suffix(".tmp")
@@ -226,8 +239,13 @@ def write_archive(shape: Shape, path: Path, tag: str) -> dict[str, object]:
             names.append(f"{layer_id}/layer.tar")
         _add_bytes(tar, f"{config_hex}.json", config)
         repo, _, version = tag.rpartition(":")
-        _add_bytes(tar, "manifest.json", json.dumps(
-            [{"Config": f"{config_hex}.json", "RepoTags": [tag], "Layers": names}]).encode())
+        _add_bytes(
+            tar,
+            "manifest.json",
+            json.dumps(
+                [{"Config": f"{config_hex}.json", "RepoTags": [tag], "Layers": names}]
+            ).encode(),
+        )
         _add_bytes(tar, "repositories", json.dumps({repo: {version: parent}}).encode())
     os.replace(tmp, path)
     members = sum(_count_members(t) for t in layers)
@@ -243,6 +261,7 @@ def _count_members(layer: bytes) -> int:
 # measuring
 # --------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Sample:
     seconds: float
@@ -254,7 +273,9 @@ class Sample:
 TIME_BIN = "/usr/bin/time"
 
 
-def measure(cmd: list[str], env: dict[str, str], timeout: float, stdout_path: str | None = None) -> Sample:
+def measure(
+    cmd: list[str], env: dict[str, str], timeout: float, stdout_path: str | None = None
+) -> Sample:
     """Run ``cmd``; return wall seconds and the child's peak RSS.
 
     The RSS comes from ``/usr/bin/time -f %M`` when it exists: Linux keeps the pre-exec high
@@ -269,8 +290,14 @@ def measure(cmd: list[str], env: dict[str, str], timeout: float, stdout_path: st
         cmd = [TIME_BIN, "-f", "%M", "-o", rss_file, *cmd]
     try:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.DEVNULL,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = start + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -286,17 +313,13 @@ def measure(cmd: list[str], env: dict[str, str], timeout: float, stdout_path: st
         proc.returncode = os.waitstatus_to_exitcode(status)
         rss = usage.ru_maxrss
         if rss_file:
-            try:
+            with contextlib.suppress(OSError, ValueError, IndexError):
                 rss = int(Path(rss_file).read_text().split()[-1])
-            except (OSError, ValueError, IndexError):
-                pass
         return Sample(seconds, rss, proc.returncode)
     finally:
         if rss_file:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(rss_file)
-            except OSError:
-                pass
         if stdout_path:
             out.close()  # type: ignore[union-attr]
 
@@ -363,8 +386,10 @@ def load_results(path: Path, skip: set[tuple[int, str, str]]) -> list[Result]:
 
 def markdown_table(results: list[Result]) -> str:
     """One row per (size, mode): divepy and dive median time/RSS and dive/divepy ratios."""
-    rows = ["| entries | archive | mode | divepy s | dive s | dive/divepy time | divepy MiB | dive MiB | dive/divepy RSS |",
-            "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| entries | archive | mode | divepy s | dive s | dive/divepy time | divepy MiB | dive MiB | dive/divepy RSS |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
     by_key = {(r.size, r.tool, r.mode): r for r in results}
     sizes = sorted({r.size for r in results})
     for size in sizes:
@@ -374,9 +399,11 @@ def markdown_table(results: list[Result]) -> str:
             if mine is None and theirs is None:
                 continue
             ref = mine or theirs
-            rows.append(f"| {ref.members:,} | {ref.archive_bytes / 1e6:.1f} MB | {mode} | {_fmt_s(mine)} | "
-                        f"{_fmt_s(theirs)} | {_ratio(theirs, mine, 'median_s')} | {_fmt_rss(mine)} | "
-                        f"{_fmt_rss(theirs)} | {_ratio(theirs, mine, 'median_rss_mib')} |")
+            rows.append(
+                f"| {ref.members:,} | {ref.archive_bytes / 1e6:.1f} MB | {mode} | {_fmt_s(mine)} | "
+                f"{_fmt_s(theirs)} | {_ratio(theirs, mine, 'median_s')} | {_fmt_rss(mine)} | "
+                f"{_fmt_rss(theirs)} | {_ratio(theirs, mine, 'median_rss_mib')} |"
+            )
     rows.extend(engine_table(results))
     rows.extend(scaling_lines(results))
     return "\n".join(rows) + "\n"
@@ -389,18 +416,23 @@ def engine_table(results: list[Result]) -> list[str]:
     sizes = sorted({r.size for r in results if r.tool == "docker"})
     if not sizes:
         return []
-    rows = ["", "| entries | image | docker save s | divepy --ci s | divepy/save | dive s | dive/divepy "
-            "| divepy reopen s | divepy MiB | dive MiB |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "",
+        "| entries | image | docker save s | divepy --ci s | divepy/save | dive s | dive/divepy "
+        "| divepy reopen s | divepy MiB | dive MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for size in sizes:
         save = by_key.get((size, "docker", "save"))
         mine = by_key.get((size, "divepy-docker", "ci"))
         cached = by_key.get((size, "divepy-docker", "ci-cached"))
         theirs = by_key.get((size, "dive-docker", "ci"))
         ref = save or mine
-        rows.append(f"| {ref.members:,} | {ref.archive_bytes / 1e6:.1f} MB | {_fmt_s(save)} | {_fmt_s(mine)} | "
-                    f"{_ratio(mine, save, 'median_s')} | {_fmt_s(theirs)} | {_ratio(theirs, mine, 'median_s')} | "
-                    f"{_fmt_s(cached)} | {_fmt_rss(mine)} | {_fmt_rss(theirs)} |")
+        rows.append(
+            f"| {ref.members:,} | {ref.archive_bytes / 1e6:.1f} MB | {_fmt_s(save)} | {_fmt_s(mine)} | "
+            f"{_ratio(mine, save, 'median_s')} | {_fmt_s(theirs)} | {_ratio(theirs, mine, 'median_s')} | "
+            f"{_fmt_s(cached)} | {_fmt_rss(mine)} | {_fmt_rss(theirs)} |"
+        )
     return rows
 
 
@@ -409,13 +441,21 @@ def scaling_lines(results: list[Result]) -> list[str]:
     the 200,000 / 20,000 ratio when both were run (the target is at most 12x)."""
     lines = []
     for mode in ("ci", "json"):
-        runs = sorted((r for r in results if r.tool == "divepy" and r.mode == mode and r.samples
-                       and not r.timed_out), key=lambda r: r.size)
+        runs = sorted(
+            (
+                r
+                for r in results
+                if r.tool == "divepy" and r.mode == mode and r.samples and not r.timed_out
+            ),
+            key=lambda r: r.size,
+        )
         if len(runs) < 2:
             continue
         lo = runs[0]
-        steps = ", ".join(f"{r.members / lo.members:.0f}x entries: {r.median_s / lo.median_s:.1f}x time"
-                          for r in runs[1:])
+        steps = ", ".join(
+            f"{r.members / lo.members:.0f}x entries: {r.median_s / lo.median_s:.1f}x time"
+            for r in runs[1:]
+        )
         lines += ["", f"divepy --{mode} scaling from {lo.members:,} entries: {steps}."]
         sized = {r.size: r for r in runs}
         if 20_000 in sized and 200_000 in sized:
@@ -428,26 +468,40 @@ def plot(results: list[Result], path: Path) -> bool:
     """Write a PNG of median time vs entries (log-log); False when matplotlib is missing."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return False
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    series = (("divepy", "ci", "o-", "tab:blue"), ("divepy", "json", "s--", "tab:blue"),
-              ("dive", "ci", "o-", "tab:red"), ("dive", "json", "s--", "tab:red"),
-              ("docker", "save", "^:", "tab:gray"), ("divepy-docker", "ci", "D-.", "tab:cyan"),
-              ("dive-docker", "ci", "D-.", "tab:orange"))
+    series = (
+        ("divepy", "ci", "o-", "tab:blue"),
+        ("divepy", "json", "s--", "tab:blue"),
+        ("dive", "ci", "o-", "tab:red"),
+        ("dive", "json", "s--", "tab:red"),
+        ("docker", "save", "^:", "tab:gray"),
+        ("divepy-docker", "ci", "D-.", "tab:cyan"),
+        ("dive-docker", "ci", "D-.", "tab:orange"),
+    )
     for tool, mode, style, colour in series:
-        pts = sorted((r.members, r.median_s, r.timed_out) for r in results
-                     if r.tool == tool and r.mode == mode and r.samples)
+        pts = sorted(
+            (r.members, r.median_s, r.timed_out)
+            for r in results
+            if r.tool == tool and r.mode == mode and r.samples
+        )
         if not pts:
             continue
-        label = {"docker": "docker save > /dev/null (engine)", "divepy-docker": "divepy --ci (engine)",
-                 "dive-docker": "dive --ci (engine)"}.get(tool, f"{tool} --{mode} (docker-archive)")
+        label = {
+            "docker": "docker save > /dev/null (engine)",
+            "divepy-docker": "divepy --ci (engine)",
+            "dive-docker": "dive --ci (engine)",
+        }.get(tool, f"{tool} --{mode} (docker-archive)")
         ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=colour, label=label)
         for x, y, t in pts:
             if t:
-                ax.annotate("timeout", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+                ax.annotate(
+                    "timeout", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8
+                )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("tar entries in the image")
@@ -476,13 +530,16 @@ def machine() -> str:
         mem = f"{kib / 1024 / 1024:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return (f"{os.cpu_count()} CPUs ({cpu or platform.processor()}), {mem}, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+    return (
+        f"{os.cpu_count()} CPUs ({cpu or platform.processor()}), {mem}, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------
+
 
 def _engine_env(engine: str) -> dict[str, str]:
     env = dict(os.environ)
@@ -492,9 +549,15 @@ def _engine_env(engine: str) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", default="5000,20000,50000,200000", help="comma-separated entry counts")
-    p.add_argument("--runs", type=int, default=3, help="repetitions per tool and mode (median reported)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--sizes", default="5000,20000,50000,200000", help="comma-separated entry counts"
+    )
+    p.add_argument(
+        "--runs", type=int, default=3, help="repetitions per tool and mode (median reported)"
+    )
     p.add_argument("--layers", type=int, default=10)
     p.add_argument("--rewrite", type=float, default=0.2)
     p.add_argument("--delete", type=float, default=0.1)
@@ -504,21 +567,47 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modes", default="ci,json", help="ci, json or both")
     p.add_argument("--tools", default="divepy,dive")
     p.add_argument("--dive", default=str(DEFAULT_DIVE), help="path of dive 0.13.1")
-    p.add_argument("--divepy", default=None,
-                   help="divepy command (default: this Python -m dive_py.cli from the checkout)")
-    p.add_argument("--dive-timeout", type=float, default=900, help="seconds before a dive run is killed")
-    p.add_argument("--dive-max-runs-above", type=int, default=100_000,
-                   help="run dive only once per mode for sizes above this many entries")
-    p.add_argument("--dive-max-entries", type=int, default=60_000,
-                   help="do not run dive above this many entries (its time grows super-linearly)")
-    p.add_argument("--timeout", type=float, default=900, help="seconds before a divepy run is killed")
-    p.add_argument("--engine", default=None, help="unix:///…sock: also docker load/save and divepy's docker source")
-    p.add_argument("--workdir", default=None, help="where archives are kept (default: a temp dir, removed)")
-    p.add_argument("--out", default=None, help="directory for results.md, results.json, time_vs_entries.png")
+    p.add_argument(
+        "--divepy",
+        default=None,
+        help="divepy command (default: this Python -m dive_py.cli from the checkout)",
+    )
+    p.add_argument(
+        "--dive-timeout", type=float, default=900, help="seconds before a dive run is killed"
+    )
+    p.add_argument(
+        "--dive-max-runs-above",
+        type=int,
+        default=100_000,
+        help="run dive only once per mode for sizes above this many entries",
+    )
+    p.add_argument(
+        "--dive-max-entries",
+        type=int,
+        default=60_000,
+        help="do not run dive above this many entries (its time grows super-linearly)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=900, help="seconds before a divepy run is killed"
+    )
+    p.add_argument(
+        "--engine",
+        default=None,
+        help="unix:///…sock: also docker load/save and divepy's docker source",
+    )
+    p.add_argument(
+        "--workdir", default=None, help="where archives are kept (default: a temp dir, removed)"
+    )
+    p.add_argument(
+        "--out", default=None, help="directory for results.md, results.json, time_vs_entries.png"
+    )
     p.add_argument("--smoke", action="store_true", help="tiny sizes, one run (< 60 s)")
-    p.add_argument("--merge", default=None,
-                   help="results.json of an earlier run (same shape): its measurements of tools, "
-                        "sizes and modes not run now are added to the table and the plot")
+    p.add_argument(
+        "--merge",
+        default=None,
+        help="results.json of an earlier run (same shape): its measurements of tools, "
+        "sizes and modes not run now are added to the table and the plot",
+    )
     args = p.parse_args(argv)
     if args.smoke:
         args.sizes = "300,1200"
@@ -540,7 +629,9 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="divepy-bench-scratch-"))
     base_env = dict(os.environ)
-    base_env["PYTHONPATH"] = str(REPO) + (os.pathsep + base_env["PYTHONPATH"] if base_env.get("PYTHONPATH") else "")
+    base_env["PYTHONPATH"] = str(REPO) + (
+        os.pathsep + base_env["PYTHONPATH"] if base_env.get("PYTHONPATH") else ""
+    )
     base_env.pop("CI", None)
     # divepy's CI rules: disable them so the exit code does not depend on the image's waste
     rules = scratch / "dive-ci.yaml"
@@ -548,8 +639,15 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     try:
         for size in sizes:
-            shape = Shape(entries=size, layers=args.layers, rewrite=args.rewrite, delete=args.delete,
-                          opaque=args.opaque, payload=args.payload, seed=args.seed)
+            shape = Shape(
+                entries=size,
+                layers=args.layers,
+                rewrite=args.rewrite,
+                delete=args.delete,
+                opaque=args.opaque,
+                payload=args.payload,
+                seed=args.seed,
+            )
             archive = workdir / f"{shape.name()}.tar"
             tag = f"divepy-bench/{shape.name()}:latest".lower()
             t0 = time.perf_counter()
@@ -558,8 +656,11 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 facts = write_archive(shape, archive, tag)
                 (workdir / f"{shape.name()}.json").write_text(json.dumps(facts))
-            print(f"bench: {archive.name}: {facts['members']:,} entries, "
-                  f"{facts['bytes'] / 1e6:.1f} MB ({time.perf_counter() - t0:.1f} s to write)", file=sys.stderr)
+            print(
+                f"bench: {archive.name}: {facts['members']:,} entries, "
+                f"{facts['bytes'] / 1e6:.1f} MB ({time.perf_counter() - t0:.1f} s to write)",
+                file=sys.stderr,
+            )
             members, nbytes = int(facts["members"]), int(facts["bytes"])  # type: ignore[arg-type]
             plans: list[tuple[str, str, list[str], dict[str, str], float, int]] = []
             for mode in modes:
@@ -583,35 +684,67 @@ def main(argv: list[str] | None = None) -> int:
                     plans.append(("dive", mode, cmd, env, args.dive_timeout, runs))
             if args.engine:
                 env = _engine_env(args.engine)
-                load = subprocess.run(["docker", "load", "-i", str(archive)], env=env,
-                                      capture_output=True, text=True)
+                load = subprocess.run(
+                    ["docker", "load", "-i", str(archive)], env=env, capture_output=True, text=True
+                )
                 if load.returncode != 0:
                     print(f"bench: docker load failed: {load.stderr.strip()}", file=sys.stderr)
                 else:
-                    plans.append(("docker", "save", ["sh", "-c", f"docker save {tag} > /dev/null"],
-                                  env, args.timeout, args.runs))
+                    plans.append(
+                        (
+                            "docker",
+                            "save",
+                            ["sh", "-c", f"docker save {tag} > /dev/null"],
+                            env,
+                            args.timeout,
+                            args.runs,
+                        )
+                    )
                     e2 = dict(base_env)
                     e2.update({"DOCKER_HOST": args.engine})
                     e2.pop("DOCKER_CONTEXT", None)
                     e2["DIVEPY_CACHE_DIR"] = str(scratch / "cache")  # a private, empty cache
-                    plans.append(("divepy-docker", "ci", divepy_cmd + ["--no-cache", "--ci", "--ci-config", str(rules), tag],
-                                  e2, args.timeout, args.runs))
+                    plans.append(
+                        (
+                            "divepy-docker",
+                            "ci",
+                            divepy_cmd + ["--no-cache", "--ci", "--ci-config", str(rules), tag],
+                            e2,
+                            args.timeout,
+                            args.runs,
+                        )
+                    )
                     cached = divepy_cmd + ["--ci", "--ci-config", str(rules), tag]
-                    plans.append(("divepy-docker", "ci-store", cached, e2, args.timeout, 1))  # fills the cache
-                    plans.append(("divepy-docker", "ci-cached", cached, e2, args.timeout, args.runs))
+                    plans.append(
+                        ("divepy-docker", "ci-store", cached, e2, args.timeout, 1)
+                    )  # fills the cache
+                    plans.append(
+                        ("divepy-docker", "ci-cached", cached, e2, args.timeout, args.runs)
+                    )
                     if "dive" in tools and size <= args.dive_max_entries:
                         e3 = dict(env)
                         e3["CI"] = "true"
-                        plans.append(("dive-docker", "ci", [dive, "--ci-config", str(rules), tag], e3,
-                                      args.dive_timeout, 1 if size > args.dive_max_runs_above else args.runs))
+                        plans.append(
+                            (
+                                "dive-docker",
+                                "ci",
+                                [dive, "--ci-config", str(rules), tag],
+                                e3,
+                                args.dive_timeout,
+                                1 if size > args.dive_max_runs_above else args.runs,
+                            )
+                        )
             for tool, mode, cmd, env, timeout, runs in plans:
                 result = Result(size, members, nbytes, tool, mode)
                 for i in range(runs):
                     sample = measure(cmd, env, timeout)
                     result.samples.append(sample)
                     status = "timeout" if sample.timed_out else f"exit {sample.code}"
-                    print(f"bench:   {tool:>13} {mode:<9} run {i + 1}/{runs}: {sample.seconds:8.2f} s "
-                          f"{sample.max_rss_kib / 1024:8.0f} MiB ({status})", file=sys.stderr)
+                    print(
+                        f"bench:   {tool:>13} {mode:<9} run {i + 1}/{runs}: {sample.seconds:8.2f} s "
+                        f"{sample.max_rss_kib / 1024:8.0f} MiB ({status})",
+                        file=sys.stderr,
+                    )
                     if sample.timed_out:
                         break
                 results.append(result)
@@ -622,19 +755,36 @@ def main(argv: list[str] | None = None) -> int:
     if args.merge:
         results += load_results(Path(args.merge), {(r.size, r.tool, r.mode) for r in results})
     table = markdown_table(results)
-    header = (f"Machine: {machine()}\n\nShape: {args.layers} layers, rewrite {args.rewrite:g}, "
-              f"delete {args.delete:g}, {args.opaque} opaque dir(s) per upper layer, "
-              f"{args.payload} B per file, seed {args.seed}; {args.runs} run(s), median.\n\n")
+    header = (
+        f"Machine: {machine()}\n\nShape: {args.layers} layers, rewrite {args.rewrite:g}, "
+        f"delete {args.delete:g}, {args.opaque} opaque dir(s) per upper layer, "
+        f"{args.payload} B per file, seed {args.seed}; {args.runs} run(s), median.\n\n"
+    )
     (out / "results.md").write_text(header + table)
-    (out / "results.json").write_text(json.dumps(
-        {"machine": machine(), "args": vars(args),
-         "results": [{**{k: v for k, v in asdict(r).items() if k != "samples"},
-                      "samples": [asdict(s) for s in r.samples]} for r in results]}, indent=1))
+    (out / "results.json").write_text(
+        json.dumps(
+            {
+                "machine": machine(),
+                "args": vars(args),
+                "results": [
+                    {
+                        **{k: v for k, v in asdict(r).items() if k != "samples"},
+                        "samples": [asdict(s) for s in r.samples],
+                    }
+                    for r in results
+                ],
+            },
+            indent=1,
+        )
+    )
     png = out / "time_vs_entries.png"
     plotted = plot(results, png)
     print(header + table)
-    print(f"bench: wrote {out / 'results.md'}" + (f" and {png}" if plotted else
-                                                  " (no plot: pip install matplotlib)"), file=sys.stderr)
+    print(
+        f"bench: wrote {out / 'results.md'}"
+        + (f" and {png}" if plotted else " (no plot: pip install matplotlib)"),
+        file=sys.stderr,
+    )
     return 0
 
 

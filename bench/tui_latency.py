@@ -60,9 +60,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
@@ -77,6 +78,7 @@ DEFAULT_SIZE = (160, 50)
 # --------------------------------------------------------------------------------------------
 # archives and analysis
 # --------------------------------------------------------------------------------------------
+
 
 def ensure_archive(shape: Shape, workdir: Path) -> tuple[Path, dict[str, Any]]:
     """Return the archive of ``shape`` in ``workdir`` and its facts, writing it when missing.
@@ -95,8 +97,11 @@ def ensure_archive(shape: Shape, workdir: Path) -> tuple[Path, dict[str, Any]]:
     t0 = time.perf_counter()
     facts = write_archive(shape, archive, f"divepy-bench/{shape.name()}:latest".lower())
     facts_path.write_text(json.dumps(facts))
-    print(f"tui-bench: wrote {archive.name} ({facts['members']:,} entries, "
-          f"{time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    print(
+        f"tui-bench: wrote {archive.name} ({facts['members']:,} entries, "
+        f"{time.perf_counter() - t0:.1f} s)",
+        file=sys.stderr,
+    )
     return archive, facts
 
 
@@ -118,8 +123,9 @@ def load_analysis(archive: Path) -> tuple[Any, float]:
     except ImportError:
         _load = None
     if _load is not None:
-        args = argparse.Namespace(image=str(archive), source="docker-archive", platform=None,
-                                  no_cache=True)
+        args = argparse.Namespace(
+            image=str(archive), source="docker-archive", platform=None, no_cache=True
+        )
         analysis = _load(args, {}, ProgressListener())
     else:
         from dive_py.domain.analysis import analyse
@@ -139,6 +145,7 @@ def fresh(analysis: Any) -> Any:
 # --------------------------------------------------------------------------------------------
 # paint probe
 # --------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Paint:
@@ -241,12 +248,18 @@ async def wait_until(predicate: Callable[[], Any], timeout: float) -> Any:
 # the in-process measurement
 # --------------------------------------------------------------------------------------------
 
+
 def _stats(samples: list[float]) -> dict[str, Any]:
     ms = [s * 1000 for s in samples]
     if not ms:
         return {"n": 0}
-    return {"n": len(ms), "median_ms": statistics.median(ms), "max_ms": max(ms),
-            "min_ms": min(ms), "samples_ms": [round(x, 2) for x in ms]}
+    return {
+        "n": len(ms),
+        "median_ms": statistics.median(ms),
+        "max_ms": max(ms),
+        "min_ms": min(ms),
+        "samples_ms": [round(x, 2) for x in ms],
+    }
 
 
 async def send_key(app: Any, key: str) -> None:
@@ -271,13 +284,15 @@ async def _press_and_wait_cursor(pilot: Any, probe: PaintProbe, key: str, timeou
     await send_key(pilot.app, key)
     await wait_until(lambda: view.cursor_line != before, timeout)  # the key was handled
     target = view.cursor_line
-    paint = await wait_until(lambda: probe.first_after(start, lambda p: target in p.cursor_rows),
-                             timeout)
+    paint = await wait_until(
+        lambda: probe.first_after(start, lambda p: target in p.cursor_rows), timeout
+    )
     return paint.t - t0
 
 
-async def _press_and_wait_layer(pilot: Any, probe: PaintProbe, key: str, timeout: float
-                                ) -> tuple[float, int]:
+async def _press_and_wait_layer(
+    pilot: Any, probe: PaintProbe, key: str, timeout: float
+) -> tuple[float, int]:
     screen = pilot.app.screen
     table = screen.layers_table
     before = (table.layer_index, table.mode)
@@ -297,8 +312,15 @@ async def _press_and_wait_layer(pilot: Any, probe: PaintProbe, key: str, timeout
     return paint.t - t0, target[0]
 
 
-async def measure_tui(analysis: Any, *, size: tuple[int, int], downs: int, pagedowns: int,
-                      timeout: float, think: float) -> dict[str, Any]:
+async def measure_tui(
+    analysis: Any,
+    *,
+    size: tuple[int, int],
+    downs: int,
+    pagedowns: int,
+    timeout: float,
+    think: float,
+) -> dict[str, Any]:
     """Run the explorer over ``analysis`` headless and measure paints (see the module docstring).
 
     Returns:
@@ -319,8 +341,9 @@ async def measure_tui(analysis: Any, *, size: tuple[int, int], downs: int, paged
         async with app.run_test(size=size) as pilot:
             t_ready = time.perf_counter()
             screen = app.screen
-            first = await wait_until(lambda: probe.first_after(0, lambda p: bool(p.models)),
-                                     timeout)
+            first = await wait_until(
+                lambda: probe.first_after(0, lambda p: bool(p.models)), timeout
+            )
             result["app_ready_s"] = t_ready - t0
             result["first_paint_s"] = first.t - t0
             result["rows_shown"] = len(screen.tree_view.model)
@@ -328,9 +351,13 @@ async def measure_tui(analysis: Any, *, size: tuple[int, int], downs: int, paged
             # cursor moves in the tree
             screen.tree_view.focus()
             await pilot.pause()
-            down = [await _press_and_wait_cursor(pilot, probe, "down", timeout) for _ in range(downs)]
-            page = [await _press_and_wait_cursor(pilot, probe, "pagedown", timeout)
-                    for _ in range(pagedowns)]
+            down = [
+                await _press_and_wait_cursor(pilot, probe, "down", timeout) for _ in range(downs)
+            ]
+            page = [
+                await _press_and_wait_cursor(pilot, probe, "pagedown", timeout)
+                for _ in range(pagedowns)
+            ]
             result["cursor_down"] = _stats(down)
             result["cursor_pagedown"] = _stats(page)
             result["cursor_all"] = _stats(down + page)
@@ -378,6 +405,7 @@ async def measure_tui(analysis: Any, *, size: tuple[int, int], downs: int, paged
 # peak RSS in a separate process
 # --------------------------------------------------------------------------------------------
 
+
 async def _rss_session(analysis: Any, size: tuple[int, int], timeout: float) -> None:
     from dive_py.ui.app import make_app
 
@@ -408,9 +436,16 @@ def rss_child(archive: Path, size: tuple[int, int], timeout: float) -> int:
     after_load = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     asyncio.run(_rss_session(analysis, size, timeout))
-    print(json.dumps({"load_s": load_s, "explore_s": time.perf_counter() - t0,
-                      "maxrss_after_load_kib": after_load,
-                      "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(
+        json.dumps(
+            {
+                "load_s": load_s,
+                "explore_s": time.perf_counter() - t0,
+                "maxrss_after_load_kib": after_load,
+                "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            }
+        )
+    )
     return 0
 
 
@@ -424,8 +459,16 @@ def run_rss(archive: Path, size: tuple[int, int], timeout: float) -> dict[str, A
     Raises:
         RuntimeError: the child failed.
     """
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--rss-child", str(archive),
-           "--size", f"{size[0]}x{size[1]}", "--timeout", str(timeout)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--rss-child",
+        str(archive),
+        "--size",
+        f"{size[0]}x{size[1]}",
+        "--timeout",
+        str(timeout),
+    ]
     use_time = Path(TIME_BIN).exists()
     with tempfile.NamedTemporaryFile("r", suffix=".time") as time_out:
         if use_time:
@@ -433,7 +476,9 @@ def run_rss(archive: Path, size: tuple[int, int], timeout: float) -> dict[str, A
         env = dict(os.environ, TEXTUAL_ANIMATIONS="none")
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
-            raise RuntimeError(f"tui-bench: RSS child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+            raise RuntimeError(
+                f"tui-bench: RSS child failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+            )
         report = json.loads(proc.stdout.strip().splitlines()[-1])
         if use_time:
             text = Path(time_out.name).read_text().strip().splitlines()
@@ -445,6 +490,7 @@ def run_rss(archive: Path, size: tuple[int, int], timeout: float) -> dict[str, A
 # --------------------------------------------------------------------------------------------
 # report
 # --------------------------------------------------------------------------------------------
+
 
 def _ms(stats: dict[str, Any] | None, key: str) -> str:
     if not stats or not stats.get("n"):
@@ -469,17 +515,23 @@ def markdown(results: list[dict[str, Any]], rss: list[dict[str, Any]]) -> str:
             f"| {_ms(t['layer_cold'], 'median_ms')} / {_ms(t['layer_cold'], 'max_ms')} "
             f"| {_ms(t['layer_warm'], 'median_ms')} / {_ms(t['layer_warm'], 'max_ms')} "
             f"| {t['aggregated_toggle_s'] * 1000:.0f} "
-            f"| {_ms(t['aggregated'], 'median_ms')} / {_ms(t['aggregated'], 'max_ms')} |")
+            f"| {_ms(t['aggregated'], 'median_ms')} / {_ms(t['aggregated'], 'max_ms')} |"
+        )
     if rss:
-        lines += ["", "| entries | peak RSS MiB (explorer, all layers, both modes) "
-                      "| after analysis MiB | /usr/bin/time MiB | analysis s | exploring s |",
-                  "|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "| entries | peak RSS MiB (explorer, all layers, both modes) "
+            "| after analysis MiB | /usr/bin/time MiB | analysis s | exploring s |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in rss:
             timed = r.get("time_maxrss_kib")
             timed_text = f"{timed / 1024:.0f}" if timed else ""
-            lines.append(f"| {r['entries']:,} | {r['maxrss_kib'] / 1024:.0f} "
-                         f"| {r['maxrss_after_load_kib'] / 1024:.0f} | {timed_text} "
-                         f"| {r['load_s']:.1f} | {r['explore_s']:.1f} |")
+            lines.append(
+                f"| {r['entries']:,} | {r['maxrss_kib'] / 1024:.0f} "
+                f"| {r['maxrss_after_load_kib'] / 1024:.0f} | {timed_text} "
+                f"| {r['load_s']:.1f} | {r['explore_s']:.1f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -490,21 +542,31 @@ def _size(text: str) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (see the module docstring); return the exit code."""
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--sizes", default="500000", help="comma-separated entry counts to time")
-    p.add_argument("--rss-size", default="1000000",
-                   help="entry counts for the peak-RSS child (comma-separated; empty: skip)")
+    p.add_argument(
+        "--rss-size",
+        default="1000000",
+        help="entry counts for the peak-RSS child (comma-separated; empty: skip)",
+    )
     p.add_argument("--layers", type=int, default=10)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--downs", type=int, default=20, help="down presses in the tree")
     p.add_argument("--pagedowns", type=int, default=20, help="page-down presses in the tree")
-    p.add_argument("--size", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}",
-                   help="terminal size, WIDTHxHEIGHT")
-    p.add_argument("--think", type=float, default=0.5,
-                   help="seconds between layer keys in the warm and aggregated phases")
-    p.add_argument("--timeout", type=float, default=600,
-                   help="seconds to wait for one paint before giving up")
+    p.add_argument(
+        "--size", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}", help="terminal size, WIDTHxHEIGHT"
+    )
+    p.add_argument(
+        "--think",
+        type=float,
+        default=0.5,
+        help="seconds between layer keys in the warm and aggregated phases",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=600, help="seconds to wait for one paint before giving up"
+    )
     p.add_argument("--workdir", default=None, help="where archives are kept (default: a temp dir)")
     p.add_argument("--out", default=None, help="directory for tui-results.md and tui-results.json")
     p.add_argument("--smoke", action="store_true", help="20k entries, RSS at 20k: a quick check")
@@ -523,8 +585,9 @@ def main(argv: list[str] | None = None) -> int:
 
     archives = {}
     for entries in sorted(set(sizes) | set(rss_sizes)):
-        archives[entries] = ensure_archive(Shape(entries=entries, layers=args.layers,
-                                                 seed=args.seed), workdir)
+        archives[entries] = ensure_archive(
+            Shape(entries=entries, layers=args.layers, seed=args.seed), workdir
+        )
 
     rss: list[dict[str, Any]] = []
     for entries in rss_sizes:  # first: nothing big is loaded in this process yet
@@ -540,23 +603,48 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tui-bench: analysing {archive.name} ...", file=sys.stderr)
         analysis, load_s = load_analysis(archive)
         print(f"tui-bench:   {load_s:.1f} s; exploring ...", file=sys.stderr)
-        tui = asyncio.run(measure_tui(fresh(analysis), size=size, downs=args.downs,
-                                      pagedowns=args.pagedowns, timeout=args.timeout,
-                                      think=args.think))
-        results.append({"entries": entries, "members": facts["members"],
-                        "archive_bytes": facts["bytes"], "analysis_s": load_s, "tui": tui})
+        tui = asyncio.run(
+            measure_tui(
+                fresh(analysis),
+                size=size,
+                downs=args.downs,
+                pagedowns=args.pagedowns,
+                timeout=args.timeout,
+                think=args.think,
+            )
+        )
+        results.append(
+            {
+                "entries": entries,
+                "members": facts["members"],
+                "archive_bytes": facts["bytes"],
+                "analysis_s": load_s,
+                "tui": tui,
+            }
+        )
         del analysis
 
     table = markdown(results, rss)
     print(table)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        header = (f"Machine: {machine()}. Terminal {size[0]}x{size[1]}, headless run_test, "
-                  f"{args.layers} layers, seed {args.seed}.\n\n")
+        header = (
+            f"Machine: {machine()}. Terminal {size[0]}x{size[1]}, headless run_test, "
+            f"{args.layers} layers, seed {args.seed}.\n\n"
+        )
         (out / "tui-results.md").write_text(header + table)
-        (out / "tui-results.json").write_text(json.dumps(
-            {"machine": machine(), "size": list(size), "layers": args.layers,
-             "results": results, "rss": rss}, indent=2))
+        (out / "tui-results.json").write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "size": list(size),
+                    "layers": args.layers,
+                    "results": results,
+                    "rss": rss,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -9,6 +9,7 @@ replaced, the link stays); a device or fifo (``/dev/null``) is written into, nev
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tempfile
@@ -42,19 +43,25 @@ def write_atomically(path: str | os.PathLike[str], text: str | bytes, mode: int 
             with open(target, "wb") as handle:
                 handle.write(text.encode("utf-8") if isinstance(text, str) else text)
         except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror}", "choose another path") from None
+            raise OutputError(
+                f"cannot write {path}: {exc.strerror}", "choose another path"
+            ) from None
         return
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
-        raise OutputError(f"cannot write {target}: directory {directory} does not exist",
-                          "create it first or choose another path")
+        raise OutputError(
+            f"cannot write {target}: directory {directory} does not exist",
+            "create it first or choose another path",
+        )
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a directory", "name a file instead")
     try:
         fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror}",
-                          "check the directory's permissions or choose another path") from None
+        raise OutputError(
+            f"cannot write {target}: {exc.strerror}",
+            "check the directory's permissions or choose another path",
+        ) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8") if isinstance(text, str) else text)
@@ -65,11 +72,10 @@ def write_atomically(path: str | os.PathLike[str], text: str | bytes, mode: int 
         os.chmod(temp_name, mode & ~umask)
         os.replace(temp_name, target)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp_name)
-        except OSError:
-            pass
         if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {target}: {exc.strerror}",
-                              "check free space and permissions") from None
+            raise OutputError(
+                f"cannot write {target}: {exc.strerror}", "check free space and permissions"
+            ) from None
         raise

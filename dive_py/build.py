@@ -11,15 +11,18 @@ The options understood are listed in :data:`BUILD_HELP`; anything else is a usag
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 from dive_py.errors import ImageError, UsageError
 
 # docker build options: name -> (canonical name, takes a value)
 _DOCKER_OPTIONS: dict[str, tuple[str, bool]] = {
-    "-t": ("tag", True), "--tag": ("tag", True),
-    "-f": ("file", True), "--file": ("file", True),
+    "-t": ("tag", True),
+    "--tag": ("tag", True),
+    "-f": ("file", True),
+    "--file": ("file", True),
     "--build-arg": ("build_arg", True),
     "--target": ("target", True),
     "--platform": ("platform", True),
@@ -27,18 +30,30 @@ _DOCKER_OPTIONS: dict[str, tuple[str, bool]] = {
     "--pull": ("pull", False),
     "--label": ("label", True),
     "--network": ("network", True),
-    "-q": ("quiet", False), "--quiet": ("quiet", False),
+    "-q": ("quiet", False),
+    "--quiet": ("quiet", False),
     "--progress": ("progress", True),
 }
 # divepy options passed on to the analysis: name -> takes a value
 _DIVEPY_OPTIONS: dict[str, bool] = {
-    "--ci": False, "--ci-config": True, "--ci-all-files": False, "--junit": True,
-    "-j": True, "--json": True, "--config": True, "--debug": False,
-    "-i": False, "--ignore-errors": False,
-    "--lowestEfficiency": True, "--lowest-efficiency": True,
-    "--highestWastedBytes": True, "--highest-wasted-bytes": True,
-    "--highestUserWastedPercent": True, "--highest-user-wasted-percent": True,
-    "--highestReclaimableBytes": True, "--highest-reclaimable-bytes": True,
+    "--ci": False,
+    "--ci-config": True,
+    "--ci-all-files": False,
+    "--junit": True,
+    "-j": True,
+    "--json": True,
+    "--config": True,
+    "--debug": False,
+    "-i": False,
+    "--ignore-errors": False,
+    "--lowestEfficiency": True,
+    "--lowest-efficiency": True,
+    "--highestWastedBytes": True,
+    "--highest-wasted-bytes": True,
+    "--highestUserWastedPercent": True,
+    "--highest-user-wasted-percent": True,
+    "--highestReclaimableBytes": True,
+    "--highest-reclaimable-bytes": True,
 }
 BUILD_HELP = """\
 usage: divepy build [OPTIONS] -t TAG PATH
@@ -69,8 +84,10 @@ exit codes: 0 ok / rules passed, 1 a CI rule failed, 2 bad options or rules,
   3 the build failed or the engine is unreachable, 4 an output file could not be written
 """
 
-_HINT = ("divepy build understands -t/--tag, -f/--file, --build-arg, --target, --platform, "
-         "--no-cache, --pull, --label, --network, -q/--quiet, --progress and divepy's CI flags")
+_HINT = (
+    "divepy build understands -t/--tag, -f/--file, --build-arg, --target, --platform, "
+    "--no-cache, --pull, --label, --network, -q/--quiet, --progress and divepy's CI flags"
+)
 
 
 @dataclass(slots=True)
@@ -117,8 +134,9 @@ def _split(token: str) -> tuple[str, str | None]:
     return token, None
 
 
-def parse_build_args(argv: Sequence[str], env: Mapping[str, str],
-                     cwd: str | None = None) -> BuildRequest:
+def parse_build_args(
+    argv: Sequence[str], env: Mapping[str, str], cwd: str | None = None
+) -> BuildRequest:
     """Parse ``divepy build`` arguments.
 
     Raises:
@@ -173,30 +191,41 @@ def parse_build_args(argv: Sequence[str], env: Mapping[str, str],
                     raise UsageError(f"divepy build: {name} takes no value", _HINT)
                 divepy_argv.append(name)
             continue
-        raise UsageError(f"divepy build: unknown or unsupported option {token.partition('=')[0]!r}",
-                         _HINT)
+        raise UsageError(
+            f"divepy build: unknown or unsupported option {token.partition('=')[0]!r}", _HINT
+        )
     if not positional:
-        raise UsageError("divepy build: no build context given",
-                         "usage: divepy build [OPTIONS] -t TAG PATH")
+        raise UsageError(
+            "divepy build: no build context given", "usage: divepy build [OPTIONS] -t TAG PATH"
+        )
     if len(positional) > 1:
-        raise UsageError(f"divepy build: one build context expected, got {len(positional)}: "
-                         f"{' '.join(positional)}", "put options before or after the context path")
+        raise UsageError(
+            f"divepy build: one build context expected, got {len(positional)}: "
+            f"{' '.join(positional)}",
+            "put options before or after the context path",
+        )
     context = positional[0]
     if context == "-" or "://" in context or context.startswith("git@"):
-        raise UsageError(f"divepy build: only a local directory can be the build context, "
-                         f"not {context!r}", "clone or unpack it first, then pass its path")
+        raise UsageError(
+            f"divepy build: only a local directory can be the build context, not {context!r}",
+            "clone or unpack it first, then pass its path",
+        )
     context_path = os.path.join(base, context)
     if not os.path.isdir(context_path):
-        raise UsageError(f"divepy build: the build context {context!r} is not a directory",
-                         "pass the directory that holds the Dockerfile")
+        raise UsageError(
+            f"divepy build: the build context {context!r} is not a directory",
+            "pass the directory that holds the Dockerfile",
+        )
     if len(values.get("platform", [])) > 1:
         raise UsageError("divepy build: --platform given twice", "give it once")
     from docker.utils import match_tag
 
     for tag in values.get("tag", []):
         if not match_tag(tag):
-            raise UsageError(f"divepy build: invalid tag {tag!r} for -t: invalid reference format",
-                             "use NAME[:TAG], lower-case, such as myapp:1.0")
+            raise UsageError(
+                f"divepy build: invalid tag {tag!r} for -t: invalid reference format",
+                "use NAME[:TAG], lower-case, such as myapp:1.0",
+            )
     request = BuildRequest(context=os.path.abspath(context_path), divepy_argv=divepy_argv)
     request.tags = values.get("tag", [])
     files = values.get("file", [])
@@ -204,12 +233,16 @@ def parse_build_args(argv: Sequence[str], env: Mapping[str, str],
         raise UsageError("divepy build: -f/--file given twice", "give it once")
     if files:
         if files[0] == "-":
-            raise UsageError("divepy build: a Dockerfile from stdin (-f -) is not supported",
-                             "write it to a file and pass its path")
+            raise UsageError(
+                "divepy build: a Dockerfile from stdin (-f -) is not supported",
+                "write it to a file and pass its path",
+            )
         dockerfile = os.path.abspath(os.path.join(base, files[0]))
         if not os.path.isfile(dockerfile):
-            raise UsageError(f"divepy build: the Dockerfile {files[0]!r} does not exist",
-                             "-f is relative to the working directory, as with docker build")
+            raise UsageError(
+                f"divepy build: the Dockerfile {files[0]!r} does not exist",
+                "-f is relative to the working directory, as with docker build",
+            )
         request.dockerfile = dockerfile
     for item in values.get("build_arg", []):
         key, sep, value = item.partition("=")
@@ -237,8 +270,9 @@ def _stream_text(text: str) -> str:
     from dive_py.domain.display_text import escape_text
 
     # keep the log's line structure, but no terminal control sequences from the build
-    return "\n".join("\t".join(escape_text(part) for part in line.split("\t"))
-                     for line in text.split("\n"))
+    return "\n".join(
+        "\t".join(escape_text(part) for part in line.split("\t")) for line in text.split("\n")
+    )
 
 
 def build_image(request: BuildRequest, source: Any, stderr: TextIO) -> str:
@@ -265,26 +299,38 @@ def build_image(request: BuildRequest, source: Any, stderr: TextIO) -> str:
     last_lines: list[str] = []
     try:
         stream = api.build(
-            path=request.context, tag=request.tags[0] if request.tags else None,
-            dockerfile=request.dockerfile, buildargs=dict(request.build_args),
-            labels=request.labels or None, target=request.target, platform=request.platform,
+            path=request.context,
+            tag=request.tags[0] if request.tags else None,
+            dockerfile=request.dockerfile,
+            buildargs=dict(request.build_args),
+            labels=request.labels or None,
+            target=request.target,
+            platform=request.platform,
             network_mode=request.network,
-            nocache=request.no_cache, pull=request.pull, rm=True, decode=True)
+            nocache=request.no_cache,
+            pull=request.pull,
+            rm=True,
+            decode=True,
+        )
         for chunk in stream:
             if not isinstance(chunk, dict):
                 continue
             error = chunk.get("error") or (chunk.get("errorDetail") or {}).get("message")
             if error:
-                raise ImageError(f"the build of {request.context} failed: "
-                                 f"{' '.join(str(error).split())}",
-                                 "see the build log above")
+                raise ImageError(
+                    f"the build of {request.context} failed: {' '.join(str(error).split())}",
+                    "see the build log above",
+                )
             aux = chunk.get("aux")
             if isinstance(aux, dict) and aux.get("ID"):
                 image_id = str(aux["ID"])
             text = chunk.get("stream")
             if text is None and chunk.get("status"):
-                text = f"{chunk.get('id', '')}: {chunk['status']}\n" if chunk.get("id") \
+                text = (
+                    f"{chunk.get('id', '')}: {chunk['status']}\n"
+                    if chunk.get("id")
                     else f"{chunk['status']}\n"
+                )
             if text:
                 last_lines = (last_lines + text.splitlines())[-5:]
                 if not request.quiet:
@@ -295,13 +341,17 @@ def build_image(request: BuildRequest, source: Any, stderr: TextIO) -> str:
     except docker.errors.DockerException as exc:  # APIError and the SDK's own checks
         from dive_py.domain.sources.docker_engine import _reason
 
-        raise ImageError(f"the build of {request.context} failed: {_reason(exc)}",
-                         "check the Dockerfile and the build options") from None
+        raise ImageError(
+            f"the build of {request.context} failed: {_reason(exc)}",
+            "check the Dockerfile and the build options",
+        ) from None
     except requests.exceptions.RequestException as exc:
         raise source._unreachable(exc) from None
     except OSError as exc:  # reading the context for the upload
-        raise ImageError(f"cannot read the build context {request.context}: "
-                         f"{exc.strerror or exc}", "check the files' permissions") from None
+        raise ImageError(
+            f"cannot read the build context {request.context}: {exc.strerror or exc}",
+            "check the files' permissions",
+        ) from None
     except Exception as exc:
         raise source._unreachable(exc) from None
     if request.tags:
@@ -311,8 +361,9 @@ def build_image(request: BuildRequest, source: Any, stderr: TextIO) -> str:
     for line in reversed(last_lines):  # the classic builder's last line
         if line.startswith("Successfully built "):
             return line.split()[-1]
-    raise ImageError(f"the build of {request.context} finished but the engine named no image",
-                     "pass -t TAG")
+    raise ImageError(
+        f"the build of {request.context} finished but the engine named no image", "pass -t TAG"
+    )
 
 
 def run_build(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:

@@ -6,17 +6,17 @@
 
 from __future__ import annotations
 
-from dive_py.domain.byte_size import format_bytes
-
 import argparse
 import contextlib
 import gc
 import os
 import sys
 import time
-from typing import Iterator, Mapping, Sequence, TextIO
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TextIO
 
 from dive_py import __version__
+from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.display_text import escape_text
 from dive_py.errors import DivepyError, UsageError
 from dive_py.exit_codes import ExitCode
@@ -53,36 +53,86 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("image", nargs="?", help="image name, or path of an archive/layout "
-                        "(scheme prefixes: docker://, podman://, docker-archive://, oci://)")
-    parser.add_argument("--source", default=None,
-                        help="where to read the image: docker (default), docker-archive, oci, podman")
-    parser.add_argument("--platform", default=None,
-                        help="os/arch[/variant] to pick from a multi-platform image (default: the host's)")
-    parser.add_argument("-j", "--json", metavar="FILE", dest="json_path",
-                        help="write the analysis as JSON to FILE (no TUI)")
-    parser.add_argument("--ci", action="store_true",
-                        help="CI mode: print the figures and check the rules, no TUI (also CI=true)")
-    parser.add_argument("--ci-config", metavar="PATH", default=None,
-                        help="CI rules file (default: .dive-ci in the working directory)")
-    for camel, kebab in (("--lowestEfficiency", "--lowest-efficiency"),
-                         ("--highestWastedBytes", "--highest-wasted-bytes"),
-                         ("--highestUserWastedPercent", "--highest-user-wasted-percent"),
-                         ("--highestReclaimableBytes", "--highest-reclaimable-bytes")):
-        parser.add_argument(camel, kebab, dest=camel.lstrip("-"), default=None, metavar="VALUE",
-                            help="CI rule threshold ('disabled' skips the rule)")
-    parser.add_argument("--ci-all-files", action="store_true",
-                        help="CI report: list every inefficient file, not only the largest")
-    parser.add_argument("--junit", metavar="FILE", default=None,
-                        help="CI mode: also write a JUnit XML report to FILE")
-    parser.add_argument("--demo", action="store_true",
-                        help="write a small sample image (docker-archive) and open it; needs no engine")
-    parser.add_argument("--config", metavar="FILE", default=None,
-                        help="divepy/dive config file (default: the usual dive config locations)")
+    parser.add_argument(
+        "image",
+        nargs="?",
+        help="image name, or path of an archive/layout "
+        "(scheme prefixes: docker://, podman://, docker-archive://, oci://)",
+    )
+    parser.add_argument(
+        "--source",
+        default=None,
+        help="where to read the image: docker (default), docker-archive, oci, podman",
+    )
+    parser.add_argument(
+        "--platform",
+        default=None,
+        help="os/arch[/variant] to pick from a multi-platform image (default: the host's)",
+    )
+    parser.add_argument(
+        "-j",
+        "--json",
+        metavar="FILE",
+        dest="json_path",
+        help="write the analysis as JSON to FILE (no TUI)",
+    )
+    parser.add_argument(
+        "--ci",
+        action="store_true",
+        help="CI mode: print the figures and check the rules, no TUI (also CI=true)",
+    )
+    parser.add_argument(
+        "--ci-config",
+        metavar="PATH",
+        default=None,
+        help="CI rules file (default: .dive-ci in the working directory)",
+    )
+    for camel, kebab in (
+        ("--lowestEfficiency", "--lowest-efficiency"),
+        ("--highestWastedBytes", "--highest-wasted-bytes"),
+        ("--highestUserWastedPercent", "--highest-user-wasted-percent"),
+        ("--highestReclaimableBytes", "--highest-reclaimable-bytes"),
+    ):
+        parser.add_argument(
+            camel,
+            kebab,
+            dest=camel.lstrip("-"),
+            default=None,
+            metavar="VALUE",
+            help="CI rule threshold ('disabled' skips the rule)",
+        )
+    parser.add_argument(
+        "--ci-all-files",
+        action="store_true",
+        help="CI report: list every inefficient file, not only the largest",
+    )
+    parser.add_argument(
+        "--junit",
+        metavar="FILE",
+        default=None,
+        help="CI mode: also write a JUnit XML report to FILE",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="write a small sample image (docker-archive) and open it; needs no engine",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="divepy/dive config file (default: the usual dive config locations)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="do not use the analysis cache")
-    parser.add_argument("-i", "--ignore-errors", action="store_true",
-                        help="accepted for dive compatibility (divepy never stops on path errors)")
-    parser.add_argument("--debug", action="store_true", help="show a traceback on unexpected errors")
+    parser.add_argument(
+        "-i",
+        "--ignore-errors",
+        action="store_true",
+        help="accepted for dive compatibility (divepy never stops on path errors)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show a traceback on unexpected errors"
+    )
     parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
     return parser
 
@@ -117,23 +167,25 @@ class StderrProgress:
         if not layer:
             return
 
-        if total:
-            text = f"{status} {format_bytes(current)} / {format_bytes(total)}"
-        else:
-            text = status
+        text = f"{status} {format_bytes(current)} / {format_bytes(total)}" if total else status
         if self._live:
             self._clear()
             self._stream.write(f"  {layer[:12]}: {text}"[:100])
             self._stream.flush()
-        elif status in ("Pull complete", "Already exists", "Download complete") \
-                and self._pulls.get(layer) != status:
+        elif (
+            status in ("Pull complete", "Already exists", "Download complete")
+            and self._pulls.get(layer) != status
+        ):
             print(f"  {layer[:12]}: {status}", file=self._stream, flush=True)
         self._pulls[layer] = status
 
     def read(self, bytes_read: int, layers_read: int) -> None:
         if self._live:
             now = time.monotonic()
-            if now - self._last_read_line < READ_LINE_INTERVAL_S and layers_read == self._last_layers:
+            if (
+                now - self._last_read_line < READ_LINE_INTERVAL_S
+                and layers_read == self._last_layers
+            ):
                 return  # called per chunk of the stream: redraw at most 10 times a second
             self._last_read_line, self._last_layers = now, layers_read
             self._clear()
@@ -170,12 +222,12 @@ def _gc_paused() -> Iterator[None]:
         gc.freeze()
 
 
-def _load(args: argparse.Namespace, env: Mapping[str, str], progress: object) -> "object":
+def _load(args: argparse.Namespace, env: Mapping[str, str], progress: object) -> object:
     with _gc_paused():
         return _load_analysis(args, env, progress)
 
 
-def _load_analysis(args: argparse.Namespace, env: Mapping[str, str], progress: object) -> "object":
+def _load_analysis(args: argparse.Namespace, env: Mapping[str, str], progress: object) -> object:
     from dive_py.domain.analysis import analyse
     from dive_py.domain.sources import open_image
 
@@ -187,11 +239,12 @@ def _load_analysis(args: argparse.Namespace, env: Mapping[str, str], progress: o
         slot = open_slot(args.image, source, args.platform, env)  # before any save stream
         cached = slot.load() if slot is not None else None
         if cached is not None:
-            progress.message(f"Using the cached analysis of {args.image} "  # type: ignore[attr-defined]
-                             "(--no-cache reads the image again)")
+            progress.message(
+                f"Using the cached analysis of {args.image} "  # type: ignore[attr-defined]
+                "(--no-cache reads the image again)"
+            )
             return cached
-    image = open_image(args.image, source=source, platform=args.platform,
-                       progress=progress)  # type: ignore[arg-type]
+    image = open_image(args.image, source=source, platform=args.platform, progress=progress)  # type: ignore[arg-type]
     analysis = analyse(image)
     if slot is not None:
         slot.store(analysis)
@@ -213,8 +266,12 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: Tex
     if args.version:
         print(f"divepy {__version__}", file=stdout)
         return ExitCode.OK
-    for flag, value in (("--json", args.json_path), ("--junit", args.junit),
-                        ("--ci-config", args.ci_config), ("--config", args.config)):
+    for flag, value in (
+        ("--json", args.json_path),
+        ("--junit", args.junit),
+        ("--ci-config", args.ci_config),
+        ("--config", args.config),
+    ):
         if value is not None and not value.strip():
             raise UsageError(f"{flag} needs a file name, got an empty value", "see 'divepy --help'")
     if args.source is not None:
@@ -227,8 +284,10 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: Tex
         args.platform = Platform.parse(args.platform)
     if args.demo:
         if args.image:
-            raise UsageError("--demo opens the sample image: do not name another image",
-                             "drop the image name or --demo")
+            raise UsageError(
+                "--demo opens the sample image: do not name another image",
+                "drop the image name or --demo",
+            )
         from dive_py.domain.demo_image import write_demo_archive
 
         args.image = write_demo_archive()
@@ -237,8 +296,8 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: Tex
         raise UsageError("no image named", "run 'divepy IMAGE', or 'divepy --demo' to try it")
     ci = ci_enabled(args, env)
     if ci or args.json_path:
-        from dive_py.domain.export_json import render_json
         from dive_py.atomic_file import write_atomically
+        from dive_py.domain.export_json import render_json
 
         rules = None
         if ci:
@@ -295,8 +354,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an unexpected bug: one line unless --debug
         if debug:
             raise
-        print(f"divepy: internal error: {type(exc).__name__}: {exc} - rerun with --debug and "
-              "report it", file=sys.stderr)
+        print(
+            f"divepy: internal error: {type(exc).__name__}: {exc} - rerun with --debug and "
+            "report it",
+            file=sys.stderr,
+        )
         code = ExitCode.INTERNAL
     return int(code)
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from dive_py.errors import UsageError
 
@@ -63,16 +64,46 @@ DEFAULT_KEYS: dict[str, str] = {
 IGNORED_KEYS = frozenset({"toggle-wrap-tree", "extract-file"})
 
 _TOKENS = {
-    "pgup": "pageup", "pageup": "pageup", "pgdn": "pagedown", "pgdown": "pagedown",
-    "pagedown": "pagedown", "esc": "escape", "escape": "escape", "ctl": "ctrl", "ctrl": "ctrl",
-    "alt": "alt", "shift": "shift", "/": "slash", "\\": "backslash",
-    "[": "left_square_bracket", "]": "right_square_bracket", "_": "underscore", "~": "tilde",
-    "slash": "slash", "backslash": "backslash", "underscore": "underscore", "tilde": "tilde",
-    "lsqbracket": "left_square_bracket", "rsqbracket": "right_square_bracket",
-    "space": "space", "enter": "enter", "tab": "tab", "backspace": "backspace",
-    "backspace2": "backspace", "insert": "insert", "delete": "delete", "home": "home",
-    "end": "end", "up": "up", "down": "down", "left": "left", "right": "right",
-    "arrowup": "up", "arrowdown": "down", "arrowleft": "left", "arrowright": "right",
+    "pgup": "pageup",
+    "pageup": "pageup",
+    "pgdn": "pagedown",
+    "pgdown": "pagedown",
+    "pagedown": "pagedown",
+    "esc": "escape",
+    "escape": "escape",
+    "ctl": "ctrl",
+    "ctrl": "ctrl",
+    "alt": "alt",
+    "shift": "shift",
+    "/": "slash",
+    "\\": "backslash",
+    "[": "left_square_bracket",
+    "]": "right_square_bracket",
+    "_": "underscore",
+    "~": "tilde",
+    "slash": "slash",
+    "backslash": "backslash",
+    "underscore": "underscore",
+    "tilde": "tilde",
+    "lsqbracket": "left_square_bracket",
+    "rsqbracket": "right_square_bracket",
+    "space": "space",
+    "enter": "enter",
+    "tab": "tab",
+    "backspace": "backspace",
+    "backspace2": "backspace",
+    "insert": "insert",
+    "delete": "delete",
+    "home": "home",
+    "end": "end",
+    "up": "up",
+    "down": "down",
+    "left": "left",
+    "right": "right",
+    "arrowup": "up",
+    "arrowdown": "down",
+    "arrowleft": "left",
+    "arrowright": "right",
     "?": "question_mark",
 }
 _TOKENS.update({f"f{n}": f"f{n}" for n in range(1, 13)})
@@ -84,8 +115,12 @@ _ALIASES = {
     "ctrl+slash": ["ctrl+underscore"],
 }
 #: keys that a terminal cannot tell apart from another key: dive's name -> what arrives.
-_SAME_AS = {"ctrl+m": "enter", "ctrl+i": "tab", "ctrl+h": "backspace",
-            "ctrl+left_square_bracket": "escape"}
+_SAME_AS = {
+    "ctrl+m": "enter",
+    "ctrl+i": "tab",
+    "ctrl+h": "backspace",
+    "ctrl+left_square_bracket": "escape",
+}
 
 
 @dataclass(slots=True)
@@ -144,8 +179,9 @@ def translate_keys(value: str, where: str = "keybinding") -> str:
             if name is None and len(low) == 1 and low.isalnum():
                 name = low
             if name is None:
-                raise UsageError(f"{where}: unknown key {token!r} in {part!r}",
-                                 "see dive's keybinding names")
+                raise UsageError(
+                    f"{where}: unknown key {token!r} in {part!r}", "see dive's keybinding names"
+                )
             if name in _MODIFIERS:
                 if name not in mods:
                     mods.append(name)
@@ -231,15 +267,17 @@ def load_explorer_config(path: str | None, env: Mapping[str, str]) -> ExplorerCo
         try:
             text = file.read_text(encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"cannot read config file {file}: {exc.strerror or exc}",
-                             "check the --config path") from None
+            raise UsageError(
+                f"cannot read config file {file}: {exc.strerror or exc}", "check the --config path"
+            ) from None
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f" (line {mark.line + 1})" if mark is not None else ""
-            raise UsageError(f"config file {file} is not valid YAML{at}",
-                             "fix or remove the file") from None
+            raise UsageError(
+                f"config file {file} is not valid YAML{at}", "fix or remove the file"
+            ) from None
         if data is None:
             data = {}
         if not isinstance(data, Mapping):
@@ -260,7 +298,7 @@ def load_explorer_config(path: str | None, env: Mapping[str, str]) -> ExplorerCo
     for key, value in values.items():
         if not key.startswith("keybinding."):
             continue
-        action = key[len("keybinding."):]
+        action = key[len("keybinding.") :]
         if action == "toggle-unchanged-files":
             continue
         if value is None or str(value).strip() == "":
@@ -287,27 +325,35 @@ def load_explorer_config(path: str | None, env: Mapping[str, str]) -> ExplorerCo
             if not name:
                 continue
             if name not in DIFF_NAMES:
-                raise UsageError(f"{where('diff.hide')}: unknown change type {item!r}",
-                                 "use added, removed, modified or unmodified")
+                raise UsageError(
+                    f"{where('diff.hide')}: unknown change type {item!r}",
+                    "use added, removed, modified or unmodified",
+                )
             names.add(name)
         config.hide = frozenset(names)
     if "layer.show-aggregated-changes" in values:
-        config.show_aggregated_changes = _bool(values["layer.show-aggregated-changes"],
-                                               where("layer.show-aggregated-changes"))
+        config.show_aggregated_changes = _bool(
+            values["layer.show-aggregated-changes"], where("layer.show-aggregated-changes")
+        )
     if "filetree.collapse-dir" in values:
         config.collapse_dir = _bool(values["filetree.collapse-dir"], where("filetree.collapse-dir"))
     if "filetree.show-attributes" in values:
-        config.show_attributes = _bool(values["filetree.show-attributes"],
-                                       where("filetree.show-attributes"))
+        config.show_attributes = _bool(
+            values["filetree.show-attributes"], where("filetree.show-attributes")
+        )
     if "filetree.pane-width" in values:
         raw = values["filetree.pane-width"]
         try:
             width = float(raw)
         except (TypeError, ValueError):
-            raise UsageError(f"{where('filetree.pane-width')}: {raw!r} is not a number",
-                             "use a fraction between 0 and 1, e.g. 0.5") from None
+            raise UsageError(
+                f"{where('filetree.pane-width')}: {raw!r} is not a number",
+                "use a fraction between 0 and 1, e.g. 0.5",
+            ) from None
         if not 0 < width < 1:
-            raise UsageError(f"{where('filetree.pane-width')}: {raw!r} is not between 0 and 1",
-                             "use a fraction between 0 and 1, e.g. 0.5")
+            raise UsageError(
+                f"{where('filetree.pane-width')}: {raw!r} is not between 0 and 1",
+                "use a fraction between 0 and 1, e.g. 0.5",
+            )
         config.pane_width = width
     return config

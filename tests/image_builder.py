@@ -12,8 +12,8 @@ import hashlib
 import io
 import json
 import tarfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import zstandard
 
@@ -62,16 +62,23 @@ def opaque(dir_path: str) -> E:
     return E(f"{dir_path}/.wh..wh..opq", "file", b"", 0o644)
 
 
-_KINDS = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "symlink": tarfile.SYMTYPE,
-          "hardlink": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE, "char": tarfile.CHRTYPE,
-          "block": tarfile.BLKTYPE}
+_KINDS = {
+    "file": tarfile.REGTYPE,
+    "dir": tarfile.DIRTYPE,
+    "symlink": tarfile.SYMTYPE,
+    "hardlink": tarfile.LNKTYPE,
+    "fifo": tarfile.FIFOTYPE,
+    "char": tarfile.CHRTYPE,
+    "block": tarfile.BLKTYPE,
+}
 
 
 def layer_tar(entries: Sequence[E], fmt: int = tarfile.PAX_FORMAT) -> bytes:
     """Return an uncompressed layer tar holding ``entries`` in order."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=fmt, encoding="utf-8",
-                      errors="surrogateescape") as tar:
+    with tarfile.open(
+        fileobj=buf, mode="w", format=fmt, encoding="utf-8", errors="surrogateescape"
+    ) as tar:
         for e in entries:
             info = tarfile.TarInfo(e.path)
             info.type = _KINDS[e.kind]
@@ -125,18 +132,26 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def image_blobs(spec: ImageSpec, compression: str = "none"
-                ) -> tuple[bytes, list[bytes], list[bytes]]:
+def image_blobs(
+    spec: ImageSpec, compression: str = "none"
+) -> tuple[bytes, list[bytes], list[bytes]]:
     """Return (config JSON, uncompressed layer tars, stored layer blobs)."""
     tars = [layer_tar(entries) for entries in spec.layers]
     stored = [compress(t, compression) for t in tars]
     config = {
-        "architecture": spec.architecture, "os": spec.os,
+        "architecture": spec.architecture,
+        "os": spec.os,
         **({"variant": spec.variant} if spec.variant else {}),
         "config": {"Cmd": ["sh"]},
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + _sha(t) for t in tars]},
-        "history": [{"created": "2024-01-01T00:00:00Z", "created_by": s.created_by,
-                     **({"empty_layer": True} if s.empty_layer else {})} for s in spec.steps()],
+        "history": [
+            {
+                "created": "2024-01-01T00:00:00Z",
+                "created_by": s.created_by,
+                **({"empty_layer": True} if s.empty_layer else {}),
+            }
+            for s in spec.steps()
+        ],
     }
     return json.dumps(config).encode(), tars, stored
 
@@ -156,20 +171,30 @@ def _add_link(tar: tarfile.TarFile, name: str, target: str) -> None:
 
 
 def _oci_manifest(config: bytes, stored: list[bytes], compression: str) -> bytes:
-    media = {"none": "application/vnd.oci.image.layer.v1.tar",
-             "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
-             "zstd": "application/vnd.oci.image.layer.v1.tar+zstd"}[compression]
-    return json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": "sha256:" + _sha(config), "size": len(config)},
-        "layers": [{"mediaType": media, "digest": "sha256:" + _sha(b), "size": len(b)}
-                   for b in stored],
-    }).encode()
+    media = {
+        "none": "application/vnd.oci.image.layer.v1.tar",
+        "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
+        "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
+    }[compression]
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": "sha256:" + _sha(config),
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": media, "digest": "sha256:" + _sha(b), "size": len(b)} for b in stored
+            ],
+        }
+    ).encode()
 
 
-def docker_archive(spec: ImageSpec, layout: str = "legacy", compression: str = "none",
-                   dedupe_links: bool = True) -> bytes:
+def docker_archive(
+    spec: ImageSpec, layout: str = "legacy", compression: str = "none", dedupe_links: bool = True
+) -> bytes:
     """Return a ``docker save``-style archive of ``spec``.
 
     Args:
@@ -198,8 +223,13 @@ def docker_archive(spec: ImageSpec, layout: str = "legacy", compression: str = "
                 _add(tar, f"{layer_id}/VERSION", b"1.0")
             config_name = _sha(config) + ".json"
             _add(tar, config_name, config)
-            _add(tar, "manifest.json", json.dumps(
-                [{"Config": config_name, "RepoTags": spec.tags, "Layers": names}]).encode())
+            _add(
+                tar,
+                "manifest.json",
+                json.dumps(
+                    [{"Config": config_name, "RepoTags": spec.tags, "Layers": names}]
+                ).encode(),
+            )
         else:
             written = set()
             for blob in [config, *stored]:
@@ -209,16 +239,40 @@ def docker_archive(spec: ImageSpec, layout: str = "legacy", compression: str = "
             manifest = _oci_manifest(config, stored, compression)
             _add(tar, f"blobs/sha256/{_sha(manifest)}", manifest)
             _add(tar, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
-            _add(tar, "index.json", json.dumps({
-                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-                "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                               "digest": "sha256:" + _sha(manifest), "size": len(manifest),
-                               "annotations": {"io.containerd.image.name": spec.tags[0]}
-                               if spec.tags else {}}]}).encode())
+            _add(
+                tar,
+                "index.json",
+                json.dumps(
+                    {
+                        "schemaVersion": 2,
+                        "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": [
+                            {
+                                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                "digest": "sha256:" + _sha(manifest),
+                                "size": len(manifest),
+                                "annotations": {"io.containerd.image.name": spec.tags[0]}
+                                if spec.tags
+                                else {},
+                            }
+                        ],
+                    }
+                ).encode(),
+            )
             if layout == "oci":
-                _add(tar, "manifest.json", json.dumps([{
-                    "Config": f"blobs/sha256/{_sha(config)}", "RepoTags": spec.tags,
-                    "Layers": [f"blobs/sha256/{_sha(b)}" for b in stored]}]).encode())
+                _add(
+                    tar,
+                    "manifest.json",
+                    json.dumps(
+                        [
+                            {
+                                "Config": f"blobs/sha256/{_sha(config)}",
+                                "RepoTags": spec.tags,
+                                "Layers": [f"blobs/sha256/{_sha(b)}" for b in stored],
+                            }
+                        ]
+                    ).encode(),
+                )
     return buf.getvalue()
 
 
@@ -235,11 +289,18 @@ def multi_platform_layout(specs: Sequence[ImageSpec]) -> bytes:
                 if _sha(blob) not in written:
                     written.add(_sha(blob))
                     _add(tar, f"blobs/sha256/{_sha(blob)}", blob)
-            descriptors.append({
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": "sha256:" + _sha(manifest), "size": len(manifest),
-                "platform": {"os": spec.os, "architecture": spec.architecture,
-                             **({"variant": spec.variant} if spec.variant else {})}})
+            descriptors.append(
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": "sha256:" + _sha(manifest),
+                    "size": len(manifest),
+                    "platform": {
+                        "os": spec.os,
+                        "architecture": spec.architecture,
+                        **({"variant": spec.variant} if spec.variant else {}),
+                    },
+                }
+            )
         _add(tar, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
         _add(tar, "index.json", json.dumps({"schemaVersion": 2, "manifests": descriptors}).encode())
     return buf.getvalue()

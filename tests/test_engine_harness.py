@@ -56,7 +56,14 @@ def test_engine_versions_are_the_expected_ones(engines):
 
 def test_fixture_images_present(engine_client):
     names = fixture_image_names()
-    assert {"testimg", "spec-a", "spec-ties", "opaque", "python-hello-world", "passes-defaults"} <= set(names)
+    assert {
+        "testimg",
+        "spec-a",
+        "spec-ties",
+        "opaque",
+        "python-hello-world",
+        "passes-defaults",
+    } <= set(names)
     engine_client.images.get(BASE_IMAGE)
     for name in names:
         for tag in fixture_image_tags(name):
@@ -128,7 +135,9 @@ def test_registry_answers(registry):
 
 
 def test_dive_bin_runs(dive_bin):
-    out = subprocess.run([dive_bin, "--version"], capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [dive_bin, "--version"], capture_output=True, text=True, timeout=60, check=True
+    )
     assert "dive" in out.stdout.lower()
 
 
@@ -146,10 +155,23 @@ def test_spec_a_metadata_only_layer(engine, engine_client, tmp_path):
 def test_podman_store_has_the_fixtures(podman_bin, tmp_path):
     for name in fixture_image_names():
         for tag in fixture_image_tags(name):
-            assert subprocess.run([podman_bin, "image", "exists", tag], timeout=60).returncode == 0, tag
+            assert (
+                subprocess.run([podman_bin, "image", "exists", tag], timeout=60).returncode == 0
+            ), tag
     out = tmp_path / "saved.tar"
     with open(out, "wb") as fh:
-        subprocess.run([podman_bin, "image", "save", "--format", "docker-archive",
-                        f"{FIXTURE_REPO}/spec-ties:latest"], stdout=fh, timeout=120, check=True)
+        subprocess.run(
+            [
+                podman_bin,
+                "image",
+                "save",
+                "--format",
+                "docker-archive",
+                f"{FIXTURE_REPO}/spec-ties:latest",
+            ],
+            stdout=fh,
+            timeout=120,
+            check=True,
+        )
     with tarfile.open(out) as saved:
         assert "manifest.json" in saved.getnames()

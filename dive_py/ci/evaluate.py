@@ -13,13 +13,12 @@ and says so (dive computes NaN, whose comparison is false, so it passes too, pri
 
 from __future__ import annotations
 
-from dive_py.domain.byte_size import format_bytes
-
 from dataclasses import dataclass
 from enum import Enum
 
 from dive_py.ci.rules import Rules, Threshold
 from dive_py.ci.sizes import format_ratio
+from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.efficiency import Efficiency
 
 
@@ -82,34 +81,49 @@ def evaluate_one(threshold: Threshold, efficiency: Efficiency) -> RuleResult:
         score = efficiency.score
         measured = f"efficiency={format_ratio(score)} ({_percent(score)})"
         if score < limit:  # type: ignore[operator]
-            return RuleResult(threshold, Status.FAIL, f"image efficiency is too low: {measured} "
-                              f"< {_threshold_text(threshold)}")
+            return RuleResult(
+                threshold,
+                Status.FAIL,
+                f"image efficiency is too low: {measured} < {_threshold_text(threshold)}",
+            )
         return RuleResult(threshold, Status.PASS, f"{measured} >= {_threshold_text(threshold)}")
     if name == "highestUserWastedPercent":
         percent = efficiency.user_wasted_percent
         if percent is None:
-            return RuleResult(threshold, Status.PASS,
-                              "userWastedPercent=n/a: the image has a single layer, so no user "
-                              f"bytes were added ({_threshold_text(threshold)})")
+            return RuleResult(
+                threshold,
+                Status.PASS,
+                "userWastedPercent=n/a: the image has a single layer, so no user "
+                f"bytes were added ({_threshold_text(threshold)})",
+            )
         measured = f"userWastedPercent={format_ratio(percent)} ({_percent(percent)})"
         if percent > limit:  # type: ignore[operator]
-            return RuleResult(threshold, Status.FAIL,
-                              "too many bytes wasted, relative to the user bytes added: "
-                              f"{measured} > {_threshold_text(threshold)}")
+            return RuleResult(
+                threshold,
+                Status.FAIL,
+                "too many bytes wasted, relative to the user bytes added: "
+                f"{measured} > {_threshold_text(threshold)}",
+            )
         return RuleResult(threshold, Status.PASS, f"{measured} <= {_threshold_text(threshold)}")
     if name == "highestWastedBytes":
-        label, measured_bytes, reason = ("wastedBytes", efficiency.wasted_bytes,
-                                         "too many bytes wasted")
+        label, measured_bytes, reason = (
+            "wastedBytes",
+            efficiency.wasted_bytes,
+            "too many bytes wasted",
+        )
     elif name == "highestReclaimableBytes":
-        label, measured_bytes, reason = ("reclaimableBytes", efficiency.reclaimable_bytes,
-                                         "too many bytes stored but not visible in the final "
-                                         "file system")
+        label, measured_bytes, reason = (
+            "reclaimableBytes",
+            efficiency.reclaimable_bytes,
+            "too many bytes stored but not visible in the final file system",
+        )
     else:  # pragma: no cover - RULE_SPECS and this function change together
         raise ValueError(f"unknown rule {name}")
     measured = f"{label}={_bytes(measured_bytes)}"
     if measured_bytes > limit:  # type: ignore[operator]
-        return RuleResult(threshold, Status.FAIL,
-                          f"{reason}: {measured} > {_threshold_text(threshold)}")
+        return RuleResult(
+            threshold, Status.FAIL, f"{reason}: {measured} > {_threshold_text(threshold)}"
+        )
     return RuleResult(threshold, Status.PASS, f"{measured} <= {_threshold_text(threshold)}")
 
 

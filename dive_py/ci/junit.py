@@ -10,7 +10,7 @@ All text is escaped (control characters as ``\\xNN``) so the file is always well
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Sequence
+from collections.abc import Sequence
 
 from dive_py.ci.evaluate import RuleResult, Status
 from dive_py.ci.rules import Rules
@@ -29,18 +29,29 @@ def render_junit(analysis: object, rules: Rules, results: Sequence[RuleResult]) 
     image = analysis.image  # type: ignore[attr-defined]
     efficiency = analysis.efficiency  # type: ignore[attr-defined]
     counts = summary_counts(results)
-    totals = {"tests": str(len(results)), "failures": str(counts[Status.FAIL]),
-              "errors": "0", "skipped": str(counts[Status.SKIP]), "time": "0"}
+    totals = {
+        "tests": str(len(results)),
+        "failures": str(counts[Status.FAIL]),
+        "errors": "0",
+        "skipped": str(counts[Status.SKIP]),
+        "time": "0",
+    }
     root = ET.Element("testsuites", {"name": "divepy CI", **totals})
-    suite = ET.SubElement(root, "testsuite", {
-        "name": _clean(f"divepy CI: {image.source}://{image.reference}"), **totals})
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        {"name": _clean(f"divepy CI: {image.source}://{image.reference}"), **totals},
+    )
     properties = ET.SubElement(suite, "properties")
     figures = {
         "image": f"{image.source}://{image.reference}",
         "efficiency": repr(efficiency.score),
         "wastedBytes": str(efficiency.wasted_bytes),
-        "userWastedPercent": ("n/a" if efficiency.user_wasted_percent is None
-                              else repr(efficiency.user_wasted_percent)),
+        "userWastedPercent": (
+            "n/a"
+            if efficiency.user_wasted_percent is None
+            else repr(efficiency.user_wasted_percent)
+        ),
         "reclaimableBytes": str(efficiency.reclaimable_bytes),
         "sizeBytes": str(efficiency.size_bytes),
         "userSizeBytes": str(efficiency.user_size_bytes),
@@ -51,8 +62,9 @@ def render_junit(analysis: object, rules: Rules, results: Sequence[RuleResult]) 
     for name, value in figures.items():
         ET.SubElement(properties, "property", {"name": name, "value": _clean(value)})
     for result in results:
-        case = ET.SubElement(suite, "testcase", {"classname": "divepy.ci", "name": result.name,
-                                                 "time": "0"})
+        case = ET.SubElement(
+            suite, "testcase", {"classname": "divepy.ci", "name": result.name, "time": "0"}
+        )
         message = _clean(result.message)
         if result.status is Status.FAIL:
             failure = ET.SubElement(case, "failure", {"message": message, "type": "RuleFailed"})

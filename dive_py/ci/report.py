@@ -26,13 +26,13 @@ terminal). Colours only when stdout is a terminal and ``NO_COLOR`` is not set (n
 
 from __future__ import annotations
 
-from dive_py.domain.byte_size import format_bytes
-
 import argparse
-from typing import Mapping, Sequence, TextIO
+from collections.abc import Mapping, Sequence
+from typing import TextIO
 
 from dive_py.ci.evaluate import RuleResult, Status, evaluate
 from dive_py.ci.rules import Rules
+from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.display_text import escape_text
 from dive_py.exit_codes import ExitCode
 
@@ -74,8 +74,15 @@ def summary_counts(results: Sequence[RuleResult]) -> dict[Status, int]:
     return counts
 
 
-def render_report(analysis: object, rules: Rules, results: Sequence[RuleResult], *,
-                  all_files: bool = False, colour: bool = False, ellipsis: str = "\u2026") -> str:
+def render_report(
+    analysis: object,
+    rules: Rules,
+    results: Sequence[RuleResult],
+    *,
+    all_files: bool = False,
+    colour: bool = False,
+    ellipsis: str = "\u2026",
+) -> str:
     """Return the CI report text (ending with a newline).
 
     Args:
@@ -93,18 +100,23 @@ def render_report(analysis: object, rules: Rules, results: Sequence[RuleResult],
     def bold(text: str) -> str:
         return f"{_BOLD}{text}{_RESET}" if colour else text
 
-    lines = [f"  {rules.note}",
-             f"{bold('Image Source:')} {escape_text(f'{image.source}://{image.reference}')}",
-             f"  efficiency: {efficiency.score * 100:.4f} %",
-             f"  wastedBytes: {efficiency.wasted_bytes} bytes "
-             f"({format_bytes(efficiency.wasted_bytes)})"]
+    lines = [
+        f"  {rules.note}",
+        f"{bold('Image Source:')} {escape_text(f'{image.source}://{image.reference}')}",
+        f"  efficiency: {efficiency.score * 100:.4f} %",
+        f"  wastedBytes: {efficiency.wasted_bytes} bytes ({format_bytes(efficiency.wasted_bytes)})",
+    ]
     if efficiency.user_wasted_percent is None:
-        lines.append("  userWastedPercent: n/a (a single-layer image: no user bytes were added "
-                     "on top of the base layer)")
+        lines.append(
+            "  userWastedPercent: n/a (a single-layer image: no user bytes were added "
+            "on top of the base layer)"
+        )
     else:
         lines.append(f"  userWastedPercent: {efficiency.user_wasted_percent * 100:.4f} %")
-    lines.append(f"  reclaimableBytes: {efficiency.reclaimable_bytes} bytes "
-                 f"({format_bytes(efficiency.reclaimable_bytes)})")
+    lines.append(
+        f"  reclaimableBytes: {efficiency.reclaimable_bytes} bytes "
+        f"({format_bytes(efficiency.reclaimable_bytes)})"
+    )
     warnings = list(getattr(image, "warnings", []) or [])
     if warnings:
         lines.append(bold("Warnings:"))
@@ -117,13 +129,15 @@ def render_report(analysis: object, rules: Rules, results: Sequence[RuleResult],
         shown = inefficient if all_files else inefficient[:FILE_ROWS]
         lines.append("Count  Wasted Space  File Path")
         for item in shown:
-            lines.append(f"{item.count:>5}  {format_bytes(item.wasted_bytes):>12}  "
-                         f"{escape_text(item.path)}")
+            lines.append(
+                f"{item.count:>5}  {format_bytes(item.wasted_bytes):>12}  {escape_text(item.path)}"
+            )
         hidden = len(inefficient) - len(shown)
         if hidden:
-            rest = sum(item.wasted_bytes for item in inefficient[len(shown):])
-            lines.append(f"{ellipsis} {hidden} more ({format_bytes(rest)}; "
-                         "--ci-all-files lists them all)")
+            rest = sum(item.wasted_bytes for item in inefficient[len(shown) :])
+            lines.append(
+                f"{ellipsis} {hidden} more ({format_bytes(rest)}; --ci-all-files lists them all)"
+            )
     lines.append(bold("Results:"))
     for result in results:
         label = result.status.value
@@ -132,16 +146,19 @@ def render_report(analysis: object, rules: Rules, results: Sequence[RuleResult],
         lines.append(f"  {label}: {result.name}: {escape_text(result.message)}")
     counts = summary_counts(results)
     verdict = "FAIL" if counts[Status.FAIL] else "PASS"
-    summary = (f"Result:{verdict} [Total:{len(results)}] [Passed:{counts[Status.PASS]}] "
-               f"[Failed:{counts[Status.FAIL]}] [Warn:0] [Skipped:{counts[Status.SKIP]}]")
+    summary = (
+        f"Result:{verdict} [Total:{len(results)}] [Passed:{counts[Status.PASS]}] "
+        f"[Failed:{counts[Status.FAIL]}] [Warn:0] [Skipped:{counts[Status.SKIP]}]"
+    )
     if colour:
         summary = f"{_RED if counts[Status.FAIL] else _GREEN}{summary}{_RESET}"
     lines.append(summary)
     return "\n".join(lines) + "\n"
 
 
-def run_ci(analysis: object, rules: Rules, args: argparse.Namespace, env: Mapping[str, str],
-           stdout: TextIO) -> int:
+def run_ci(
+    analysis: object, rules: Rules, args: argparse.Namespace, env: Mapping[str, str], stdout: TextIO
+) -> int:
     """Evaluate the rules, print the report, write ``--junit``; return the exit code.
 
     Returns:
@@ -151,9 +168,14 @@ def run_ci(analysis: object, rules: Rules, args: argparse.Namespace, env: Mappin
         OutputError: the JUnit file could not be written (after the report was printed).
     """
     results = evaluate(rules, analysis.efficiency)  # type: ignore[attr-defined]
-    text = render_report(analysis, rules, results,
-                         all_files=bool(getattr(args, "ci_all_files", False)),
-                         colour=use_colour(stdout, env), ellipsis=_ellipsis(stdout))
+    text = render_report(
+        analysis,
+        rules,
+        results,
+        all_files=bool(getattr(args, "ci_all_files", False)),
+        colour=use_colour(stdout, env),
+        ellipsis=_ellipsis(stdout),
+    )
     stdout.write(text)
     stdout.flush()
     junit_path = getattr(args, "junit", None)

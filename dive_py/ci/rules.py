@@ -23,9 +23,10 @@ from __future__ import annotations
 import argparse
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from dive_py.ci.sizes import ValueProblem, parse_bytes, parse_ratio
 from dive_py.domain.display_text import escape_text
@@ -123,8 +124,10 @@ def _closest(key: str) -> str | None:
     matches = difflib.get_close_matches(key, _SPELLINGS, n=1, cutoff=0.5)
     if not matches:
         lowered = {spelling.lower(): spelling for spelling in _SPELLINGS}
-        matches = [lowered[m] for m in difflib.get_close_matches(key.lower(), list(lowered), n=1,
-                                                                  cutoff=0.5)]
+        matches = [
+            lowered[m]
+            for m in difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.5)
+        ]
     return matches[0] if matches else None
 
 
@@ -173,8 +176,9 @@ def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str | N
     if data is None:
         return {}
     if not isinstance(data, dict):
-        problems.append(f"{shown} must be a YAML mapping with a 'rules:' key, "
-                        f"not a {type(data).__name__}")
+        problems.append(
+            f"{shown} must be a YAML mapping with a 'rules:' key, not a {type(data).__name__}"
+        )
         return {}
     rules: Any = None
     found_rules = False
@@ -183,20 +187,24 @@ def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str | N
         if text.lower() == "rules":
             rules, found_rules = value, True
         elif _normalise(text) in _BY_NORMALISED:
-            problems.append(f"rule {escape_text(text)!r} in {shown} must be indented "
-                            "under 'rules:'")
+            problems.append(
+                f"rule {escape_text(text)!r} in {shown} must be indented under 'rules:'"
+            )
     if not found_rules:
         for key in data:
             text = str(key)
             if difflib.get_close_matches(text.lower(), ["rules"], n=1, cutoff=0.7):
-                problems.append(f"unknown key {escape_text(text)!r} in {shown} "
-                                "(did you mean 'rules'?)")
+                problems.append(
+                    f"unknown key {escape_text(text)!r} in {shown} (did you mean 'rules'?)"
+                )
         return {}
     if rules is None:
         return {}
     if not isinstance(rules, dict):
-        problems.append(f"'rules' in {shown} must be a mapping of rule names to values, "
-                        f"not a {type(rules).__name__}")
+        problems.append(
+            f"'rules' in {shown} must be a mapping of rule names to values, "
+            f"not a {type(rules).__name__}"
+        )
         return {}
     values: dict[str, str | None] = {}
     given_as: dict[str, str] = {}
@@ -207,8 +215,10 @@ def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str | N
             problems.append(_unknown_rule(text, shown))
             continue
         if spec.name in given_as:
-            problems.append(f"rule {spec.name} is given twice in {shown} "
-                            f"(as {escape_text(given_as[spec.name])!r} and {escape_text(text)!r})")
+            problems.append(
+                f"rule {spec.name} is given twice in {shown} "
+                f"(as {escape_text(given_as[spec.name])!r} and {escape_text(text)!r})"
+            )
             continue
         given_as[spec.name] = text
         value_text, problem = _yaml_text(value)
@@ -235,8 +245,9 @@ def parse_threshold(spec: RuleSpec, text: str) -> float | int | None:
     return parse_bytes(stripped)
 
 
-def load_rules(args: argparse.Namespace, env: Mapping[str, str],
-               cwd: str | os.PathLike[str] | None = None) -> Rules:
+def load_rules(
+    args: argparse.Namespace, env: Mapping[str, str], cwd: str | os.PathLike[str] | None = None
+) -> Rules:
     """Return the effective CI rules, or raise one error listing every problem.
 
     Args:
@@ -295,7 +306,9 @@ def load_rules(args: argparse.Namespace, env: Mapping[str, str],
         thresholds.append(Threshold(spec, text.strip(), origin, value))
     if problems:
         where = f"fix {config_path}" if config_path else "fix the flags or the rules file"
-        raise UsageError(f"misconfigured CI rules: {'; '.join(problems)}",
-                         f"{where}: ratios lie between 0 and 1, byte sizes look like 20MB or "
-                         "20MiB, and 'disabled' skips a rule")
+        raise UsageError(
+            f"misconfigured CI rules: {'; '.join(problems)}",
+            f"{where}: ratios lie between 0 and 1, byte sizes look like 20MB or "
+            "20MiB, and 'disabled' skips a rule",
+        )
     return Rules(tuple(thresholds), config_path, note)

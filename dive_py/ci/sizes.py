@@ -13,11 +13,11 @@ import re
 
 _UNITS: dict[str, int] = {"": 1, "b": 1}
 for _power, _letter in enumerate("kmgtpe", start=1):
-    _UNITS[_letter] = _UNITS[_letter + "b"] = 1000 ** _power
-    _UNITS[_letter + "i"] = _UNITS[_letter + "ib"] = 1024 ** _power
+    _UNITS[_letter] = _UNITS[_letter + "b"] = 1000**_power
+    _UNITS[_letter + "i"] = _UNITS[_letter + "ib"] = 1024**_power
 
 _NUMBER = re.compile(r"[0-9.,]*")
-_MAX_UINT64 = 2 ** 64
+_MAX_UINT64 = 2**64
 
 
 class ValueProblem(ValueError):
@@ -31,17 +31,21 @@ def parse_bytes(text: str) -> int:
         ValueProblem: no leading number, an unknown unit, or a value of 2**64 or more.
     """
     number = _NUMBER.match(text).group()  # type: ignore[union-attr]
-    unit = text[len(number):].strip().lower()
+    unit = text[len(number) :].strip().lower()
     digits = number.replace(",", "")
     try:
         value = float(digits)
     except ValueError:
-        raise ValueProblem(f"{text!r} is not a byte size (a number, then an optional unit "
-                           "such as kB, KiB, MB, MiB, GB)") from None
+        raise ValueProblem(
+            f"{text!r} is not a byte size (a number, then an optional unit "
+            "such as kB, KiB, MB, MiB, GB)"
+        ) from None
     factor = _UNITS.get(unit)
     if factor is None:
-        raise ValueProblem(f"{text!r} has an unknown size unit {unit!r} (use B, kB, KiB, MB, "
-                           "MiB, GB, GiB, TB, TiB, PB, PiB, EB or EiB)")
+        raise ValueProblem(
+            f"{text!r} has an unknown size unit {unit!r} (use B, kB, KiB, MB, "
+            "MiB, GB, GiB, TB, TiB, PB, PiB, EB or EiB)"
+        )
     value *= factor
     if value >= _MAX_UINT64:
         raise ValueProblem(f"{text!r} is too large")
@@ -57,8 +61,9 @@ def parse_ratio(text: str) -> float:
     try:
         value = float(text.strip().replace("_", "\0"))
     except ValueError:
-        raise ValueProblem(f"{text!r} is not a number (write a ratio between 0 and 1, "
-                           "such as 0.95)") from None
+        raise ValueProblem(
+            f"{text!r} is not a number (write a ratio between 0 and 1, such as 0.95)"
+        ) from None
     if math.isnan(value) or not 0.0 <= value <= 1.0:
         hint = f" (write {value / 100:g} for {value:g} %)" if 1 < value <= 100 else ""
         raise ValueProblem(f"{text!r} is not a ratio between 0 and 1{hint}")

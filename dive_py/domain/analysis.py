@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from dive_py.domain.compare import CompareMode, compared_from_states
 from dive_py.domain.efficiency import Efficiency, measure_efficiency
@@ -47,13 +47,14 @@ class Analysis:
 
     image: Image
     efficiency: Efficiency
-    _trees: "OrderedDict[tuple[int, CompareMode], FileTree]" = field(default_factory=OrderedDict)
+    _trees: OrderedDict[tuple[int, CompareMode], FileTree] = field(default_factory=OrderedDict)
     _states: StackedStates | None = None
     _favoured: CompareMode | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def compared_tree(self, index: int, mode: CompareMode,
-                      stop: Callable[[], bool] | None = None) -> FileTree:
+    def compared_tree(
+        self, index: int, mode: CompareMode, stop: Callable[[], bool] | None = None
+    ) -> FileTree:
         """Return the marked tree for layer ``index`` in ``mode``, built on first use.
 
         The tree is what :func:`~dive_py.domain.compare.build_compared_tree` returns, but it

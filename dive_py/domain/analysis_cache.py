@@ -40,6 +40,7 @@ The cache never makes a run fail: every error here means "no cache".
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -48,9 +49,10 @@ import pickle
 import stat
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from dive_py import __version__
 
@@ -74,10 +76,8 @@ def code_fingerprint() -> str:
         root = Path(__file__).resolve().parent
         for path in sorted(root.rglob("*.py")):
             digest.update(str(path.relative_to(root)).encode() + b"\0")
-            try:
+            with contextlib.suppress(OSError):
                 digest.update(path.read_bytes())
-            except OSError:
-                pass
             digest.update(b"\0")
         _fingerprint = digest.hexdigest()
     return _fingerprint
@@ -112,6 +112,7 @@ def _private_dir(directory: Path) -> bool:
 # identities: what the key is made of, computed without reading the image
 # ------------------------------------------------------------------------------------------
 
+
 def _file_identity(path: str) -> dict[str, Any] | None:
     try:
         real = os.path.realpath(path)
@@ -127,8 +128,15 @@ def _file_identity(path: str) -> dict[str, Any] | None:
         return {"kind": "oci-dir", "path": real, "index_sha256": hashlib.sha256(index).hexdigest()}
     if not stat.S_ISREG(info.st_mode):
         return None
-    return {"kind": "file", "path": real, "dev": info.st_dev, "ino": info.st_ino,
-            "size": info.st_size, "mtime_ns": info.st_mtime_ns, "ctime_ns": info.st_ctime_ns}
+    return {
+        "kind": "file",
+        "path": real,
+        "dev": info.st_dev,
+        "ino": info.st_ino,
+        "size": info.st_size,
+        "mtime_ns": info.st_mtime_ns,
+        "ctime_ns": info.st_ctime_ns,
+    }
 
 
 def docker_image_id(reference: str) -> tuple[str, str] | None:
@@ -159,6 +167,7 @@ def docker_image_id(reference: str) -> tuple[str, str] | None:
 # ------------------------------------------------------------------------------------------
 # entries
 # ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class CacheSlot:
@@ -191,8 +200,11 @@ class CacheSlot:
         """Return the cached :class:`Analysis`, or None (missing, or bad and now deleted)."""
         try:
             info = os.stat(self.directory, follow_symlinks=False)
-            if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()
-                    or stat.S_IMODE(info.st_mode) & 0o022):
+            if (
+                not stat.S_ISDIR(info.st_mode)
+                or info.st_uid != os.getuid()
+                or stat.S_IMODE(info.st_mode) & 0o022
+            ):
                 return None  # not a private directory: trust nothing in it
         except OSError:
             return None
@@ -203,8 +215,11 @@ class CacheSlot:
         try:
             with os.fdopen(fd, "rb") as handle:
                 info = os.fstat(handle.fileno())
-                if (not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid()
-                        or stat.S_IMODE(info.st_mode) & 0o077):
+                if (
+                    not stat.S_ISREG(info.st_mode)
+                    or info.st_uid != os.getuid()
+                    or stat.S_IMODE(info.st_mode) & 0o077
+                ):
                     raise ValueError("not a private regular file")
                 data = handle.read()
             payload = self._verified_payload(data)
@@ -217,24 +232,26 @@ class CacheSlot:
         except Exception:
             self.discard()
             return None
-        try:
+        with contextlib.suppress(OSError):
             os.utime(self.path)  # most recently used
-        except OSError:
-            pass
         return analysis
 
     def _verified_payload(self, data: bytes) -> bytes:
-        if data[:len(MAGIC)] != MAGIC or len(data) < len(MAGIC) + 4:
+        if data[: len(MAGIC)] != MAGIC or len(data) < len(MAGIC) + 4:
             raise ValueError("bad magic")
         start = len(MAGIC) + 4
-        header_len = int.from_bytes(data[len(MAGIC):start], "big")
-        header = json.loads(data[start:start + header_len])
-        expected = {"format": CACHE_FORMAT, "version": __version__,
-                    "code": code_fingerprint(), "key": self.key}
+        header_len = int.from_bytes(data[len(MAGIC) : start], "big")
+        header = json.loads(data[start : start + header_len])
+        expected = {
+            "format": CACHE_FORMAT,
+            "version": __version__,
+            "code": code_fingerprint(),
+            "key": self.key,
+        }
         for name, value in expected.items():
             if header.get(name) != value:
                 raise ValueError(f"header {name} mismatch")
-        payload = data[start + header_len:]
+        payload = data[start + header_len :]
         if len(payload) != header.get("length"):
             raise ValueError("truncated")
         if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
@@ -242,10 +259,8 @@ class CacheSlot:
         return payload
 
     def discard(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(self.path)
-        except OSError:
-            pass
 
     # -- writing --------------------------------------------------------------------------
 
@@ -262,15 +277,25 @@ class CacheSlot:
             # the entry and its load time).
             efficiency = dataclasses.replace(analysis.efficiency, final_tree=None)
             payload = pickle.dumps((image, efficiency), protocol=pickle.HIGHEST_PROTOCOL)
-            header = json.dumps({
-                "format": CACHE_FORMAT, "version": __version__, "code": code_fingerprint(),
-                "key": self.key, "identity": self.identity, "image_id": image.image_id,
-                "length": len(payload), "sha256": hashlib.sha256(payload).hexdigest(),
-                "created": time.time(),
-            }, sort_keys=True).encode()
+            header = json.dumps(
+                {
+                    "format": CACHE_FORMAT,
+                    "version": __version__,
+                    "code": code_fingerprint(),
+                    "key": self.key,
+                    "identity": self.identity,
+                    "image_id": image.image_id,
+                    "length": len(payload),
+                    "sha256": hashlib.sha256(payload).hexdigest(),
+                    "created": time.time(),
+                },
+                sort_keys=True,
+            ).encode()
             if not _private_dir(self.directory):
                 return False
-            fd, temp = tempfile.mkstemp(prefix=f".{self.key[:16]}.", suffix=".tmp", dir=self.directory)
+            fd, temp = tempfile.mkstemp(
+                prefix=f".{self.key[:16]}.", suffix=".tmp", dir=self.directory
+            )
             try:
                 with os.fdopen(fd, "wb") as handle:  # mkstemp: 0600
                     handle.write(MAGIC + len(header).to_bytes(4, "big") + header)
@@ -279,10 +304,8 @@ class CacheSlot:
                     os.fsync(handle.fileno())
                 os.replace(temp, self.path)
             except BaseException:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(temp)
-                except OSError:
-                    pass
                 raise
             _prune(self.directory)
             return True
@@ -310,14 +333,13 @@ def _prune(directory: Path) -> None:
         return
     entries.sort(reverse=True)
     for _, path in entries[MAX_ENTRIES:]:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(path)
-        except OSError:
-            pass
 
 
-def open_slot(text: str, source: str, platform: object | None,
-              env: Mapping[str, str] | None = None) -> CacheSlot | None:
+def open_slot(
+    text: str, source: str, platform: object | None, env: Mapping[str, str] | None = None
+) -> CacheSlot | None:
     """Return the cache slot for the image the user named, or None when it cannot be cached.
 
     Args:
@@ -349,9 +371,17 @@ def open_slot(text: str, source: str, platform: object | None,
             return None
         if identity is None:
             return None
-        material = json.dumps({"source": name, "platform": str(platform) if platform else "",
-                               "identity": identity, "format": CACHE_FORMAT, "version": __version__,
-                               "code": code_fingerprint()}, sort_keys=True)
+        material = json.dumps(
+            {
+                "source": name,
+                "platform": str(platform) if platform else "",
+                "identity": identity,
+                "format": CACHE_FORMAT,
+                "version": __version__,
+                "code": code_fingerprint(),
+            },
+            sort_keys=True,
+        )
         key = hashlib.sha256(material.encode()).hexdigest()
         return CacheSlot(cache_directory(env), key, identity, name, reference, recheck)
     except Exception:

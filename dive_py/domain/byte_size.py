@@ -18,6 +18,6 @@ def format_bytes(size: int) -> str:
     if size < 10:
         return f"{max(size, 0)} B"
     exponent = min(int(math.floor(math.log(size, 1000))), len(_UNITS) - 1)
-    value = math.floor(size / 1000 ** exponent * 10 + 0.5) / 10
+    value = math.floor(size / 1000**exponent * 10 + 0.5) / 10
     text = f"{value:.0f}" if value >= 10 else f"{value:.1f}"
     return f"{text} {_UNITS[exponent]}"

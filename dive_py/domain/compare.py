@@ -24,12 +24,18 @@ the two states share, so a layer's tree costs about that layer's changes).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import Callable, Sequence
 
+from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType, FileEntry
-from dive_py.domain.file_tree import (BuildCancelled, DiffType, FileNode, FileTree, StackedStates,
-                                     hardlink_bytes)
+from dive_py.domain.file_tree import (
+    BuildCancelled,
+    FileNode,
+    FileTree,
+    StackedStates,
+    hardlink_bytes,
+)
 from dive_py.domain.layer_tar import LayerContents
 
 _UNMODIFIED = DiffType.UNMODIFIED
@@ -105,7 +111,9 @@ def _hardlink_bytes(tree: FileTree, node: FileNode) -> int:
     if data is None:
         return 0
     holder = tree.find(data.path)
-    if holder is not None and (holder.entry is data or (node.entry is None and holder.base_entry is data)):
+    if holder is not None and (
+        holder.entry is data or (node.entry is None and holder.base_entry is data)
+    ):
         return 0
     return data.size
 
@@ -146,8 +154,9 @@ def mark_changes(tree: FileTree) -> None:
                     diff = DiffType.MODIFIED
             entry = node.entry
             if entry is not None and not entry.is_dir:  # a file over a directory's ghosts
-                total = _hardlink_bytes(tree, node) if entry.type is EntryType.HARDLINK \
-                    else entry.size
+                total = (
+                    _hardlink_bytes(tree, node) if entry.type is EntryType.HARDLINK else entry.size
+                )
             node.size = total
             node.count = count
         else:
@@ -162,8 +171,9 @@ def mark_changes(tree: FileTree) -> None:
         node.diff = diff
 
 
-def compared_from_states(states: StackedStates, mode: CompareMode, index: int,
-                         stop: Callable[[], bool] | None = None) -> FileTree:
+def compared_from_states(
+    states: StackedStates, mode: CompareMode, index: int, stop: Callable[[], bool] | None = None
+) -> FileTree:
     """Return the same tree as :func:`build_compared_tree`, from stacked states.
 
     Args:
@@ -203,8 +213,9 @@ def _ghost_size(entry: FileEntry, base_root: FileNode, top_root: FileNode) -> in
     return entry.size
 
 
-def _removed_copy(node: FileNode, base_root: FileNode, top_root: FileNode,
-                  stop: Callable[[], bool] | None) -> FileNode:
+def _removed_copy(
+    node: FileNode, base_root: FileNode, top_root: FileNode, stop: Callable[[], bool] | None
+) -> FileNode:
     """A removed (ghost) copy of the base subtree at ``node``: entries None, diff REMOVED."""
     first = _mark_copy(node, None, node.entry, _REMOVED)
     stack = [(node, first)]
@@ -252,8 +263,9 @@ def _added_copy(node: FileNode, stop: Callable[[], bool] | None) -> FileNode:
     return first
 
 
-def _mark_copy(node: FileNode, entry: FileEntry | None, base_entry: FileEntry | None,
-               diff: DiffType) -> FileNode:
+def _mark_copy(
+    node: FileNode, entry: FileEntry | None, base_entry: FileEntry | None, diff: DiffType
+) -> FileNode:
     """A compared-tree node for the state node ``node``, with its size and count for a start.
 
     Its ``parent`` is the state node's parent (same path, another tree): a compared tree then
@@ -292,8 +304,12 @@ def _sum_up(top: FileNode) -> None:
         node.count = count + len(children)
 
 
-def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | None = None,
-                   rewritten: Callable[[FileEntry], bool] | None = None) -> FileNode:
+def compare_states(
+    base: FileNode,
+    top: FileNode,
+    stop: Callable[[], bool] | None = None,
+    rewritten: Callable[[FileEntry], bool] | None = None,
+) -> FileNode:
     """Compare two state roots of one :class:`StackedStates`; return the marked tree's root.
 
     The result is what :func:`build_compared_tree` gives for the layers between the two states
@@ -357,8 +373,12 @@ def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | Non
                     child.base_entry, child.diff = None, _ADDED
                 else:
                     child.base_entry = before.entry
-                    child.diff = _MODIFIED if after.entry is not before.entry or (
-                        rewritten is not None and rewritten(after.entry)) else _UNMODIFIED
+                    child.diff = (
+                        _MODIFIED
+                        if after.entry is not before.entry
+                        or (rewritten is not None and rewritten(after.entry))
+                        else _UNMODIFIED
+                    )
             elif before is None:
                 child = _added_copy(after, stop)
             else:
@@ -374,8 +394,11 @@ def compare_states(base: FileNode, top: FileNode, stop: Callable[[], bool] | Non
         entry, base_entry = node.entry, node.base_entry
         assert entry is not None and base_entry is not None
         if node.children is None:
-            node.diff = _MODIFIED if entry is not base_entry or (
-                rewritten is not None and rewritten(entry)) else _UNMODIFIED
+            node.diff = (
+                _MODIFIED
+                if entry is not base_entry or (rewritten is not None and rewritten(entry))
+                else _UNMODIFIED
+            )
             node.count = 0
             continue  # size: the state's (copied)
         diff = _UNMODIFIED if entry.same_as(base_entry) else _MODIFIED

@@ -107,7 +107,8 @@ class ZstdStream:
 
     def __init__(self, raw: Readable) -> None:
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            raw, read_size=_CHUNK, read_across_frames=True)
+            raw, read_size=_CHUNK, read_across_frames=True
+        )
 
     def read(self, n: int = -1) -> bytes:
         try:

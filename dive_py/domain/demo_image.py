@@ -22,7 +22,7 @@ import io
 import json
 import os
 import tarfile
-from typing import Iterable
+from collections.abc import Iterable
 
 from dive_py.atomic_file import write_atomically
 
@@ -64,42 +64,79 @@ def _base() -> list[tuple[str, str, object]]:
     entries: list[tuple[str, str, object]] = [("bin", "dir", None), ("bin/busybox", "exe", 820_000)]
     for applet in ("sh", "ls", "cat", "cp", "mv", "rm", "mkdir", "echo", "grep", "sed", "tar"):
         entries.append((f"bin/{applet}", "link", "/bin/busybox"))
-    entries += [("etc", "dir", None), ("etc/os-release", "file", b"NAME=\"Alpine Linux\"\nID=alpine\n"),
-                ("etc/passwd", "file", b"root:x:0:0:root:/root:/bin/sh\n"),
-                ("lib", "dir", None), ("lib/ld-musl-x86_64.so.1", "exe", 600_000),
-                ("root", "dir", None), ("tmp", "dir", None), ("usr", "dir", None),
-                ("usr/local", "dir", None), ("usr/local/bin", "dir", None),
-                ("usr/local/bin/python3", "exe", 14_000), ("usr/local/bin/python", "link", "python3"),
-                ("usr/local/bin/pip", "exe", 230),
-                ("usr/local/lib", "dir", None), ("usr/local/lib/libpython3.12.so.1.0", "exe", 4_200_000),
-                ("usr/local/lib/python3.12", "dir", None)]
+    entries += [
+        ("etc", "dir", None),
+        ("etc/os-release", "file", b'NAME="Alpine Linux"\nID=alpine\n'),
+        ("etc/passwd", "file", b"root:x:0:0:root:/root:/bin/sh\n"),
+        ("lib", "dir", None),
+        ("lib/ld-musl-x86_64.so.1", "exe", 600_000),
+        ("root", "dir", None),
+        ("tmp", "dir", None),
+        ("usr", "dir", None),
+        ("usr/local", "dir", None),
+        ("usr/local/bin", "dir", None),
+        ("usr/local/bin/python3", "exe", 14_000),
+        ("usr/local/bin/python", "link", "python3"),
+        ("usr/local/bin/pip", "exe", 230),
+        ("usr/local/lib", "dir", None),
+        ("usr/local/lib/libpython3.12.so.1.0", "exe", 4_200_000),
+        ("usr/local/lib/python3.12", "dir", None),
+    ]
     for module in ("os", "re", "json", "typing", "pathlib", "asyncio", "email", "http", "logging"):
-        entries.append((f"usr/local/lib/python3.12/{module}.py", "file", 30_000 + 997 * len(module)))
-    entries += [("usr/local/lib/python3.12/site-packages", "dir", None),
-                ("usr/local/lib/python3.12/site-packages/README.txt", "file", b"This directory exists so that 3rd party packages can be installed here.\n")]
+        entries.append(
+            (f"usr/local/lib/python3.12/{module}.py", "file", 30_000 + 997 * len(module))
+        )
+    entries += [
+        ("usr/local/lib/python3.12/site-packages", "dir", None),
+        (
+            "usr/local/lib/python3.12/site-packages/README.txt",
+            "file",
+            b"This directory exists so that 3rd party packages can be installed here.\n",
+        ),
+    ]
     return entries
 
 
 def _pip_install() -> list[tuple[str, str, object]]:
     site = "usr/local/lib/python3.12/site-packages"
-    entries: list[tuple[str, str, object]] = [("usr", "dir", None), ("usr/local", "dir", None),
-                                              ("usr/local/bin", "dir", None),
-                                              ("usr/local/bin/flask", "exe", 220),
-                                              ("usr/local/bin/pip", "exe", 231),  # pip rewrites itself
-                                              ("usr/local/lib", "dir", None),
-                                              ("usr/local/lib/python3.12", "dir", None),
-                                              (site, "dir", None)]
-    packages = {"flask": 12, "werkzeug": 20, "jinja2": 14, "markupsafe": 4, "itsdangerous": 5,
-                "click": 10, "blinker": 3}
+    entries: list[tuple[str, str, object]] = [
+        ("usr", "dir", None),
+        ("usr/local", "dir", None),
+        ("usr/local/bin", "dir", None),
+        ("usr/local/bin/flask", "exe", 220),
+        ("usr/local/bin/pip", "exe", 231),  # pip rewrites itself
+        ("usr/local/lib", "dir", None),
+        ("usr/local/lib/python3.12", "dir", None),
+        (site, "dir", None),
+    ]
+    packages = {
+        "flask": 12,
+        "werkzeug": 20,
+        "jinja2": 14,
+        "markupsafe": 4,
+        "itsdangerous": 5,
+        "click": 10,
+        "blinker": 3,
+    }
     for package, count in packages.items():
         entries.append((f"{site}/{package}", "dir", None))
         for n in range(count):
             entries.append((f"{site}/{package}/module{n}.py", "file", 4_000 + 1_531 * n))
         entries.append((f"{site}/{package}/__pycache__", "dir", None))
         for n in range(count):
-            entries.append((f"{site}/{package}/__pycache__/module{n}.cpython-312.pyc", "file", 3_000 + 1_201 * n))
-    entries += [("root", "dir", None), ("root/.cache", "dir", None), ("root/.cache/pip", "dir", None),
-                ("root/.cache/pip/http", "dir", None)]
+            entries.append(
+                (
+                    f"{site}/{package}/__pycache__/module{n}.cpython-312.pyc",
+                    "file",
+                    3_000 + 1_201 * n,
+                )
+            )
+    entries += [
+        ("root", "dir", None),
+        ("root/.cache", "dir", None),
+        ("root/.cache/pip", "dir", None),
+        ("root/.cache/pip/http", "dir", None),
+    ]
     for n in range(6):
         entries.append((f"root/.cache/pip/http/wheel-{n}.whl", "file", 150_000 + 40_000 * n))
     return entries
@@ -110,14 +147,30 @@ def demo_archive_bytes() -> bytes:
     layers = [
         ("FROM python:3-alpine", _layer(_base())),
         ("WORKDIR /app", _layer([("app", "dir", None)])),
-        ("COPY requirements.txt .", _layer([("app", "dir", None),
-                                            ("app/requirements.txt", "file", b"flask==3.0.3\n")])),
+        (
+            "COPY requirements.txt .",
+            _layer([("app", "dir", None), ("app/requirements.txt", "file", b"flask==3.0.3\n")]),
+        ),
         ("RUN pip install -r requirements.txt", _layer(_pip_install())),
-        ("RUN rm -rf /root/.cache", _layer([("root", "dir", None), ("root/.wh..cache", "file", b"")])),
-        ("COPY app.py .", _layer([("app", "dir", None), ("app/app.py", "file",
-                                  b"from flask import Flask\napp = Flask(__name__)\n\n"
-                                  b"@app.route('/')\ndef hello():\n    return 'Hello, World!'\n\n"
-                                  b"if __name__ == '__main__':\n    app.run(host='0.0.0.0')\n")])),
+        (
+            "RUN rm -rf /root/.cache",
+            _layer([("root", "dir", None), ("root/.wh..cache", "file", b"")]),
+        ),
+        (
+            "COPY app.py .",
+            _layer(
+                [
+                    ("app", "dir", None),
+                    (
+                        "app/app.py",
+                        "file",
+                        b"from flask import Flask\napp = Flask(__name__)\n\n"
+                        b"@app.route('/')\ndef hello():\n    return 'Hello, World!'\n\n"
+                        b"if __name__ == '__main__':\n    app.run(host='0.0.0.0')\n",
+                    ),
+                ]
+            ),
+        ),
     ]
     history = []
     for command, _blob in layers:
@@ -129,14 +182,21 @@ def demo_archive_bytes() -> bytes:
             created_by = "/bin/sh -c #(nop) " + command
         history.append({"created": "2024-05-01T12:00:00Z", "created_by": created_by})
         if command.startswith("RUN rm"):
-            history.append({"created": "2024-05-01T12:00:00Z",
-                            "created_by": '/bin/sh -c #(nop)  CMD ["python" "app.py"]',
-                            "empty_layer": True})
+            history.append(
+                {
+                    "created": "2024-05-01T12:00:00Z",
+                    "created_by": '/bin/sh -c #(nop)  CMD ["python" "app.py"]',
+                    "empty_layer": True,
+                }
+            )
     config = {
-        "architecture": "amd64", "os": "linux",
+        "architecture": "amd64",
+        "os": "linux",
         "config": {"Cmd": ["python", "app.py"], "WorkingDir": "/app"},
-        "rootfs": {"type": "layers",
-                   "diff_ids": ["sha256:" + hashlib.sha256(b).hexdigest() for _c, b in layers]},
+        "rootfs": {
+            "type": "layers",
+            "diff_ids": ["sha256:" + hashlib.sha256(b).hexdigest() for _c, b in layers],
+        },
         "history": history,
     }
     config_bytes = json.dumps(config, indent=None, sort_keys=True).encode()
@@ -151,10 +211,21 @@ def demo_archive_bytes() -> bytes:
             info = tarfile.TarInfo(name)
             info.size, info.mtime = len(blob), _MTIME
             tar.addfile(info, io.BytesIO(blob))
-        for name, data in ((config_name, config_bytes),
-                           ("manifest.json", json.dumps([{"Config": config_name,
-                                                          "RepoTags": ["python-hello-world:demo"],
-                                                          "Layers": names}]).encode())):
+        for name, data in (
+            (config_name, config_bytes),
+            (
+                "manifest.json",
+                json.dumps(
+                    [
+                        {
+                            "Config": config_name,
+                            "RepoTags": ["python-hello-world:demo"],
+                            "Layers": names,
+                        }
+                    ]
+                ).encode(),
+            ),
+        ):
             info = tarfile.TarInfo(name)
             info.size, info.mtime = len(data), _MTIME
             tar.addfile(info, io.BytesIO(data))
@@ -178,8 +249,10 @@ def write_demo_archive(directory: str | None = None) -> str:
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create {directory}: {exc.strerror}",
-                          "set XDG_CACHE_HOME to a writable directory") from None
+        raise OutputError(
+            f"cannot create {directory}: {exc.strerror}",
+            "set XDG_CACHE_HOME to a writable directory",
+        ) from None
     path = os.path.join(directory, DEMO_NAME)
     data = demo_archive_bytes()
     try:
@@ -190,4 +263,3 @@ def write_demo_archive(directory: str | None = None) -> str:
         pass
     write_atomically(path, data)
     return path
-

@@ -23,8 +23,8 @@ file system (shadowed or deleted), following data through hardlinks.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.file_tree import FileNode, FileTree
@@ -127,7 +127,9 @@ def _visible_bytes(tree: FileTree) -> int:
         if node.children:
             stack.extend(node.children.values())
         entry = node.entry
-        if entry is None or (entry.type is not EntryType.FILE and entry.type is not EntryType.HARDLINK):
+        if entry is None or (
+            entry.type is not EntryType.FILE and entry.type is not EntryType.HARDLINK
+        ):
             continue
         data = entry.data
         if data is None or id(data) in seen:
@@ -173,8 +175,9 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
             if path and path not in layer.entries:
                 lower = lower_entries[path]
                 if lower is not None and lower.is_dir:
-                    implicit[path] = FileEntry(path, EntryType.DIR, 0, lower.mode, lower.uid,
-                                               lower.gid, "", 0, False)
+                    implicit[path] = FileEntry(
+                        path, EntryType.DIR, 0, lower.mode, lower.uid, lower.gid, "", 0, False
+                    )
                 else:
                     implicit[path] = FileEntry(path, EntryType.DIR, 0, 0o755, 0, 0, "", 0, False)
         layer.implicit_dirs = implicit
@@ -196,11 +199,13 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
 
     discovered = 0
     minimum = 0
-    for count, cumulative, smallest in counts.values():
+    for _count, cumulative, smallest in counts.values():
         discovered += cumulative
         minimum += smallest
-    inefficient = sorted((InefficientPath("/" + p, counts[p][0], counts[p][1]) for p in order),
-                         key=lambda item: (-item.wasted_bytes, item.path))
+    inefficient = sorted(
+        (InefficientPath("/" + p, counts[p][0], counts[p][1]) for p in order),
+        key=lambda item: (-item.wasted_bytes, item.path),
+    )
     wasted = sum(item.wasted_bytes for item in inefficient)
     size = sum(layer.size_bytes for layer in layers)
     user_size = sum(layer.size_bytes for layer in layers[1:])

@@ -85,12 +85,35 @@ class FileEntry:
             None for every other type. Sizes and reclaimable bytes follow ``data``, not names.
     """
 
-    __slots__ = ("path", "type", "size", "mode", "uid", "gid", "linkname", "digest", "explicit",
-                 "devmajor", "devminor", "data")
+    __slots__ = (
+        "path",
+        "type",
+        "size",
+        "mode",
+        "uid",
+        "gid",
+        "linkname",
+        "digest",
+        "explicit",
+        "devmajor",
+        "devminor",
+        "data",
+    )
 
-    def __init__(self, path: str, type: EntryType, size: int, mode: int, uid: int, gid: int,
-                 linkname: str = "", digest: int = 0, explicit: bool = True,
-                 devmajor: int = 0, devminor: int = 0) -> None:
+    def __init__(
+        self,
+        path: str,
+        type: EntryType,
+        size: int,
+        mode: int,
+        uid: int,
+        gid: int,
+        linkname: str = "",
+        digest: int = 0,
+        explicit: bool = True,
+        devmajor: int = 0,
+        devminor: int = 0,
+    ) -> None:
         self.path = path
         self.type = type
         self.size = size
@@ -110,18 +133,31 @@ class FileEntry:
         A file's ``data`` is itself again after ``__init__``; a hardlink's ``data`` (another
         entry, or None) travels as the state.
         """
-        args = (self.path, self.type, self.size, self.mode, self.uid, self.gid, self.linkname,
-                self.digest, self.explicit, self.devmajor, self.devminor)
+        args = (
+            self.path,
+            self.type,
+            self.size,
+            self.mode,
+            self.uid,
+            self.gid,
+            self.linkname,
+            self.digest,
+            self.explicit,
+            self.devmajor,
+            self.devminor,
+        )
         if self.type is EntryType.HARDLINK:
             return (FileEntry, args, self.data)
         return (FileEntry, args)
 
-    def __setstate__(self, data: "FileEntry | None") -> None:
+    def __setstate__(self, data: FileEntry | None) -> None:
         self.data = data
 
     def __repr__(self) -> str:
-        return (f"FileEntry({self.path!r}, {self.type.name}, size={self.size}, "
-                f"mode={self.mode:o}, {self.uid}:{self.gid}, link={self.linkname!r})")
+        return (
+            f"FileEntry({self.path!r}, {self.type.name}, size={self.size}, "
+            f"mode={self.mode:o}, {self.uid}:{self.gid}, link={self.linkname!r})"
+        )
 
     @property
     def name(self) -> str:
@@ -133,15 +169,21 @@ class FileEntry:
         """True for directories."""
         return self.type is EntryType.DIR
 
-    def same_as(self, other: "FileEntry") -> bool:
+    def same_as(self, other: FileEntry) -> bool:
         """True when type, content digest, mode, owner and link target are all equal.
 
         This is divepy's "unchanged" test; dive 0.13.1 also ignores the link target, so that a
         retargeted symlink looks unchanged there.
         """
-        return (self.type is other.type and self.digest == other.digest
-                and self.mode == other.mode and self.uid == other.uid and self.gid == other.gid
-                and self.linkname == other.linkname and self.size == other.size)
+        return (
+            self.type is other.type
+            and self.digest == other.digest
+            and self.mode == other.mode
+            and self.uid == other.uid
+            and self.gid == other.gid
+            and self.linkname == other.linkname
+            and self.size == other.size
+        )
 
     def permission_string(self) -> str:
         """Return the ``ls -l`` style string, e.g. ``"drwxr-sr-t"`` (setuid/setgid/sticky shown)."""

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.efficiency import InefficientPath
 from dive_py.domain.entry import TYPEFLAG_OF_TYPE, EntryType, FileEntry
 from dive_py.domain.layer_tar import LayerContents
-
 
 _escape = json.encoder.encode_basestring_ascii  # C-accelerated; the escaping json.dumps uses
 
@@ -42,17 +42,21 @@ def _file_record_lines(entries: list[FileEntry]) -> Iterator[str]:
         mode = modes.get(key)
         if mode is None:
             mode = modes[key] = entry.go_file_mode()
-        yield (f'{{"path": {_escape(entry.path)}, "typeFlag": {TYPEFLAG_OF_TYPE[entry.type]}, '
-               f'"linkName": {_escape(entry.linkname)}, "size": {entry.size}, '
-               f'"fileMode": {mode}, "uid": {entry.uid}, "gid": {entry.gid}, '
-               f'"isDir": {"true" if entry.type is directory else "false"}}}')
+        yield (
+            f'{{"path": {_escape(entry.path)}, "typeFlag": {TYPEFLAG_OF_TYPE[entry.type]}, '
+            f'"linkName": {_escape(entry.linkname)}, "size": {entry.size}, '
+            f'"fileMode": {mode}, "uid": {entry.uid}, "gid": {entry.gid}, '
+            f'"isDir": {"true" if entry.type is directory else "false"}}}'
+        )
 
 
 def _reference_lines(inefficient: list[InefficientPath]) -> Iterator[str]:
     """Yield one JSON object per inefficient path (dive's ``fileReference`` record)."""
     for item in inefficient:
-        yield (f'{{"count": {item.count}, "sizeBytes": {item.wasted_bytes}, '
-               f'"file": {_escape(item.path)}}}')
+        yield (
+            f'{{"count": {item.count}, "sizeBytes": {item.wasted_bytes}, '
+            f'"file": {_escape(item.path)}}}'
+        )
 
 
 def layer_file_list(contents: LayerContents) -> list[FileEntry]:
@@ -74,8 +78,9 @@ def layer_file_list(contents: LayerContents) -> list[FileEntry]:
         kids = children.get(path)
         if kids and not expanded:
             stack.append((path, True))
-            kids.sort(key=lambda p: p.rpartition("/")[2].encode("utf-8", "surrogateescape"),
-                      reverse=True)
+            kids.sort(
+                key=lambda p: p.rpartition("/")[2].encode("utf-8", "surrogateescape"), reverse=True
+            )
             stack.extend((kid, False) for kid in kids)
             continue
         if path:
@@ -90,17 +95,19 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
     eff = analysis.efficiency
     layers = []
     for layer in image.layers:
-        layers.append({
-            "index": layer.index,
-            "id": layer.id,
-            "digestId": layer.diff_id,
-            "sizeBytes": layer.size_bytes,
-            "command": layer.command,
-            "fileList": placeholder,
-            "digest": layer.digest,
-            "createdAt": layer.step.created,
-            "opaqueDirectories": ["/" + p for p in layer.contents.opaque_dirs],
-        })
+        layers.append(
+            {
+                "index": layer.index,
+                "id": layer.id,
+                "digestId": layer.diff_id,
+                "sizeBytes": layer.size_bytes,
+                "command": layer.command,
+                "fileList": placeholder,
+                "digest": layer.digest,
+                "createdAt": layer.step.created,
+                "opaqueDirectories": ["/" + p for p in layer.contents.opaque_dirs],
+            }
+        )
     return {
         "layer": layers,
         "image": {
@@ -116,13 +123,16 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
             "platform": image.platform,
             "warnings": list(image.warnings),
         },
-        "history": [{
-            "createdBy": step.created_by,
-            "command": step.command,
-            "created": step.created,
-            "emptyLayer": step.empty_layer,
-            "layerIndex": step.layer_index,
-        } for step in image.history],
+        "history": [
+            {
+                "createdBy": step.created_by,
+                "command": step.command,
+                "created": step.created,
+                "emptyLayer": step.empty_layer,
+                "layerIndex": step.layer_index,
+            }
+            for step in image.history
+        ],
     }
 
 
@@ -136,13 +146,14 @@ def render_json(analysis: Analysis) -> str:
     placeholder = f"divepy-records-{uuid.uuid4().hex}"  # no file name can collide with it
     text = json.dumps(_document(analysis, placeholder), indent=2, ensure_ascii=True)
     parts = text.split(f'"{placeholder}"')
-    record_lists = [_file_record_lines(layer_file_list(layer.contents))
-                    for layer in analysis.image.layers]
+    record_lists = [
+        _file_record_lines(layer_file_list(layer.contents)) for layer in analysis.image.layers
+    ]
     record_lists.append(_reference_lines(analysis.efficiency.inefficient))
     if len(parts) != len(record_lists) + 1:
         raise AssertionError("export skeleton lost a placeholder")  # pragma: no cover
     out = [parts[0]]
-    for records, tail in zip(record_lists, parts[1:]):
+    for records, tail in zip(record_lists, parts[1:], strict=False):
         key_line = out[-1].rpartition("\n")[2]  # e.g. '      "fileList": '
         indent = " " * (len(key_line) - len(key_line.lstrip(" ")) + 2)
         body = f",\n{indent}".join(records)

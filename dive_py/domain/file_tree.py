@@ -25,10 +25,10 @@ explorer compares two states without applying the layers again.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from collections.abc import Callable, Iterator, Sequence
 from operator import attrgetter
-from typing import Callable, Iterator, Sequence
 
+from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.layer_tar import LayerContents
 from dive_py.domain.whiteout import deleted_path
@@ -42,15 +42,6 @@ _COUNT = attrgetter("count")
 
 class BuildCancelled(Exception):
     """A state or compared tree build was stopped by its ``stop`` callback (nothing was kept)."""
-
-
-class DiffType(IntEnum):
-    """How a node of a compared tree changed (dive's enum values)."""
-
-    UNMODIFIED = 0
-    MODIFIED = 1
-    ADDED = 2
-    REMOVED = 3
 
 
 class FileNode:
@@ -77,16 +68,30 @@ class FileNode:
     always right, but walk down from the root to find a node's ancestors in a given tree.
     """
 
-    __slots__ = ("name", "parent", "children", "entry", "base_entry", "touched", "diff", "size",
-                 "count")
+    __slots__ = (
+        "name",
+        "parent",
+        "children",
+        "entry",
+        "base_entry",
+        "touched",
+        "diff",
+        "size",
+        "count",
+    )
 
-    def __init__(self, name: str, parent: "FileNode | None", entry: FileEntry | None,
-                 base_entry: FileEntry | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        parent: FileNode | None,
+        entry: FileEntry | None,
+        base_entry: FileEntry | None,
+    ) -> None:
         self.name = name
         self.parent = parent
         self.entry = entry
         self.base_entry = base_entry
-        kind = (entry or base_entry)
+        kind = entry or base_entry
         self.children: dict[str, FileNode] | None = {} if kind is not None and kind.is_dir else None
         self.touched = False
         self.diff = DiffType.UNMODIFIED
@@ -118,11 +123,11 @@ class FileNode:
         """True when the node is a directory."""
         return self.children is not None
 
-    def child(self, name: str) -> "FileNode | None":
+    def child(self, name: str) -> FileNode | None:
         """Return the child called ``name`` or None."""
         return self.children.get(name) if self.children else None
 
-    def walk(self) -> Iterator["FileNode"]:
+    def walk(self) -> Iterator[FileNode]:
         """Yield this node and all descendants, parents before children, children by name."""
         stack = [self]
         while stack:
@@ -149,7 +154,7 @@ class FileTree:
         self._last_dir = self.root
 
     @classmethod
-    def of_root(cls, root: FileNode, missing_whiteouts: Sequence[tuple[int, str]] = ()) -> "FileTree":
+    def of_root(cls, root: FileNode, missing_whiteouts: Sequence[tuple[int, str]] = ()) -> FileTree:
         """Wrap an existing (marked) ``root`` as a tree, e.g. a compared tree built from states.
 
         Such a tree is for reading (``find``, ``lookup``, ``root.walk()``): do not :meth:`apply`
@@ -197,7 +202,9 @@ class FileTree:
             assert parent is not None and parent.children is not None
             if base or node.base_entry is None and not _has_base_descendant(node):
                 del parent.children[node.name]
-                if self._last_dir_path and (self._last_dir is node or _is_below(self._last_dir, node)):
+                if self._last_dir_path and (
+                    self._last_dir is node or _is_below(self._last_dir, node)
+                ):
                     self._last_dir_path, self._last_dir = "", self.root
                 continue
             # Top phase: keep ghosts of what the base had, drop what only the top phase added.
@@ -444,7 +451,7 @@ class StackedStates:
             IndexError: as :meth:`state`.
         """
         self.state(index)
-        return [item for layer in self._missing[:index + 1] for item in layer]
+        return [item for layer in self._missing[: index + 1] for item in layer]
 
     def _build_next(self, stop: Callable[[], bool] | None) -> None:
         index = len(self._roots)
@@ -456,9 +463,14 @@ class StackedStates:
         self._missing.append(missing)
 
 
-def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
-                 missing: list[tuple[int, str]], hardlinks: dict[str, None],
-                 stop: Callable[[], bool] | None = None) -> FileNode:
+def _stack_layer(
+    previous: FileNode | None,
+    layer: LayerContents,
+    index: int,
+    missing: list[tuple[int, str]],
+    hardlinks: dict[str, None],
+    stop: Callable[[], bool] | None = None,
+) -> FileNode:
     """Return the root of ``previous`` with ``layer`` applied (copy on write; see StackedStates)."""
     if previous is None:
         root = FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
@@ -574,8 +586,12 @@ def _stack_layer(previous: FileNode | None, layer: LayerContents, index: int,
     if hardlinks:
         for path in hardlinks:
             node = _find_node(root, path)
-            if node is None or node.entry is None or node.entry.type is not _HARDLINK \
-                    or is_owned(id(node)):
+            if (
+                node is None
+                or node.entry is None
+                or node.entry.type is not _HARDLINK
+                or is_owned(id(node))
+            ):
                 continue
             size = hardlink_bytes(root, node.entry)
             if size != node.size:

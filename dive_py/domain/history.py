@@ -50,15 +50,15 @@ def readable_command(created_by: str) -> str:
     """
     text = created_by.strip()
     if text.startswith(_SHELL_PREFIX):
-        text = text[len(_SHELL_PREFIX):]
+        text = text[len(_SHELL_PREFIX) :]
         nop = _NOP.match(text)
         if nop:
-            text = text[nop.end():]
+            text = text[nop.end() :]
     if text.endswith(_BUILDKIT_SUFFIX):
         text = text[: -len(_BUILDKIT_SUFFIX)].rstrip()
         run = _BUILDKIT_RUN.match(text)
         if run:
-            text = "RUN " + text[run.end():]
+            text = "RUN " + text[run.end() :]
     return text
 
 
@@ -88,16 +88,21 @@ def parse_history(config: dict[str, Any], layer_count: int) -> list[HistoryStep]
         if not isinstance(created_by, str):
             created_by = str(created_by)
         empty = item.get("empty_layer") is True
-        step = HistoryStep(created_by=created_by, command=readable_command(created_by),
-                           created=str(item.get("created") or ""),
-                           author=str(item.get("author") or ""),
-                           comment=str(item.get("comment") or ""), empty_layer=empty)
+        step = HistoryStep(
+            created_by=created_by,
+            command=readable_command(created_by),
+            created=str(item.get("created") or ""),
+            author=str(item.get("author") or ""),
+            comment=str(item.get("comment") or ""),
+            empty_layer=empty,
+        )
         if not empty and next_layer < layer_count:
             step.layer_index = next_layer
             next_layer += 1
         steps.append(step)
     while next_layer < layer_count:
-        steps.append(HistoryStep(created_by="", command="(missing history)",
-                                 layer_index=next_layer))
+        steps.append(
+            HistoryStep(created_by="", command="(missing history)", layer_index=next_layer)
+        )
         next_layer += 1
     return steps

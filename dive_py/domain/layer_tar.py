@@ -152,8 +152,18 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                     continue
                 if name.startswith(AUFS_META_PREFIX) or name == WHITEOUT_PREFIX:
                     continue  # AUFS metadata (.wh..wh.plnk, .wh..wh.aufs), or no name: no file
-                contents.whiteouts.append(FileEntry(path, kind, member.size, member.mode,
-                                                    member.uid, member.gid, "", EMPTY_DIGEST))
+                contents.whiteouts.append(
+                    FileEntry(
+                        path,
+                        kind,
+                        member.size,
+                        member.mode,
+                        member.uid,
+                        member.gid,
+                        "",
+                        EMPTY_DIGEST,
+                    )
+                )
                 continue
             if kind is EntryType.FILE or kind is EntryType.OTHER:
                 stored = member.stored_size
@@ -163,18 +173,30 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                     hasher = xxh64()
                     reader.feed_data(hasher.update)
                     digest = hasher.intdigest()
-                entry = FileEntry(path, kind, member.size, member.mode, member.uid, member.gid,
-                                  "", digest)
+                entry = FileEntry(
+                    path, kind, member.size, member.mode, member.uid, member.gid, "", digest
+                )
             elif kind is EntryType.DIR:
                 entry = FileEntry(path, kind, 0, member.mode, member.uid, member.gid, "", 0)
             elif kind is EntryType.HARDLINK:
                 target, _ = normalise_path(member.linkname)
-                entry = FileEntry(path, kind, 0, member.mode, member.uid, member.gid, target,
-                                  EMPTY_DIGEST)
+                entry = FileEntry(
+                    path, kind, 0, member.mode, member.uid, member.gid, target, EMPTY_DIGEST
+                )
             else:
-                entry = FileEntry(path, kind, 0, member.mode, member.uid, member.gid,
-                                  member.linkname, EMPTY_DIGEST, True,
-                                  member.devmajor, member.devminor)
+                entry = FileEntry(
+                    path,
+                    kind,
+                    0,
+                    member.mode,
+                    member.uid,
+                    member.gid,
+                    member.linkname,
+                    EMPTY_DIGEST,
+                    True,
+                    member.devmajor,
+                    member.devminor,
+                )
             if path in entries:
                 del entries[path]  # keep tar order: the last occurrence wins and moves last
             entries[path] = entry

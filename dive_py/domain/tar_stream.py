@@ -13,8 +13,9 @@ Formats (POSIX.1-2001 pax, GNU tar manual "Basic Tar Format"): ustar name/prefix
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 BLOCK = 512
 _CHUNK = 1 << 20  # bytes requested from the underlying stream at a time
@@ -181,8 +182,18 @@ class TarReader:
         TarTruncatedError: the stream ended early.
     """
 
-    __slots__ = ("_raw", "_buf", "_pos", "_consumed", "_remaining", "_padding", "_eof",
-                 "_strict_end", "_globals", "ended")
+    __slots__ = (
+        "_raw",
+        "_buf",
+        "_pos",
+        "_consumed",
+        "_remaining",
+        "_padding",
+        "_eof",
+        "_strict_end",
+        "_globals",
+        "ended",
+    )
 
     def __init__(self, raw: Readable, *, strict_end: bool = True) -> None:
         self._raw = raw
@@ -318,7 +329,7 @@ class TarReader:
             left -= step
             yield self._buf[start : self._pos]
 
-    def data_stream(self) -> "MemberStream":
+    def data_stream(self) -> MemberStream:
         """Return a file-like object (``read(n)``) over the current member's remaining data."""
         return MemberStream(self)
 
@@ -348,14 +359,33 @@ class TarReader:
                 if len(self._buf) - self._pos == 0 and not self._strict_end:
                     self.ended = True
                     raise StopIteration
-                raise TarTruncatedError("tar archive ended without its end-of-archive marker"
-                                        if len(self._buf) - self._pos == 0
-                                        else "tar archive truncated in a header", offset)
+                raise TarTruncatedError(
+                    "tar archive ended without its end-of-archive marker"
+                    if len(self._buf) - self._pos == 0
+                    else "tar archive truncated in a header",
+                    offset,
+                )
             start = self._pos
             header = self._buf[start : start + BLOCK]
             self._pos = start + BLOCK
-            (name_raw, mode_f, uid_f, gid_f, size_f, _mtime, chksum_f, typeflag, link_raw, magic,
-             _version, _uname, _gname, major_f, minor_f, prefix) = _HEADER.unpack_from(header)
+            (
+                name_raw,
+                mode_f,
+                uid_f,
+                gid_f,
+                size_f,
+                _mtime,
+                chksum_f,
+                typeflag,
+                link_raw,
+                magic,
+                _version,
+                _uname,
+                _gname,
+                major_f,
+                minor_f,
+                prefix,
+            ) = _HEADER.unpack_from(header)
             if magic not in _USTAR_MAGICS or not name_raw[0]:
                 # Headers with a ustar magic are trusted without summing their 512 bytes (a
                 # corrupt layer still fails its diff ID check); anything else must have a
@@ -369,14 +399,18 @@ class TarReader:
                     if header.count(0) == BLOCK:
                         self.ended = True
                         # The second zero block is optional in practice; consume it when present.
-                        if self._fill(BLOCK) and self._buf[self._pos : self._pos + BLOCK].count(0) == BLOCK:
+                        if (
+                            self._fill(BLOCK)
+                            and self._buf[self._pos : self._pos + BLOCK].count(0) == BLOCK
+                        ):
                             self._pos += BLOCK
                         raise StopIteration
                     # Some historic writers summed signed chars.
                     signed = computed - 2 * sum(b for b in header if b >= 128)
                     if stored != signed:
-                        raise TarFormatError("tar header checksum mismatch (not a tar archive, or corrupt)",
-                                             offset)
+                        raise TarFormatError(
+                            "tar header checksum mismatch (not a tar archive, or corrupt)", offset
+                        )
             size = _number(size_f, "size", offset)
             if size < 0:
                 raise TarFormatError("negative member size in tar header", offset)
@@ -402,15 +436,22 @@ class TarReader:
                     name_raw = prefix.split(b"\0", 1)[0] + b"/" + name_raw
             else:
                 name_raw = longname
-            if longlink is None:
-                link_raw = link_raw.split(b"\0", 1)[0]
-            else:
-                link_raw = longlink
+            link_raw = link_raw.split(b"\x00", 1)[0] if longlink is None else longlink
             if pax is None and not self._globals:
-                return self._member(name_raw.decode("utf-8", "surrogateescape"),
-                                    link_raw.decode("utf-8", "surrogateescape") if link_raw else "",
-                                    header, typeflag, size, offset, mode_f, uid_f, gid_f,
-                                    major_f, minor_f, None)
+                return self._member(
+                    name_raw.decode("utf-8", "surrogateescape"),
+                    link_raw.decode("utf-8", "surrogateescape") if link_raw else "",
+                    header,
+                    typeflag,
+                    size,
+                    offset,
+                    mode_f,
+                    uid_f,
+                    gid_f,
+                    major_f,
+                    minor_f,
+                    None,
+                )
             fields = dict(self._globals)
             if pax:
                 fields.update(pax)
@@ -418,12 +459,36 @@ class TarReader:
             linkname = _decode(fields["linkpath"]) if "linkpath" in fields else _decode(link_raw)
             if "size" in fields:
                 size = _pax_number(fields, "size", offset)
-            return self._member(name, linkname, header, typeflag, size, offset, mode_f, uid_f,
-                                gid_f, major_f, minor_f, fields)
+            return self._member(
+                name,
+                linkname,
+                header,
+                typeflag,
+                size,
+                offset,
+                mode_f,
+                uid_f,
+                gid_f,
+                major_f,
+                minor_f,
+                fields,
+            )
 
-    def _member(self, name: str, linkname: str, header: bytes, typeflag: bytes, size: int,
-                offset: int, mode_f: bytes, uid_f: bytes, gid_f: bytes, major_f: bytes,
-                minor_f: bytes, fields: dict[str, bytes] | None) -> TarMember:
+    def _member(
+        self,
+        name: str,
+        linkname: str,
+        header: bytes,
+        typeflag: bytes,
+        size: int,
+        offset: int,
+        mode_f: bytes,
+        uid_f: bytes,
+        gid_f: bytes,
+        major_f: bytes,
+        minor_f: bytes,
+        fields: dict[str, bytes] | None,
+    ) -> TarMember:
         stored_size = size
         mode = _number(mode_f, "mode", offset) & 0o7777
         if fields is not None and "uid" in fields:
@@ -434,10 +499,10 @@ class TarReader:
             gid = _pax_number(fields, "gid", offset)
         else:
             gid = _number(gid_f, "gid", offset)
-        if typeflag == REGULAR_OLD or typeflag == CONTIGUOUS:
+        if typeflag in (REGULAR_OLD, CONTIGUOUS):
             typeflag = DIRECTORY if name.endswith("/") else REGULAR
         devmajor = devminor = 0
-        if typeflag == CHAR_DEVICE or typeflag == BLOCK_DEVICE:
+        if typeflag in (CHAR_DEVICE, BLOCK_DEVICE):
             devmajor = _number(major_f, "devmajor", offset)
             devminor = _number(minor_f, "devminor", offset)
         if typeflag == GNU_SPARSE:
@@ -451,7 +516,9 @@ class TarReader:
                 extended = block[504]
             size = real
             typeflag = REGULAR
-        elif fields is not None and ("GNU.sparse.realsize" in fields or "GNU.sparse.size" in fields):
+        elif fields is not None and (
+            "GNU.sparse.realsize" in fields or "GNU.sparse.size" in fields
+        ):
             key = "GNU.sparse.realsize" if "GNU.sparse.realsize" in fields else "GNU.sparse.size"
             size = _pax_number(fields, key, offset)
             if "GNU.sparse.name" in fields:
@@ -461,8 +528,9 @@ class TarReader:
             size = stored_size = 0
         self._remaining = stored_size
         self._padding = -stored_size % BLOCK
-        return TarMember(name, typeflag, size, stored_size, mode, uid, gid, linkname,
-                         devmajor, devminor, offset)
+        return TarMember(
+            name, typeflag, size, stored_size, mode, uid, gid, linkname, devmajor, devminor, offset
+        )
 
 
 class MemberStream:

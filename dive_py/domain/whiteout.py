@@ -22,5 +22,5 @@ def deleted_path(whiteout_path: str) -> str:
             is not the opaque marker; :mod:`dive_py.domain.layer_tar` sorts those out).
     """
     parent, _, name = whiteout_path.rpartition("/")
-    target = name[len(WHITEOUT_PREFIX):]
+    target = name[len(WHITEOUT_PREFIX) :]
     return f"{parent}/{target}" if parent else target

@@ -6,9 +6,11 @@ and the screenshot script use; it needs no container engine.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from textual import events
 from textual.app import App
@@ -35,13 +37,25 @@ class DiveApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit divepy"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="force-quit"),
-        Binding("question_mark", "help", "Help", id="help", key_display="?",
-                tooltip="All keys and the marker legend"),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            id="help",
+            key_display="?",
+            tooltip="All keys and the marker legend",
+        ),
         Binding("ctrl+z", "suspend_process", "Suspend", show=False, id="suspend"),
     ]
 
-    def __init__(self, analysis: Analysis | None = None, *, image_name: str | None = None,
-                 config: ExplorerConfig | None = None, loader: Loader | None = None) -> None:
+    def __init__(
+        self,
+        analysis: Analysis | None = None,
+        *,
+        image_name: str | None = None,
+        config: ExplorerConfig | None = None,
+        loader: Loader | None = None,
+    ) -> None:
         super().__init__()
         self.analysis = analysis
         self.config = config or ExplorerConfig()
@@ -70,8 +84,9 @@ class DiveApp(App[int]):
         return super().get_default_screen()
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown,
-                              events.MouseScrollUp)):
+        if isinstance(
+            event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+        ):
             self.last_input = time.monotonic()
         await super().on_event(event)
 
@@ -94,10 +109,8 @@ class DiveApp(App[int]):
         self._call(self._loaded, analysis)
 
     def _call(self, callback, *args) -> None:  # type: ignore[no-untyped-def]
-        try:
+        with contextlib.suppress(RuntimeError):  # the app is gone (quit while loading)
             self.call_from_thread(callback, *args)
-        except RuntimeError:  # the app is gone (quit while loading)
-            pass
 
     def _load_failed(self, exc: BaseException) -> None:
         self.load_error = exc
@@ -119,8 +132,9 @@ class DiveApp(App[int]):
             self.push_screen(HelpScreen())
 
 
-def make_app(analysis: Analysis, *, image_name: str | None = None,
-             config: ExplorerConfig | None = None) -> DiveApp:
+def make_app(
+    analysis: Analysis, *, image_name: str | None = None, config: ExplorerConfig | None = None
+) -> DiveApp:
     """Return the explorer for ``analysis`` (no engine needed: tests and screenshots use this).
 
     Args:

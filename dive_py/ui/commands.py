@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -26,7 +27,7 @@ class ActionEntry:
     focus: bool
 
 
-def _display_keys(app: "App", binding: Binding) -> str:
+def _display_keys(app: App, binding: Binding) -> str:
     keymap = getattr(app, "_keymap", {}) or {}
     keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
     return ", ".join(app.get_key_display(Binding(key.strip(), "")) for key in keys.split(","))
@@ -40,13 +41,19 @@ def _bindings(node: DOMNode) -> list[Binding]:
             if isinstance(item, Binding) and item.id and item.id not in seen and item.description:
                 seen.add(item.id)
                 out.append(item)
-        if cls.__name__ in ("LayersTable", "FileTreeView", "InefficientTable", "FilterInput",
-                            "MainScreen", "DiveApp"):
+        if cls.__name__ in (
+            "LayersTable",
+            "FileTreeView",
+            "InefficientTable",
+            "FilterInput",
+            "MainScreen",
+            "DiveApp",
+        ):
             break
     return out
 
 
-def explorer_actions(app: "App") -> Iterator[ActionEntry]:
+def explorer_actions(app: App) -> Iterator[ActionEntry]:
     """Yield every action of the explorer screen (pane, description, keys, how to run it)."""
     from dive_py.ui.details import InefficientTable
     from dive_py.ui.file_tree_view import FileTreeView
@@ -56,8 +63,9 @@ def explorer_actions(app: "App") -> Iterator[ActionEntry]:
     screen = next((s for s in reversed(app.screen_stack) if isinstance(s, MainScreen)), None)
     if screen is None:
         for binding in _bindings(app):
-            yield ActionEntry("App", binding.description, _display_keys(app, binding),
-                              binding.action, app, False)
+            yield ActionEntry(
+                "App", binding.description, _display_keys(app, binding), binding.action, app, False
+            )
         return
     panes: list[tuple[str, DOMNode, bool]] = [
         ("Layers", screen.query_one(LayersTable), True),
@@ -69,8 +77,9 @@ def explorer_actions(app: "App") -> Iterator[ActionEntry]:
     ]
     for pane, node, focus in panes:
         for binding in _bindings(node):
-            yield ActionEntry(pane, binding.description, _display_keys(app, binding),
-                              binding.action, node, focus)
+            yield ActionEntry(
+                pane, binding.description, _display_keys(app, binding), binding.action, node, focus
+            )
 
 
 class ExplorerCommands(Provider):
@@ -87,8 +96,12 @@ class ExplorerCommands(Provider):
     async def discover(self) -> Hits:
         for entry in self._entries():
             text = f"{entry.pane}: {entry.description}"
-            yield DiscoveryHit(f"{text} ({entry.keys})", partial(self._run, entry), text=text,
-                               help=f"keys: {entry.keys}")
+            yield DiscoveryHit(
+                f"{text} ({entry.keys})",
+                partial(self._run, entry),
+                text=text,
+                help=f"keys: {entry.keys}",
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -96,5 +109,10 @@ class ExplorerCommands(Provider):
             text = f"{entry.pane}: {entry.description}"
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(self._run, entry), text=text,
-                          help=f"keys: {entry.keys}")
+                yield Hit(
+                    score,
+                    matcher.highlight(text),
+                    partial(self._run, entry),
+                    text=text,
+                    help=f"keys: {entry.keys}",
+                )

@@ -25,8 +25,8 @@ from textual.strip import Strip
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.display_text import escape_text
 from dive_py.domain.image import Layer
-from dive_py.ui.tree_rows import format_size
 from dive_py.ui.list_bindings import LIST_MOVES
+from dive_py.ui.tree_rows import format_size
 
 
 def _label(text: Text, label: str, value: str) -> None:
@@ -87,8 +87,13 @@ class InefficientTable(ScrollView, can_focus=True):
         *LIST_MOVES,
         Binding("home", "cursor_first", "First row", show=False, id="home"),
         Binding("end", "cursor_last", "Last row", show=False, id="end"),
-        Binding("enter", "select_cursor", "Show in tree", id="jump-to-file",
-                tooltip="Show this path in the file tree"),
+        Binding(
+            "enter",
+            "select_cursor",
+            "Show in tree",
+            id="jump-to-file",
+            tooltip="Show this path in the file tree",
+        ),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"inefficient--header", "inefficient--cursor"}
@@ -133,8 +138,9 @@ class InefficientTable(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.analysis = analysis
         items = analysis.efficiency.inefficient
-        self._count_width = max(len(_HEADERS[0]),
-                                len(str(max((item.count for item in items), default=0))))
+        self._count_width = max(
+            len(_HEADERS[0]), len(str(max((item.count for item in items), default=0)))
+        )
         self._space_width = max(len(_HEADERS[1]), 8)  # format_size gives at most "999.9 kB"
         self._path_width = max(len(_HEADERS[2]), max((len(item.path) for item in items), default=0))
         self._cache: LRUCache[tuple, Strip] = LRUCache(256)
@@ -149,8 +155,9 @@ class InefficientTable(ScrollView, can_focus=True):
         self._sized()
 
     def _sized(self) -> None:
-        self.virtual_size = Size(max(self._widest, self.scrollable_content_region.width),
-                                 self.row_count + 1)
+        self.virtual_size = Size(
+            max(self._widest, self.scrollable_content_region.width), self.row_count + 1
+        )
 
     def _cells(self, index: int | None) -> tuple[str, str, str]:
         """The three padded cells of row ``index`` (None: the header), as a DataTable pads them."""
@@ -158,10 +165,16 @@ class InefficientTable(ScrollView, can_focus=True):
             count, space, path = _HEADERS
         else:
             item = self.analysis.efficiency.inefficient[index]
-            count, space, path = str(item.count), format_size(item.wasted_bytes), \
-                escape_text(item.path)
-        return (f" {count:>{self._count_width}} ", f" {space:>{self._space_width}} ",
-                f" {path:<{self._path_width}} ")
+            count, space, path = (
+                str(item.count),
+                format_size(item.wasted_bytes),
+                escape_text(item.path),
+            )
+        return (
+            f" {count:>{self._count_width}} ",
+            f" {space:>{self._space_width}} ",
+            f" {path:<{self._path_width}} ",
+        )
 
     # -- rendering -------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
@@ -170,9 +183,12 @@ class InefficientTable(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             style = base + self.get_component_rich_style("inefficient--header")
-            return Strip([Segment(cell, style + meta)
-                          for cell, meta in zip(self._cells(None), _CELL_META)]).crop_extend(
-                scroll_x, scroll_x + width, style)
+            return Strip(
+                [
+                    Segment(cell, style + meta)
+                    for cell, meta in zip(self._cells(None), _CELL_META, strict=False)
+                ]
+            ).crop_extend(scroll_x, scroll_x + width, style)
         index = y - 1 + scroll_y
         if index >= self.row_count:
             return Strip.blank(width, base)
@@ -183,8 +199,12 @@ class InefficientTable(ScrollView, can_focus=True):
         if cursor:
             style = base + self.get_component_rich_style("inefficient--cursor")
         if strip is None:
-            strip = Strip([Segment(cell, style + meta)
-                           for cell, meta in zip(self._cells(index), _CELL_META)])
+            strip = Strip(
+                [
+                    Segment(cell, style + meta)
+                    for cell, meta in zip(self._cells(index), _CELL_META, strict=False)
+                ]
+            )
             self._cache[key] = strip
             if strip.cell_length > self._widest:
                 self._widest = strip.cell_length

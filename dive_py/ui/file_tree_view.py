@@ -15,12 +15,17 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from dive_py.domain.file_tree import DiffType, FileNode
-from dive_py.ui.tree_rows import (MARKERS, SortOrder, TreeRows, attributes, display_name)
+from dive_py.domain.change_type import DiffType
+from dive_py.domain.file_tree import FileNode
 from dive_py.ui.list_bindings import LIST_MOVES
+from dive_py.ui.tree_rows import MARKERS, SortOrder, TreeRows, attributes, display_name
 
-_DIFF_CLASS = {DiffType.ADDED: "file-tree--added", DiffType.REMOVED: "file-tree--removed",
-               DiffType.MODIFIED: "file-tree--modified", DiffType.UNMODIFIED: "file-tree--unmodified"}
+_DIFF_CLASS = {
+    DiffType.ADDED: "file-tree--added",
+    DiffType.REMOVED: "file-tree--removed",
+    DiffType.MODIFIED: "file-tree--modified",
+    DiffType.UNMODIFIED: "file-tree--unmodified",
+}
 
 ATTRIBUTES_MIN_WIDTH = 50
 """Below this pane width the attribute column is left out (as dive does)."""
@@ -46,27 +51,72 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         Binding("end", "cursor_end", "Last row", show=False, id="end"),
         Binding("right,l", "enter_dir", "Enter directory", show=False, id="right"),
         Binding("left,h", "parent_dir", "Parent directory", show=False, id="left"),
-        Binding("space", "toggle_dir", "Collapse dir", id="toggle-collapse-dir",
-                tooltip="Collapse or expand the directory under the cursor"),
-        Binding("ctrl+space,ctrl+@", "toggle_all", "Collapse all", id="toggle-collapse-all-dir",
-                key_display="^␣", tooltip="Collapse or expand every directory"),
-        Binding("ctrl+o", "toggle_sort", "Sort", id="toggle-sort-order",
-                tooltip="Sort by name, or by size (largest first)"),
-        Binding("ctrl+b", "toggle_attributes", "Attributes", id="toggle-filetree-attributes",
-                tooltip="Show or hide permissions, owner and size"),
-        Binding("ctrl+a", "toggle_diff('added')", "Added", id="toggle-added-files",
-                tooltip="Show or hide added files (+)"),
-        Binding("ctrl+r", "toggle_diff('removed')", "Removed", id="toggle-removed-files",
-                tooltip="Show or hide removed files (-)"),
-        Binding("ctrl+n", "toggle_diff('modified')", "Modified", id="toggle-modified-files",
-                tooltip="Show or hide modified files (~); dive's ctrl+m arrives as Enter"),
-        Binding("ctrl+u", "toggle_diff('unmodified')", "Unmodified", id="toggle-unmodified-files",
-                tooltip="Show or hide unchanged files"),
+        Binding(
+            "space",
+            "toggle_dir",
+            "Collapse dir",
+            id="toggle-collapse-dir",
+            tooltip="Collapse or expand the directory under the cursor",
+        ),
+        Binding(
+            "ctrl+space,ctrl+@",
+            "toggle_all",
+            "Collapse all",
+            id="toggle-collapse-all-dir",
+            key_display="^␣",
+            tooltip="Collapse or expand every directory",
+        ),
+        Binding(
+            "ctrl+o",
+            "toggle_sort",
+            "Sort",
+            id="toggle-sort-order",
+            tooltip="Sort by name, or by size (largest first)",
+        ),
+        Binding(
+            "ctrl+b",
+            "toggle_attributes",
+            "Attributes",
+            id="toggle-filetree-attributes",
+            tooltip="Show or hide permissions, owner and size",
+        ),
+        Binding(
+            "ctrl+a",
+            "toggle_diff('added')",
+            "Added",
+            id="toggle-added-files",
+            tooltip="Show or hide added files (+)",
+        ),
+        Binding(
+            "ctrl+r",
+            "toggle_diff('removed')",
+            "Removed",
+            id="toggle-removed-files",
+            tooltip="Show or hide removed files (-)",
+        ),
+        Binding(
+            "ctrl+n",
+            "toggle_diff('modified')",
+            "Modified",
+            id="toggle-modified-files",
+            tooltip="Show or hide modified files (~); dive's ctrl+m arrives as Enter",
+        ),
+        Binding(
+            "ctrl+u",
+            "toggle_diff('unmodified')",
+            "Unmodified",
+            id="toggle-unmodified-files",
+            tooltip="Show or hide unchanged files",
+        ),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "file-tree--added", "file-tree--removed", "file-tree--modified",
-        "file-tree--unmodified", "file-tree--cursor", "file-tree--guides",
+        "file-tree--added",
+        "file-tree--removed",
+        "file-tree--modified",
+        "file-tree--unmodified",
+        "file-tree--cursor",
+        "file-tree--guides",
     }
 
     DEFAULT_CSS = """
@@ -94,13 +144,13 @@ Colours follow the theme: added = success, modified = warning, removed = error.
     class NodeHighlighted(Message):
         """The cursor moved to another row."""
 
-        def __init__(self, view: "FileTreeView", path: str | None) -> None:
+        def __init__(self, view: FileTreeView, path: str | None) -> None:
             super().__init__()
             self.view = view
             self.path = path
 
         @property
-        def control(self) -> "FileTreeView":
+        def control(self) -> FileTreeView:
             return self.view
 
         def can_replace(self, message: Message) -> bool:
@@ -109,8 +159,15 @@ Colours follow the theme: added = success, modified = warning, removed = error.
     class SettingsChanged(Message):
         """Sort, hidden types, attributes or the filter changed (the pane title follows)."""
 
-    def __init__(self, model: TreeRows, *, show_attributes: bool = True, name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        model: TreeRows,
+        *,
+        show_attributes: bool = True,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.model = model
         self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
@@ -237,9 +294,12 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         if styles is None:
             base = self.rich_style
             cursor = self.get_component_rich_style("file-tree--cursor", partial=True)
-            styles = {"base": base, "cursor": base + cursor, "cursor-guides": base + cursor,
-                      "guides": base + self.get_component_rich_style("file-tree--guides",
-                                                                     partial=True)}
+            styles = {
+                "base": base,
+                "cursor": base + cursor,
+                "cursor-guides": base + cursor,
+                "guides": base + self.get_component_rich_style("file-tree--guides", partial=True),
+            }
             for diff, name in _DIFF_CLASS.items():
                 own = self.get_component_rich_style(name, partial=True)
                 styles[(diff, False)] = base + own
@@ -254,8 +314,11 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         style = styles[(node.diff, cursor)]
         guide_style = styles["cursor-guides" if cursor else "guides"]
         head = f"{MARKERS[node.diff]} " + (attributes(node) if attrs else "")
-        segments = [Segment(head, style), Segment(model.guides(index), guide_style),
-                    Segment(display_name(node), style)]
+        segments = [
+            Segment(head, style),
+            Segment(model.guides(index), guide_style),
+            Segment(display_name(node), style),
+        ]
         return Strip(segments)
 
     def render_line(self, y: int) -> Strip:
@@ -292,9 +355,12 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         start = 2 + (len(attributes(self.model.nodes[index])) if self.attributes_shown else 0)
         glyph = start + 4 * self.model.depths[index]
         self.cursor_line = index
-        if glyph <= x < glyph + 4 and self.model.can_fold(index):
-            self.action_toggle_dir()
-        elif x < 1 and self.model.can_fold(index):  # the marker column folds too
+        if (
+            glyph <= x < glyph + 4
+            and self.model.can_fold(index)
+            or x < 1
+            and self.model.can_fold(index)
+        ):
             self.action_toggle_dir()
 
     # -- actions ---------------------------------------------------------------------------
@@ -333,14 +399,21 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         """Show or hide the attribute column (it needs a pane of ATTRIBUTES_MIN_WIDTH cells)."""
         self.show_attributes = not self.show_attributes
         if self.show_attributes and not self.attributes_shown:
-            self.notify(f"The attributes need a file tree pane of {ATTRIBUTES_MIN_WIDTH} columns: "
-                        "widen the terminal or the pane (filetree.pane-width)", severity="warning")
+            self.notify(
+                f"The attributes need a file tree pane of {ATTRIBUTES_MIN_WIDTH} columns: "
+                "widen the terminal or the pane (filetree.pane-width)",
+                severity="warning",
+            )
         self.post_message(self.SettingsChanged())
 
     def action_toggle_diff(self, name: str) -> None:
         """Show or hide the rows of one change type."""
-        diff = {"added": DiffType.ADDED, "removed": DiffType.REMOVED,
-                "modified": DiffType.MODIFIED, "unmodified": DiffType.UNMODIFIED}[name]
+        diff = {
+            "added": DiffType.ADDED,
+            "removed": DiffType.REMOVED,
+            "modified": DiffType.MODIFIED,
+            "unmodified": DiffType.UNMODIFIED,
+        }[name]
         self.rebuild(lambda model: model.toggle_hidden(diff))
 
     def action_enter_dir(self) -> None:
@@ -375,10 +448,16 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         parts = []
         if self.model.sort is SortOrder.SIZE:
             parts.append("by size")
-        hidden = [name for name, diff in (("added", DiffType.ADDED), ("removed", DiffType.REMOVED),
-                                          ("modified", DiffType.MODIFIED),
-                                          ("unmodified", DiffType.UNMODIFIED))
-                  if diff in self.model.hidden]
+        hidden = [
+            name
+            for name, diff in (
+                ("added", DiffType.ADDED),
+                ("removed", DiffType.REMOVED),
+                ("modified", DiffType.MODIFIED),
+                ("unmodified", DiffType.UNMODIFIED),
+            )
+            if diff in self.model.hidden
+        ]
         if hidden:
             parts.append("hiding " + ", ".join(hidden))
         if self.model.pattern_text:

@@ -14,8 +14,12 @@ from textual.widgets import Static
 
 from dive_py.ui.commands import explorer_actions
 
-LEGEND = [("+", "added", "file-tree--added"), ("~", "modified", "file-tree--modified"),
-          ("-", "removed", "file-tree--removed"), (" ", "unchanged", "file-tree--unmodified")]
+LEGEND = [
+    ("+", "added", "file-tree--added"),
+    ("~", "modified", "file-tree--modified"),
+    ("-", "removed", "file-tree--removed"),
+    (" ", "unchanged", "file-tree--unmodified"),
+]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -49,10 +53,12 @@ class HelpScreen(ModalScreen[None]):
         legend.append("\nCompare bar (Layers pane)\n", style="bold")
         legend.append("  ░░  base layers the selected layer is compared against\n")
         legend.append("  ██  compared layers (their changes are marked in the tree)\n")
-        legend.append("\nLayer changes (ctrl+l): the selected layer against all layers below it.\n"
-                      "Aggregated changes (ctrl+a in Layers): layers 1..selected against layer 0.\n"
-                      "dive's ctrl+m (toggle modified) arrives as Enter in terminals: divepy uses "
-                      "ctrl+n.\n")
+        legend.append(
+            "\nLayer changes (ctrl+l): the selected layer against all layers below it.\n"
+            "Aggregated changes (ctrl+a in Layers): layers 1..selected against layer 0.\n"
+            "dive's ctrl+m (toggle modified) arrives as Enter in terminals: divepy uses "
+            "ctrl+n.\n"
+        )
         with VerticalScroll() as scroll:
             scroll.border_title = "divepy keys  (Esc closes)"
             yield Static(legend)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.progress import ProgressListener
@@ -20,8 +20,9 @@ def _has_terminal() -> bool:
         return False
 
 
-def run_explorer(load: Callable[[ProgressListener], Analysis], args: argparse.Namespace,
-                 env: Mapping[str, str]) -> int:
+def run_explorer(
+    load: Callable[[ProgressListener], Analysis], args: argparse.Namespace, env: Mapping[str, str]
+) -> int:
     """Run the interactive explorer; return the exit code.
 
     The app starts with a loading view (progress of pull, save and read) while ``load`` runs in
@@ -43,8 +44,10 @@ def run_explorer(load: Callable[[ProgressListener], Analysis], args: argparse.Na
         # Read the image first (its errors are the more useful ones), then refuse: an explorer
         # drawn into a file or a pipe would wait for keys that never come.
         load(ProgressListener())
-        raise UsageError("the explorer needs a terminal (stdin and stdout are not one)",
-                         "run it in a terminal, or use --ci (or CI=true) or --json FILE")
+        raise UsageError(
+            "the explorer needs a terminal (stdin and stdout are not one)",
+            "run it in a terminal, or use --ci (or CI=true) or --json FILE",
+        )
     app = DiveApp(None, image_name=image_name, config=config, loader=load)
     app.run()
     if app.load_error is not None:

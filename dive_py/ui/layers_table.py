@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -12,8 +13,8 @@ from textual.widgets import DataTable
 from dive_py.domain.compare import CompareMode, compare_ranges
 from dive_py.domain.display_text import escape_text
 from dive_py.domain.image import Image
-from dive_py.ui.tree_rows import format_size
 from dive_py.ui.list_bindings import LIST_MOVES
+from dive_py.ui.tree_rows import format_size
 
 
 class LayersTable(DataTable):
@@ -26,16 +27,33 @@ class LayersTable(DataTable):
         *LIST_MOVES,
         Binding("home", "first_layer", "First layer", show=False, id="home"),
         Binding("end", "last_layer", "Last layer", show=False, id="end"),
-        Binding("ctrl+l", "compare('layer')", "Layer changes", id="compare-layer",
-                tooltip="Show what the selected layer changed"),
-        Binding("ctrl+a", "compare('aggregated')", "Aggregated changes", id="compare-all",
-                tooltip="Show what layers 1 to the selected one changed together"),
-        Binding("e", "toggle_empty", "Steps w/o layer", id="toggle-empty-steps",
-                tooltip="Show or hide history steps that made no layer (CMD, ENV ...)"),
+        Binding(
+            "ctrl+l",
+            "compare('layer')",
+            "Layer changes",
+            id="compare-layer",
+            tooltip="Show what the selected layer changed",
+        ),
+        Binding(
+            "ctrl+a",
+            "compare('aggregated')",
+            "Aggregated changes",
+            id="compare-all",
+            tooltip="Show what layers 1 to the selected one changed together",
+        ),
+        Binding(
+            "e",
+            "toggle_empty",
+            "Steps w/o layer",
+            id="toggle-empty-steps",
+            tooltip="Show or hide history steps that made no layer (CMD, ENV ...)",
+        ),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "layers--base", "layers--top", "layers--empty",
+        "layers--base",
+        "layers--top",
+        "layers--empty",
     }
 
     DEFAULT_CSS = """
@@ -49,23 +67,29 @@ class LayersTable(DataTable):
     class LayerSelected(Message):
         """The selected layer (or compare mode) changed."""
 
-        def __init__(self, table: "LayersTable", index: int, mode: CompareMode) -> None:
+        def __init__(self, table: LayersTable, index: int, mode: CompareMode) -> None:
             super().__init__()
             self.table = table
             self.index = index
             self.mode = mode
 
         @property
-        def control(self) -> "LayersTable":
+        def control(self) -> LayersTable:
             return self.table
 
-    on_select: "Callable[[LayerSelected], None] | None" = None
+    on_select: Callable[[LayerSelected], None] | None = None
     """Called at once with each :class:`LayerSelected` instead of posting it (the explorer screen
     sets it: handling the selection before the next screen refresh draws the new layer's tree in
     the same frame as the moved cursor, rather than one frame later)."""
 
-    def __init__(self, image: Image, *, mode: CompareMode = CompareMode.LAYER,
-                 show_empty: bool = True, id: str | None = None) -> None:
+    def __init__(
+        self,
+        image: Image,
+        *,
+        mode: CompareMode = CompareMode.LAYER,
+        show_empty: bool = True,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.image = image
         self.mode = mode
@@ -82,9 +106,11 @@ class LayersTable(DataTable):
 
     # -- content ---------------------------------------------------------------------------
     def _styles(self) -> tuple:
-        return (self.get_component_rich_style("layers--base", partial=True),
-                self.get_component_rich_style("layers--top", partial=True),
-                self.get_component_rich_style("layers--empty", partial=True))
+        return (
+            self.get_component_rich_style("layers--base", partial=True),
+            self.get_component_rich_style("layers--top", partial=True),
+            self.get_component_rich_style("layers--empty", partial=True),
+        )
 
     def _bar(self, layer: int | None, styles: tuple | None = None) -> Text:
         base_style, top_style, _ = styles or self._styles()
@@ -176,7 +202,7 @@ class LayersTable(DataTable):
             self._refresh_bars()
             self._selected(self.LayerSelected(self, layer, self.mode))
 
-    def _selected(self, message: "LayersTable.LayerSelected") -> None:
+    def _selected(self, message: LayersTable.LayerSelected) -> None:
         if self.on_select is not None:
             self.on_select(message)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import ClassVar
 
@@ -24,9 +25,10 @@ from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
 from dive_py.ui.tree_rows import DIFF_BY_NAME, TreeRows
 
-
-TREE_TITLES = {CompareMode.LAYER: "Current Layer Contents",
-               CompareMode.AGGREGATED: "Aggregated Layer Contents"}
+TREE_TITLES = {
+    CompareMode.LAYER: "Current Layer Contents",
+    CompareMode.AGGREGATED: "Aggregated Layer Contents",
+}
 MODE_NAMES = {CompareMode.LAYER: "layer changes", CompareMode.AGGREGATED: "aggregated changes"}
 ATTR_HEADER = "  Permission     UID:GID       Size  Filetree"
 PREFETCH_IDLE_S = 0.08
@@ -37,8 +39,13 @@ class FilterInput(Input):
     """The path filter input: a regular expression applied as you type; Esc closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close_filter", "Close filter", id="close-filter-files",
-                tooltip="Close the filter and clear it"),
+        Binding(
+            "escape",
+            "close_filter",
+            "Close filter",
+            id="close-filter-files",
+            tooltip="Close the filter and clear it",
+        ),
     ]
 
     def action_close_filter(self) -> None:
@@ -54,11 +61,23 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "#layers"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "switch_pane(1)", "Switch pane", show=False, id="toggle-view",
-                tooltip="Layers -> file tree -> inefficient files -> layer details"),
+        Binding(
+            "tab",
+            "switch_pane(1)",
+            "Switch pane",
+            show=False,
+            id="toggle-view",
+            tooltip="Layers -> file tree -> inefficient files -> layer details",
+        ),
         Binding("shift+tab", "switch_pane(-1)", "Previous pane", show=False, id="previous-pane"),
-        Binding("ctrl+f,slash,ctrl+underscore", "toggle_filter", "Filter", id="filter-files",
-                key_display="/", tooltip="Filter paths by a regular expression"),
+        Binding(
+            "ctrl+f,slash,ctrl+underscore",
+            "toggle_filter",
+            "Filter",
+            id="filter-files",
+            key_display="/",
+            tooltip="Filter paths by a regular expression",
+        ),
     ]
 
     def __init__(self, analysis: Analysis, *, image_name: str, config: ExplorerConfig) -> None:
@@ -105,18 +124,19 @@ class MainScreen(Screen[None]):
                     yield Static(id="layer-details-text")
                 with Vertical(id="image-details", classes="pane"):
                     with VerticalScroll(id="image-summary-scroll", can_focus=False):
-                        yield Static(image_summary(self.analysis, self.image_name),
-                                     id="image-summary")
+                        yield Static(
+                            image_summary(self.analysis, self.image_name), id="image-summary"
+                        )
                     yield InefficientTable(self.analysis, id="inefficient")
             with Vertical(id="tree-pane", classes="pane") as right:
                 right.styles.width = f"{round(width * 1000)}fr"
                 yield Static(ATTR_HEADER, id="tree-header")
-                yield FileTreeView(self.model, show_attributes=self.config.show_attributes,
-                                   id="file-tree")
+                yield FileTreeView(
+                    self.model, show_attributes=self.config.show_attributes, id="file-tree"
+                )
         with Horizontal(id="filter-bar"):
             yield Label("Path Filter: ", id="filter-label")
-            yield FilterInput(placeholder="regular expression, e.g. ^/usr/.*\\.py$",
-                              id="filter")
+            yield FilterInput(placeholder="regular expression, e.g. ^/usr/.*\\.py$", id="filter")
             yield Label("", id="filter-error")
         yield Footer()
 
@@ -126,7 +146,9 @@ class MainScreen(Screen[None]):
         self.query_one("#layer-details").border_title = "Layer Details"
         image_pane = self.query_one("#image-details")
         image_pane.border_title = "Image Details"
-        image_pane.border_subtitle = escape_markup(escape_text(self.image_name))  # never scrolls away
+        image_pane.border_subtitle = escape_markup(
+            escape_text(self.image_name)
+        )  # never scrolls away
         self._update_titles()
         self._show_layer_details(0)
         self.load_tree(0, self.mode)
@@ -139,8 +161,11 @@ class MainScreen(Screen[None]):
         static.update(layer_details(layer, len(layers)), layout=False)
         # A layout pass redraws the whole screen: only when the new text needs another height.
         width = static.content_size.width
-        if not width or static.get_content_height(static.container_size, self.size, width) \
-                != static.content_size.height:
+        if (
+            not width
+            or static.get_content_height(static.container_size, self.size, width)
+            != static.content_size.height
+        ):
             static.refresh(layout=True)
 
     @on(LayersTable.LayerSelected)
@@ -185,10 +210,8 @@ class MainScreen(Screen[None]):
         if worker.is_cancelled:
             return
         new = model.copy_for(tree.root)
-        try:
+        with contextlib.suppress(RuntimeError):  # the app has exited meanwhile
             self.app.call_from_thread(self._tree_ready, index, mode, new)
-        except RuntimeError:  # the app has exited meanwhile
-            pass
 
     def _tree_ready(self, index: int, mode: CompareMode, model: TreeRows) -> None:
         layers = self.layers_table
@@ -292,8 +315,11 @@ class MainScreen(Screen[None]):
     def _update_titles(self) -> None:
         """Set the pane titles and the tree header (each only when it changes: a redraw)."""
         view = self.tree_view
-        titles = (TREE_TITLES[self.mode], escape_markup(escape_text(view.describe_settings())),
-                  MODE_NAMES[self.mode])
+        titles = (
+            TREE_TITLES[self.mode],
+            escape_markup(escape_text(view.describe_settings())),
+            MODE_NAMES[self.mode],
+        )
         if titles != self._titles:
             self._titles = titles
             pane = self.query_one("#tree-pane")
@@ -323,11 +349,16 @@ class MainScreen(Screen[None]):
             view.focus()
             return True
         if view.model.find_node(path) is not None:
-            self.notify(f"{escape_markup(escape_text(path))} is hidden by the filter or the "
-                        "hidden change types", severity="warning")
+            self.notify(
+                f"{escape_markup(escape_text(path))} is hidden by the filter or the "
+                "hidden change types",
+                severity="warning",
+            )
         else:
-            self.notify(f"{escape_markup(escape_text(path))} is not in this layer's tree",
-                        severity="warning")
+            self.notify(
+                f"{escape_markup(escape_text(path))} is not in this layer's tree",
+                severity="warning",
+            )
         return False
 
     # -- filter ----------------------------------------------------------------------------
@@ -370,15 +401,16 @@ class MainScreen(Screen[None]):
         label.update("" if ok else f"bad expression: {escape_markup(error)}")
 
     # -- panes ----------------------------------------------------------------------------
-    PANE_ORDER: ClassVar[tuple[str, ...]] = ("#layers", "#file-tree", "#inefficient",
-                                             "#layer-details")
+    PANE_ORDER: ClassVar[tuple[str, ...]] = (
+        "#layers",
+        "#file-tree",
+        "#inefficient",
+        "#layer-details",
+    )
 
     def action_switch_pane(self, step: int) -> None:
         """Focus the next pane (``step`` 1) or the previous one (-1)."""
         order = [self.query_one(selector) for selector in self.PANE_ORDER]
         focused = self.focused
-        if focused in order:
-            target = order[(order.index(focused) + step) % len(order)]
-        else:
-            target = order[0]
+        target = order[(order.index(focused) + step) % len(order)] if focused in order else order[0]
         target.focus()

@@ -22,21 +22,31 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from operator import attrgetter
-from typing import Iterable, Iterator, Sequence, overload
+from typing import overload
 
 from dive_py.domain.byte_size import format_bytes as format_size
+from dive_py.domain.change_type import DiffType
 from dive_py.domain.display_text import escape_text
 from dive_py.domain.entry import EntryType
-from dive_py.domain.file_tree import DiffType, FileNode
+from dive_py.domain.file_tree import FileNode
 
-MARKERS = {DiffType.ADDED: "+", DiffType.MODIFIED: "~", DiffType.REMOVED: "-",
-           DiffType.UNMODIFIED: " "}
+MARKERS = {
+    DiffType.ADDED: "+",
+    DiffType.MODIFIED: "~",
+    DiffType.REMOVED: "-",
+    DiffType.UNMODIFIED: " ",
+}
 """The one-character change marker of each :class:`DiffType`."""
 
-DIFF_BY_NAME = {"added": DiffType.ADDED, "removed": DiffType.REMOVED,
-                "modified": DiffType.MODIFIED, "unmodified": DiffType.UNMODIFIED}
+DIFF_BY_NAME = {
+    "added": DiffType.ADDED,
+    "removed": DiffType.REMOVED,
+    "modified": DiffType.MODIFIED,
+    "unmodified": DiffType.UNMODIFIED,
+}
 """Config names of the change types."""
 
 ATTR_WIDTH = 10 + 1 + 11 + 1 + 10 + 1
@@ -75,7 +85,7 @@ def display_name(node: FileNode) -> str:
 class _Column(Sequence):  # type: ignore[type-arg]
     """One column of the rows (node, depth or mask), read on demand: ``model.nodes[i]``."""
 
-    def __init__(self, model: "TreeRows", which: int) -> None:
+    def __init__(self, model: TreeRows, which: int) -> None:
         self._model = model
         self._which = which
 
@@ -129,9 +139,15 @@ class TreeRows:
         pattern_error: the message of the last bad filter expression, or ``""``.
     """
 
-    def __init__(self, root: FileNode, *, collapse_all: bool = False,
-                 hidden: Iterable[DiffType] = (), pattern: str = "",
-                 sort: SortOrder = SortOrder.NAME) -> None:
+    def __init__(
+        self,
+        root: FileNode,
+        *,
+        collapse_all: bool = False,
+        hidden: Iterable[DiffType] = (),
+        pattern: str = "",
+        sort: SortOrder = SortOrder.NAME,
+    ) -> None:
         self.root = root
         self.default_collapsed = collapse_all
         self.toggled: set[str] = set()
@@ -172,7 +188,7 @@ class TreeRows:
         return _Column(self, 2)  # type: ignore[return-value]
 
     # -- settings ---------------------------------------------------------------------------
-    def copy_for(self, root: FileNode) -> "TreeRows":
+    def copy_for(self, root: FileNode) -> TreeRows:
         """Return a new model over ``root`` with this model's settings and collapse state.
 
         Cheap (no row is computed) unless a filter or hidden change types are active: then the
@@ -311,8 +327,9 @@ class TreeRows:
             if children and not expanded:
                 stack.append((node, path, True))
                 if search is not None:
-                    stack.extend((child, f"{path}/{child.name}", False)
-                                 for child in children.values())
+                    stack.extend(
+                        (child, f"{path}/{child.name}", False) for child in children.values()
+                    )
                 else:
                     stack.extend((child, "", False) for child in children.values())
                 continue

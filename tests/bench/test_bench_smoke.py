@@ -11,8 +11,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_bench_smoke_writes_the_table(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--out", str(out)],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     table = (out / "results.md").read_text()
     assert "| entries |" in table and "divepy s" in table
@@ -46,18 +51,50 @@ def test_merge_adds_earlier_measurements_not_run_again(tmp_path: Path) -> None:
     finally:
         sys.path.pop(0)
     earlier = tmp_path / "earlier"
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--tools", "divepy",
-                           "--modes", "ci", "--out", str(earlier)], capture_output=True, text=True,
-                          timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--smoke",
+            "--tools",
+            "divepy",
+            "--modes",
+            "ci",
+            "--out",
+            str(earlier),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     loaded = bench.load_results(earlier / "results.json", set())
-    assert {(r.tool, r.mode) for r in loaded} == {("divepy", "ci")} and all(r.samples for r in loaded)
+    assert {(r.tool, r.mode) for r in loaded} == {("divepy", "ci")} and all(
+        r.samples for r in loaded
+    )
     kept = bench.load_results(earlier / "results.json", {(loaded[0].size, "divepy", "ci")})
     assert len(kept) == len(loaded) - 1
     later = tmp_path / "later"
-    proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--tools", "divepy",
-                           "--modes", "json", "--merge", str(earlier / "results.json"), "--out", str(later)],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--smoke",
+            "--tools",
+            "divepy",
+            "--modes",
+            "json",
+            "--merge",
+            str(earlier / "results.json"),
+            "--out",
+            str(later),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     rows = [line for line in (later / "results.md").read_text().splitlines() if "MB |" in line]
     assert {row.split("|")[3].strip() for row in rows} == {"ci", "json"}  # both modes in one table

@@ -19,10 +19,12 @@ from tests.image_builder import ImageSpec, d, docker_archive, f, wh
 
 
 def _spec(extra: str = "") -> ImageSpec:
-    return ImageSpec(layers=[
-        [d("app"), f("app/a", "aaaa"), f("app/b", "bbbbbbbb"), f("app/c", "c" * 100)],
-        [d("app"), f("app/a", "AAAA" + extra), wh("app/b")],
-    ])
+    return ImageSpec(
+        layers=[
+            [d("app"), f("app/a", "aaaa"), f("app/b", "bbbbbbbb"), f("app/c", "c" * 100)],
+            [d("app"), f("app/a", "AAAA" + extra), wh("app/b")],
+        ]
+    )
 
 
 @pytest.fixture
@@ -40,8 +42,12 @@ def env(tmp_path: Path) -> dict[str, str]:
 def _json(archive: Path, env: dict[str, str], tmp_path: Path, *extra: str) -> tuple[dict, str]:
     out = tmp_path / "out.json"
     stderr = io.StringIO()
-    code = run(["--source", "docker-archive", "--json", str(out), *extra, str(archive)],
-               env, io.StringIO(), stderr)
+    code = run(
+        ["--source", "docker-archive", "--json", str(out), *extra, str(archive)],
+        env,
+        io.StringIO(),
+        stderr,
+    )
     assert code == 0, stderr.getvalue()
     return json.loads(out.read_text()), stderr.getvalue()
 
@@ -61,7 +67,8 @@ class _NoRead:
 
 
 def test_reopen_hits_the_cache_without_reading_the_archive(
-        tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, err1 = _json(archive, env, tmp_path)
     assert "cached" not in err1
     assert len(_entries(env)) == 1
@@ -72,7 +79,8 @@ def test_reopen_hits_the_cache_without_reading_the_archive(
 
 
 def test_no_cache_bypasses_reading_and_writing(
-        tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _json(archive, env, tmp_path, "--no-cache")
     assert _entries(env) == []
     _json(archive, env, tmp_path)
@@ -84,7 +92,9 @@ def test_no_cache_bypasses_reading_and_writing(
     assert calls == [1] and "cached" not in err
 
 
-def test_a_rewritten_archive_is_read_again(tmp_path: Path, archive: Path, env: dict[str, str]) -> None:
+def test_a_rewritten_archive_is_read_again(
+    tmp_path: Path, archive: Path, env: dict[str, str]
+) -> None:
     first, _ = _json(archive, env, tmp_path)
     archive.write_bytes(docker_archive(_spec(extra="more bytes")))
     second, err = _json(archive, env, tmp_path)
@@ -104,7 +114,9 @@ def test_permissions_are_user_only(tmp_path: Path, archive: Path, env: dict[str,
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
 
 
-def test_a_group_writable_entry_is_not_trusted(tmp_path: Path, archive: Path, env: dict[str, str]) -> None:
+def test_a_group_writable_entry_is_not_trusted(
+    tmp_path: Path, archive: Path, env: dict[str, str]
+) -> None:
     _json(archive, env, tmp_path)
     [entry] = _entries(env)
     entry.chmod(0o664)
@@ -115,8 +127,9 @@ def test_a_group_writable_entry_is_not_trusted(tmp_path: Path, archive: Path, en
 
 
 @pytest.mark.parametrize("damage", ["flip-payload", "truncate", "garbage", "empty", "bad-header"])
-def test_a_corrupt_entry_is_discarded(tmp_path: Path, archive: Path, env: dict[str, str],
-                                      damage: str) -> None:
+def test_a_corrupt_entry_is_discarded(
+    tmp_path: Path, archive: Path, env: dict[str, str], damage: str
+) -> None:
     first, _ = _json(archive, env, tmp_path)
     [entry] = _entries(env)
     data = bytearray(entry.read_bytes())
@@ -140,38 +153,42 @@ def test_a_corrupt_entry_is_discarded(tmp_path: Path, archive: Path, env: dict[s
 
 
 def test_a_pickle_with_a_forged_checksum_of_other_data_is_never_loaded(
-        tmp_path: Path, archive: Path, env: dict[str, str]) -> None:
+    tmp_path: Path, archive: Path, env: dict[str, str]
+) -> None:
     """The checksum covers the payload: a payload swapped without fixing the header is refused."""
     _json(archive, env, tmp_path)
     [entry] = _entries(env)
     data = entry.read_bytes()
-    header_len = int.from_bytes(data[len(MAGIC):len(MAGIC) + 4], "big")
+    header_len = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "big")
     evil = b"cos\nsystem\n(S'touch " + str(tmp_path / "pwned").encode() + b"'\ntR."
-    entry.write_bytes(data[:len(MAGIC) + 4 + header_len] + evil)
+    entry.write_bytes(data[: len(MAGIC) + 4 + header_len] + evil)
     _json(archive, env, tmp_path)
     assert not (tmp_path / "pwned").exists()
 
 
-@pytest.mark.parametrize("field,value", [("format", 999), ("version", "0.0.0-other"),
-                                         ("code", "0" * 64)])
-def test_a_version_mismatch_is_discarded(tmp_path: Path, archive: Path, env: dict[str, str],
-                                         field: str, value: object) -> None:
+@pytest.mark.parametrize(
+    "field,value", [("format", 999), ("version", "0.0.0-other"), ("code", "0" * 64)]
+)
+def test_a_version_mismatch_is_discarded(
+    tmp_path: Path, archive: Path, env: dict[str, str], field: str, value: object
+) -> None:
     _json(archive, env, tmp_path)
     [entry] = _entries(env)
     data = entry.read_bytes()
     start = len(MAGIC) + 4
-    header_len = int.from_bytes(data[len(MAGIC):start], "big")
-    header = json.loads(data[start:start + header_len])
+    header_len = int.from_bytes(data[len(MAGIC) : start], "big")
+    header = json.loads(data[start : start + header_len])
     header[field] = value
     raw = json.dumps(header).encode()
-    entry.write_bytes(MAGIC + len(raw).to_bytes(4, "big") + raw + data[start + header_len:])
+    entry.write_bytes(MAGIC + len(raw).to_bytes(4, "big") + raw + data[start + header_len :])
     slot = open_slot(str(archive), "docker-archive", None, env)
     assert slot is not None and slot.load() is None
     assert not entry.exists()
 
 
 def test_the_key_changes_with_version_platform_and_source(
-        tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dive_py.domain.sources.platform import Platform
 
     base = open_slot(str(archive), "docker-archive", None, env)
@@ -189,12 +206,18 @@ def _writer(args: tuple[str, str, int]) -> int:
     codes = 0
     for _ in range(rounds):
         out = os.path.join(cache + "-out", f"{os.getpid()}.json")
-        codes |= run(["--source", "docker-archive", "--json", out, archive], env,
-                     io.StringIO(), io.StringIO())
+        codes |= run(
+            ["--source", "docker-archive", "--json", out, archive],
+            env,
+            io.StringIO(),
+            io.StringIO(),
+        )
     return codes
 
 
-def test_concurrent_runs_leave_one_whole_entry(tmp_path: Path, archive: Path, env: dict[str, str]) -> None:
+def test_concurrent_runs_leave_one_whole_entry(
+    tmp_path: Path, archive: Path, env: dict[str, str]
+) -> None:
     cache = env["DIVEPY_CACHE_DIR"]
     os.makedirs(cache + "-out")
     expected, _ = _json(archive, {"DIVEPY_CACHE_DIR": str(tmp_path / "ref")}, tmp_path)
@@ -210,15 +233,18 @@ def test_concurrent_runs_leave_one_whole_entry(tmp_path: Path, archive: Path, en
     assert slot is not None and slot.load() is not None
 
 
-def test_concurrent_store_and_load_never_see_a_partial_entry(tmp_path: Path, archive: Path,
-                                                             env: dict[str, str]) -> None:
+def test_concurrent_store_and_load_never_see_a_partial_entry(
+    tmp_path: Path, archive: Path, env: dict[str, str]
+) -> None:
     _json(archive, env, tmp_path)
     slot = open_slot(str(archive), "docker-archive", None, env)
     assert slot is not None
     analysis = slot.load()
     assert analysis is not None
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=lambda: [slot.store(analysis) for _ in range(20)]) for _ in range(2)]
+    procs = [
+        ctx.Process(target=lambda: [slot.store(analysis) for _ in range(20)]) for _ in range(2)
+    ]
     for p in procs:
         p.start()
     misses = 0
@@ -234,11 +260,13 @@ def test_concurrent_store_and_load_never_see_a_partial_entry(tmp_path: Path, arc
 
 
 def test_docker_source_consults_the_cache_before_the_save(
-        tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """docker: keyed on the engine's image ID from inspect; a hit never opens the save stream."""
     engine = {"id": "sha256:" + "1" * 64}
-    monkeypatch.setattr(analysis_cache, "docker_image_id",
-                        lambda ref: ("unix:///fake.sock", engine["id"]))
+    monkeypatch.setattr(
+        analysis_cache, "docker_image_id", lambda ref: ("unix:///fake.sock", engine["id"])
+    )
     real = sources.open_image
 
     def from_archive(text: str, **kwargs: object) -> object:  # the "save stream"
@@ -263,24 +291,30 @@ def test_docker_source_consults_the_cache_before_the_save(
 
 
 def test_docker_entry_not_stored_when_the_name_moved_during_the_read(
-        tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = iter(["sha256:" + "1" * 64, "sha256:" + "3" * 64])
     monkeypatch.setattr(analysis_cache, "docker_image_id", lambda ref: ("unix:///x", next(ids)))
     real = sources.open_image
-    monkeypatch.setattr(sources, "open_image",
-                        lambda text, **kw: real(str(archive), **{**kw, "source": "docker-archive"}))
+    monkeypatch.setattr(
+        sources,
+        "open_image",
+        lambda text, **kw: real(str(archive), **{**kw, "source": "docker-archive"}),
+    )
     assert run(["--json", str(tmp_path / "o.json"), "img"], env, io.StringIO(), io.StringIO()) == 0
     assert _entries(env) == []  # inspect ID != config digest and the recheck saw another ID
 
 
-def test_unreachable_engine_means_no_cache_not_an_error(monkeypatch: pytest.MonkeyPatch,
-                                                        env: dict[str, str]) -> None:
+def test_unreachable_engine_means_no_cache_not_an_error(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     assert open_slot("busybox", "docker", None, env) is None
 
 
 def test_a_directory_owned_by_someone_else_or_open_to_others_is_not_used(
-        tmp_path: Path, archive: Path, env: dict[str, str]) -> None:
+    tmp_path: Path, archive: Path, env: dict[str, str]
+) -> None:
     _json(archive, env, tmp_path)
     directory = Path(env["DIVEPY_CACHE_DIR"])
     directory.chmod(0o777)
@@ -290,7 +324,9 @@ def test_a_directory_owned_by_someone_else_or_open_to_others_is_not_used(
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
 
 
-def test_prune_keeps_the_most_recent_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prune_keeps_the_most_recent_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(analysis_cache, "MAX_ENTRIES", 2)
     directory = tmp_path / "c"
     directory.mkdir(mode=0o700)

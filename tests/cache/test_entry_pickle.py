@@ -20,5 +20,5 @@ def test_file_and_hardlink_data_survive_a_round_trip() -> None:
     assert new_link.data is new_target  # the same object, as before
     assert new_dangling.data is None
     assert (new_device.devmajor, new_device.devminor, new_device.mode) == (1, 3, 0o666)
-    for old, new in zip([target, link, dangling, device], loaded):
+    for old, new in zip([target, link, dangling, device], loaded, strict=False):
         assert repr(old) == repr(new) and old.digest == new.digest and old.explicit == new.explicit

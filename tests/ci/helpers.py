@@ -18,18 +18,33 @@ def ci_args(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(["--ci", *argv, "some-image"])
 
 
-def figures(score: float = 0.95, wasted: int = 1000, user_wasted: float | None = 0.05,
-            reclaimable: int = 500, inefficient: list[InefficientPath] | None = None,
-            user_size: int = 20_000) -> Efficiency:
+def figures(
+    score: float = 0.95,
+    wasted: int = 1000,
+    user_wasted: float | None = 0.05,
+    reclaimable: int = 500,
+    inefficient: list[InefficientPath] | None = None,
+    user_size: int = 20_000,
+) -> Efficiency:
     """An :class:`Efficiency` with the given headline figures."""
-    return Efficiency(score=score, size_bytes=user_size + 10_000, user_size_bytes=user_size,
-                      wasted_bytes=wasted, user_wasted_percent=user_wasted,
-                      reclaimable_bytes=reclaimable, visible_bytes=0,
-                      inefficient=list(inefficient or []))
+    return Efficiency(
+        score=score,
+        size_bytes=user_size + 10_000,
+        user_size_bytes=user_size,
+        wasted_bytes=wasted,
+        user_wasted_percent=user_wasted,
+        reclaimable_bytes=reclaimable,
+        visible_bytes=0,
+        inefficient=list(inefficient or []),
+    )
 
 
-def fake_analysis(efficiency: Efficiency, reference: str = "example:latest",
-                  source: str = "docker", warnings: list[str] | None = None) -> Any:
+def fake_analysis(
+    efficiency: Efficiency,
+    reference: str = "example:latest",
+    source: str = "docker",
+    warnings: list[str] | None = None,
+) -> Any:
     """An object shaped like an Analysis, enough for the report."""
     image = SimpleNamespace(reference=reference, source=source, warnings=warnings or [])
     return SimpleNamespace(image=image, efficiency=efficiency)

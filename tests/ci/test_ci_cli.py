@@ -15,14 +15,16 @@ from tests.ci.helpers import run_cli, write_archive
 from tests.image_builder import ImageSpec, d, f, wh
 
 ROOT = Path(__file__).resolve().parents[2]
-MB = 10 ** 6
+MB = 10**6
 
-WASTEFUL = ImageSpec(layers=[
-    [f("bin/sh", b"x" * 1000)],
-    [f("app/a.txt", "hello\n"), f("app/big", b"\0" * 50_000)],
-    [wh("app/big")],
-    [f("app/a.txt", "changed\n")],
-])
+WASTEFUL = ImageSpec(
+    layers=[
+        [f("bin/sh", b"x" * 1000)],
+        [f("app/a.txt", "hello\n"), f("app/big", b"\0" * 50_000)],
+        [wh("app/big")],
+        [f("app/a.txt", "changed\n")],
+    ]
+)
 LEAN = ImageSpec(layers=[[f("bin/sh", b"x" * 100_000)], [f("hello.txt", "hi\n")]])
 
 
@@ -57,7 +59,9 @@ def test_wasteful_image_fails_with_fail_lines(wasteful: Path) -> None:
     assert "    2         50 kB  /app/big" in lines
     assert "    2          14 B  /app/a.txt" in lines
     assert [line.split(":")[0:2] for line in lines if line.startswith("  FAIL")] == [
-        ["  FAIL", " highestUserWastedPercent"], ["  FAIL", " lowestEfficiency"]]
+        ["  FAIL", " highestUserWastedPercent"],
+        ["  FAIL", " lowestEfficiency"],
+    ]
     assert lines[-1] == "Result:FAIL [Total:4] [Passed:0] [Failed:2] [Warn:0] [Skipped:2]"
 
 
@@ -68,8 +72,9 @@ def test_ci_env_turns_ci_mode_on(wasteful: Path, value: str) -> None:
 
 
 def test_dive_ci_file_is_read_from_the_working_directory(wasteful: Path) -> None:
-    Path(".dive-ci").write_text("rules:\n  lowestEfficiency: disabled\n"
-                                "  highest-user-wasted-percent: 1\n")
+    Path(".dive-ci").write_text(
+        "rules:\n  lowestEfficiency: disabled\n  highest-user-wasted-percent: 1\n"
+    )
     code, out, _ = ci(wasteful)
     assert code == 0
     assert "  Using CI config .dive-ci" in out
@@ -78,16 +83,20 @@ def test_dive_ci_file_is_read_from_the_working_directory(wasteful: Path) -> None
 
 
 def test_flag_overrides_file(wasteful: Path) -> None:
-    Path(".dive-ci").write_text("rules:\n  lowestEfficiency: disabled\n"
-                                "  highestUserWastedPercent: disabled\n")
+    Path(".dive-ci").write_text(
+        "rules:\n  lowestEfficiency: disabled\n  highestUserWastedPercent: disabled\n"
+    )
     code, out, _ = ci(wasteful, "--highestWastedBytes", "50kB")
     assert code == 1
-    assert "FAIL: highestWastedBytes: too many bytes wasted: wastedBytes=50014 (50 kB) > " \
-           "threshold=50000 (50kB) [flag --highestWastedBytes]" in out
+    assert (
+        "FAIL: highestWastedBytes: too many bytes wasted: wastedBytes=50014 (50 kB) > "
+        "threshold=50000 (50kB) [flag --highestWastedBytes]" in out
+    )
 
 
-def test_misconfigured_rules_exit_2_before_reading_the_image(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_misconfigured_rules_exit_2_before_reading_the_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     Path(".dive-ci").write_text("rules:\n  lowestEficiency: 0.9\n  highestWastedBytes: ''\n")
     code, out, err = ci(tmp_path / "does-not-exist.tar")  # exit 3 if it were read
@@ -140,11 +149,24 @@ def test_worked_example_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     """The README's example: a rewritten file vs a deleted directory."""
     monkeypatch.chdir(tmp_path)
     base = [f("bin/sh", b"x" * 1000)]
-    rewritten = write_archive(tmp_path, ImageSpec(layers=[
-        base, [f("app/data.bin", b"a" * 10 * MB)], [f("app/data.bin", b"b" * 10 * MB)]]), "r.tar")
-    deleted = write_archive(tmp_path, ImageSpec(layers=[
-        base, [d("cache"), f("cache/a.whl", b"a" * 6 * MB), f("cache/b.whl", b"b" * 4 * MB)],
-        [wh("cache")]]), "d.tar")
+    rewritten = write_archive(
+        tmp_path,
+        ImageSpec(
+            layers=[base, [f("app/data.bin", b"a" * 10 * MB)], [f("app/data.bin", b"b" * 10 * MB)]]
+        ),
+        "r.tar",
+    )
+    deleted = write_archive(
+        tmp_path,
+        ImageSpec(
+            layers=[
+                base,
+                [d("cache"), f("cache/a.whl", b"a" * 6 * MB), f("cache/b.whl", b"b" * 4 * MB)],
+                [wh("cache")],
+            ]
+        ),
+        "d.tar",
+    )
     _, out, _ = ci(rewritten)
     assert "  wastedBytes: 20000000 bytes (20 MB)" in out
     assert "  reclaimableBytes: 10000000 bytes (10 MB)" in out
@@ -167,8 +189,13 @@ sys.exit(code)
 
 def test_ci_mode_never_imports_textual(wasteful: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CI": "true", "NO_COLOR": "1"}
-    done = subprocess.run([sys.executable, "-c", CHECK_NO_TEXTUAL, "--source", "docker-archive",
-                           str(wasteful)], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_NO_TEXTUAL, "--source", "docker-archive", str(wasteful)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 1, done.stderr
     assert "Result:FAIL" in done.stdout
     assert done.stdout.rstrip().endswith("NO-TEXTUAL")
@@ -177,10 +204,29 @@ def test_ci_mode_never_imports_textual(wasteful: Path) -> None:
 def test_module_entry_point_exit_codes(wasteful: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("CI", None)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "dive_py.cli", *a], capture_output=True,
-                                    text=True, env=env, timeout=120)
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "dive_py.cli", *a],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+
     assert run("--ci", "--source", "docker-archive", str(wasteful)).returncode == 1
-    assert run("--ci", "--lowestEfficiency", "0.01", "--highestUserWastedPercent", "1",
-               "--source", "docker-archive", str(wasteful)).returncode == 0
+    assert (
+        run(
+            "--ci",
+            "--lowestEfficiency",
+            "0.01",
+            "--highestUserWastedPercent",
+            "1",
+            "--source",
+            "docker-archive",
+            str(wasteful),
+        ).returncode
+        == 0
+    )
     bad = run("--ci", "--lowestEfficiency", "high", "--source", "docker-archive", str(wasteful))
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1

@@ -33,8 +33,8 @@ DIVE_RULES = ("highestUserWastedPercent", "highestWastedBytes", "lowestEfficienc
 # three (0 wasted bytes: the re-created /d holds no path of the old one).
 DIVE_BUGS = {
     ("spec-ties", True): "legacy `docker save` (Docker < 25) writes the repeated layer as a "
-                         "symlink to the first layer.tar; dive reads that layer as empty and "
-                         "reports 5 wasted bytes instead of 10",
+    "symlink to the first layer.tar; dive reads that layer as empty and "
+    "reports 5 wasted bytes instead of 10",
 }
 
 
@@ -46,12 +46,21 @@ def skip_dive_bugs(name: str, engine: Engine) -> None:
 
 THRESHOLD_SETS: dict[str, dict[str, str] | None] = {
     "defaults": None,
-    "strict": {"lowestEfficiency": "0.9999", "highestWastedBytes": "1KB",
-               "highestUserWastedPercent": "0.001"},
-    "loose": {"lowestEfficiency": "0.01", "highestWastedBytes": "100MB",
-              "highestUserWastedPercent": "0.99"},
-    "mixed": {"lowestEfficiency": "disabled", "highestWastedBytes": "2KiB",
-              "highestUserWastedPercent": "0.2"},
+    "strict": {
+        "lowestEfficiency": "0.9999",
+        "highestWastedBytes": "1KB",
+        "highestUserWastedPercent": "0.001",
+    },
+    "loose": {
+        "lowestEfficiency": "0.01",
+        "highestWastedBytes": "100MB",
+        "highestUserWastedPercent": "0.99",
+    },
+    "mixed": {
+        "lowestEfficiency": "disabled",
+        "highestWastedBytes": "2KiB",
+        "highestUserWastedPercent": "0.2",
+    },
 }
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -59,15 +68,24 @@ _RESULT = re.compile(r"^\s+(PASS|FAIL|SKIP|WARN|MISCONFIGURED|CONFIGURED)\s*: (\
 
 
 def clean_env(engine: Engine, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CI", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "NO_COLOR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CI", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "NO_COLOR")
+    }
     env.update(DOCKER_HOST=engine.host, PYTHONPATH=str(ROOT), **extra)
     return env
 
 
 def divepy(engine: Engine, cwd: Path, *argv: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dive_py.cli", *argv], cwd=cwd, text=True,
-                          capture_output=True, env=clean_env(engine, **extra), timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "dive_py.cli", *argv],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        env=clean_env(engine, **extra),
+        timeout=600,
+    )
 
 
 def verdicts(stdout: str) -> dict[str, str]:
@@ -87,9 +105,12 @@ def test_passes_defaults_exits_0(engine: Engine, tmp_path: Path) -> None:
     done = divepy(engine, tmp_path, "--ci", image("passes-defaults"))
     assert done.returncode == 0, done.stderr
     assert f"Image Source: docker://{image('passes-defaults')}" in done.stdout
-    assert verdicts(done.stdout) == {"highestReclaimableBytes": "SKIP",
-                                     "highestUserWastedPercent": "PASS",
-                                     "highestWastedBytes": "SKIP", "lowestEfficiency": "PASS"}
+    assert verdicts(done.stdout) == {
+        "highestReclaimableBytes": "SKIP",
+        "highestUserWastedPercent": "PASS",
+        "highestWastedBytes": "SKIP",
+        "lowestEfficiency": "PASS",
+    }
     assert "Result:PASS [Total:4] [Passed:2] [Failed:0] [Warn:0] [Skipped:2]" in done.stdout
 
 
@@ -98,10 +119,14 @@ def test_testimg_exits_1_with_fail_lines_and_junit(engine: Engine, tmp_path: Pat
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
     fails = [line for line in lines if line.startswith("  FAIL: ")]
-    assert [line.split(":")[1].strip() for line in fails] == ["highestUserWastedPercent",
-                                                              "lowestEfficiency"]
-    assert fails[0].startswith("  FAIL: highestUserWastedPercent: too many bytes wasted, relative "
-                               "to the user bytes added: userWastedPercent=")
+    assert [line.split(":")[1].strip() for line in fails] == [
+        "highestUserWastedPercent",
+        "lowestEfficiency",
+    ]
+    assert fails[0].startswith(
+        "  FAIL: highestUserWastedPercent: too many bytes wasted, relative "
+        "to the user bytes added: userWastedPercent="
+    )
     assert fails[0].endswith("> threshold=0.1 [default]")
     assert fails[1].startswith("  FAIL: lowestEfficiency: image efficiency is too low: efficiency=")
     assert fails[1].endswith("< threshold=0.9 [default]")
@@ -115,13 +140,17 @@ def test_testimg_exits_1_with_fail_lines_and_junit(engine: Engine, tmp_path: Pat
 
 
 def test_misconfigured_dive_ci_exits_2(engine: Engine, tmp_path: Path) -> None:
-    (tmp_path / ".dive-ci").write_text("rules:\n  lowestEfficiency: 1.5\n  highestWastedByte: 2MB\n")
+    (tmp_path / ".dive-ci").write_text(
+        "rules:\n  lowestEfficiency: 1.5\n  highestWastedByte: 2MB\n"
+    )
     done = divepy(engine, tmp_path, "--ci", image("testimg"))
     assert done.returncode == 2
     assert done.stdout == ""
     assert "lowestEfficiency (file .dive-ci): '1.5' is not a ratio between 0 and 1" in done.stderr
-    assert "unknown rule 'highestWastedByte' in .dive-ci (did you mean 'highestWastedBytes'?)" \
+    assert (
+        "unknown rule 'highestWastedByte' in .dive-ci (did you mean 'highestWastedBytes'?)"
         in done.stderr
+    )
 
 
 def test_missing_image_exits_3(engine: Engine, tmp_path: Path) -> None:
@@ -133,28 +162,44 @@ def test_missing_image_exits_3(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_unreachable_engine_exits_3(engine: Engine, tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "dive_py.cli", "--ci", image("testimg")],
-                          cwd=tmp_path, text=True, capture_output=True, timeout=120,
-                          env={**clean_env(engine), "DOCKER_HOST": f"unix://{tmp_path}/none.sock"})
+    done = subprocess.run(
+        [sys.executable, "-m", "dive_py.cli", "--ci", image("testimg")],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={**clean_env(engine), "DOCKER_HOST": f"unix://{tmp_path}/none.sock"},
+    )
     assert done.returncode == 3 and "cannot reach the Docker engine" in done.stderr
 
 
 # --- differential: same verdict per rule as CI=true dive ---------------------------------------
 
-def run_dive(dive_bin: str, engine: Engine, cwd: Path, ref: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([dive_bin, ref], cwd=cwd, text=True, capture_output=True, timeout=600,
-                          env={**clean_env(engine), "CI": "true"})
+
+def run_dive(
+    dive_bin: str, engine: Engine, cwd: Path, ref: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [dive_bin, ref],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=600,
+        env={**clean_env(engine), "CI": "true"},
+    )
 
 
 @pytest.mark.parametrize("name", IMAGES)
 @pytest.mark.parametrize("thresholds", list(THRESHOLD_SETS))
-def test_same_verdicts_as_dive(engine: Engine, dive_bin: str, tmp_path: Path, name: str,
-                               thresholds: str) -> None:
+def test_same_verdicts_as_dive(
+    engine: Engine, dive_bin: str, tmp_path: Path, name: str, thresholds: str
+) -> None:
     skip_dive_bugs(name, engine)
     values = THRESHOLD_SETS[thresholds]
     if values is not None:
         (tmp_path / ".dive-ci").write_text(
-            "rules:\n" + "".join(f"  {key}: {value}\n" for key, value in values.items()))
+            "rules:\n" + "".join(f"  {key}: {value}\n" for key, value in values.items())
+        )
     ours = divepy(engine, tmp_path, "--ci", image(name))
     theirs = run_dive(dive_bin, engine, tmp_path, image(name))
     assert ours.returncode in (0, 1), ours.stderr
@@ -167,8 +212,9 @@ def test_same_verdicts_as_dive(engine: Engine, dive_bin: str, tmp_path: Path, na
 
 
 @pytest.mark.parametrize("name", IMAGES)
-def test_same_verdicts_as_dive_at_the_boundary(engine: Engine, dive_bin: str, tmp_path: Path,
-                                               name: str) -> None:
+def test_same_verdicts_as_dive_at_the_boundary(
+    engine: Engine, dive_bin: str, tmp_path: Path, name: str
+) -> None:
     """Thresholds equal to the measured figures pass in both tools; a hair stricter, both fail.
 
     This pins the figures themselves to the last bit (same float efficiency, same byte
@@ -178,29 +224,40 @@ def test_same_verdicts_as_dive_at_the_boundary(engine: Engine, dive_bin: str, tm
     exported = divepy(engine, tmp_path, "--json", "f.json", image(name))
     assert exported.returncode == 0, exported.stderr
     figures = json.loads((tmp_path / "f.json").read_text())["image"]
-    score, wasted, percent = (float(figures["efficiencyScore"]), int(figures["inefficientBytes"]),
-                              figures["userWastedPercent"])
+    score, wasted, percent = (
+        float(figures["efficiencyScore"]),
+        int(figures["inefficientBytes"]),
+        figures["userWastedPercent"],
+    )
     at = {"lowestEfficiency": repr(score), "highestWastedBytes": str(wasted)}
-    beyond = {"lowestEfficiency": repr(math.nextafter(score, 2.0)) if score < 1 else "disabled",
-              "highestWastedBytes": str(wasted - 1) if wasted else "disabled"}
+    beyond = {
+        "lowestEfficiency": repr(math.nextafter(score, 2.0)) if score < 1 else "disabled",
+        "highestWastedBytes": str(wasted - 1) if wasted else "disabled",
+    }
     if percent is not None and percent <= 1:
         at["highestUserWastedPercent"] = repr(float(percent))
-        beyond["highestUserWastedPercent"] = repr(math.nextafter(float(percent), -1.0)) \
-            if percent > 0 else "disabled"
+        beyond["highestUserWastedPercent"] = (
+            repr(math.nextafter(float(percent), -1.0)) if percent > 0 else "disabled"
+        )
     for rules, verdict in ((at, "PASS"), (beyond, "FAIL")):
         (tmp_path / ".dive-ci").write_text(
-            "rules:\n" + "".join(f"  {key}: '{value}'\n" for key, value in rules.items()))
+            "rules:\n" + "".join(f"  {key}: '{value}'\n" for key, value in rules.items())
+        )
         ours = divepy(engine, tmp_path, "--ci", image(name))
         theirs = run_dive(dive_bin, engine, tmp_path, image(name))
         expected = verdicts(theirs.stdout)
         got = verdicts(ours.stdout)
-        assert {rule: got[rule] for rule in DIVE_RULES} == expected, (rules, ours.stdout,
-                                                                      theirs.stdout)
+        assert {rule: got[rule] for rule in DIVE_RULES} == expected, (
+            rules,
+            ours.stdout,
+            theirs.stdout,
+        )
         for rule, value in rules.items():
             assert got[rule] == ("SKIP" if value == "disabled" else verdict), (rule, ours.stdout)
 
 
 # --- divepy build ------------------------------------------------------------------------------
+
 
 def make_context(tmp_path: Path) -> Path:
     ctx = tmp_path / "ctx"
@@ -209,7 +266,8 @@ def make_context(tmp_path: Path) -> Path:
         f"FROM {FIXTURE_REPO}/busybox:base\n"
         "RUN dd if=/dev/zero of=/junk bs=1000 count=30 && echo one > /note\n"
         "RUN rm /junk && echo two > /note\n"
-        "COPY hello.txt /hello.txt\n")
+        "COPY hello.txt /hello.txt\n"
+    )
     (ctx / "hello.txt").write_text("hello\n")
     return ctx
 
@@ -218,8 +276,19 @@ def test_build_with_ci(engine: Engine, tmp_path: Path) -> None:
     make_context(tmp_path)
     tag = f"divepy-test/build-ci-{os.getpid()}:latest"
     try:
-        done = divepy(engine, tmp_path, "build", "--network", "none", "-t", tag, "--ci",
-                      "--junit", "j.xml", "ctx")
+        done = divepy(
+            engine,
+            tmp_path,
+            "build",
+            "--network",
+            "none",
+            "-t",
+            tag,
+            "--ci",
+            "--junit",
+            "j.xml",
+            "ctx",
+        )
         assert done.returncode == 1, done.stderr
         assert "Step 1/4 : FROM" in done.stderr  # the build log streams to stderr
         assert f"Image Source: docker://{tag}" in done.stdout
@@ -227,9 +296,20 @@ def test_build_with_ci(engine: Engine, tmp_path: Path) -> None:
         assert "FAIL: highestUserWastedPercent" in done.stdout
         assert len(ET.parse(tmp_path / "j.xml").getroot().find("testsuite")) >= 4
         # CI=true works as well, and the verdict follows the rules
-        done = divepy(engine, tmp_path, "build", "--network=none", "-t", tag,
-                      "--lowestEfficiency", "0.1", "--highest-user-wasted-percent", "disabled",
-                      "ctx", CI="true")
+        done = divepy(
+            engine,
+            tmp_path,
+            "build",
+            "--network=none",
+            "-t",
+            tag,
+            "--lowestEfficiency",
+            "0.1",
+            "--highest-user-wasted-percent",
+            "disabled",
+            "ctx",
+            CI="true",
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Result:PASS" in done.stdout
     finally:
@@ -237,7 +317,8 @@ def test_build_with_ci(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_build_without_ci_opens_the_explorer_on_the_built_image(
-        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Without --ci the explorer opens; it is given a loader that analyses the built image."""
     import io
     import types
@@ -255,8 +336,9 @@ def test_build_without_ci_opens_the_explorer_on_the_built_image(
         seen["analysis"], seen["args"] = load(ProgressListener()), args
         return 0
 
-    monkeypatch.setitem(sys.modules, "dive_py.ui.launch",
-                        types.SimpleNamespace(run_explorer=run_explorer))
+    monkeypatch.setitem(
+        sys.modules, "dive_py.ui.launch", types.SimpleNamespace(run_explorer=run_explorer)
+    )
     err = io.StringIO()
     env = {k: v for k, v in clean_env(engine).items() if k != "PYTHONPATH"}
     try:
@@ -276,11 +358,14 @@ def test_build_without_ci_json(engine: Engine, tmp_path: Path) -> None:
     make_context(tmp_path)
     tag = f"divepy-test/build-json-{os.getpid()}:latest"
     try:
-        done = divepy(engine, tmp_path, "build", "-t", tag, "--network", "none", "-j", "out.json",
-                      "ctx")
+        done = divepy(
+            engine, tmp_path, "build", "-t", tag, "--network", "none", "-j", "out.json", "ctx"
+        )
         assert done.returncode == 0, done.stderr
         assert done.stdout == ""
-        assert json.loads((tmp_path / "out.json").read_text())["image"]["inefficientBytes"] >= 30_000
+        assert (
+            json.loads((tmp_path / "out.json").read_text())["image"]["inefficientBytes"] >= 30_000
+        )
     finally:
         remove_image(engine, tag)
 
@@ -289,8 +374,9 @@ def test_build_failure_exits_3(engine: Engine, tmp_path: Path) -> None:
     ctx = tmp_path / "ctx"
     ctx.mkdir()
     (ctx / "Dockerfile").write_text(f"FROM {FIXTURE_REPO}/busybox:base\nRUN exit 7\n")
-    done = divepy(engine, tmp_path, "build", "--network", "none", "-t", "divepy-test/broken:x",
-                  "--ci", "ctx")
+    done = divepy(
+        engine, tmp_path, "build", "--network", "none", "-t", "divepy-test/broken:x", "--ci", "ctx"
+    )
     assert done.returncode == 3
     assert done.stdout == ""
     last = done.stderr.strip().splitlines()[-1]

@@ -17,17 +17,22 @@ from dive_py.exit_codes import ExitCode
 from tests.ci.helpers import ci_args, fake_analysis, figures
 
 
-def report(tmp_path: Path, eff, *argv: str, all_files: bool = False, colour: bool = False,
-           **kw) -> str:
+def report(
+    tmp_path: Path, eff, *argv: str, all_files: bool = False, colour: bool = False, **kw
+) -> str:
     rules = load_rules(ci_args(*argv), {}, cwd=tmp_path)
     analysis = fake_analysis(eff, **kw)
     return render_report(analysis, rules, evaluate(rules, eff), all_files=all_files, colour=colour)
 
 
 def test_report_lines(tmp_path: Path) -> None:
-    eff = figures(score=0.998741, wasted=2506, user_wasted=0.5551617190961453, reclaimable=1500,
-                  inefficient=[InefficientPath("/data/f1", 3, 2500),
-                               InefficientPath("/data/keep.txt", 2, 6)])
+    eff = figures(
+        score=0.998741,
+        wasted=2506,
+        user_wasted=0.5551617190961453,
+        reclaimable=1500,
+        inefficient=[InefficientPath("/data/f1", 3, 2500), InefficientPath("/data/keep.txt", 2, 6)],
+    )
     text = report(tmp_path, eff, reference="spec-a")
     assert text.splitlines() == [
         "  Using default CI config (no .dive-ci in the working directory)",
@@ -58,12 +63,18 @@ def test_no_inefficient_files_says_none(tmp_path: Path) -> None:
 
 
 def test_single_layer_image_has_no_nan(tmp_path: Path) -> None:
-    text = report(tmp_path, figures(score=1.0, wasted=0, user_wasted=None, user_size=0),
-                  "--highestUserWastedPercent", "0")
+    text = report(
+        tmp_path,
+        figures(score=1.0, wasted=0, user_wasted=None, user_size=0),
+        "--highestUserWastedPercent",
+        "0",
+    )
     assert "nan" not in text.lower()
     assert "userWastedPercent: n/a (a single-layer image: no user bytes" in text
-    assert "  PASS: highestUserWastedPercent: userWastedPercent=n/a: the image has a single " \
-           "layer" in text
+    assert (
+        "  PASS: highestUserWastedPercent: userWastedPercent=n/a: the image has a single "
+        "layer" in text
+    )
 
 
 def many(n: int) -> list[InefficientPath]:
@@ -72,7 +83,9 @@ def many(n: int) -> list[InefficientPath]:
 
 def test_file_rows_are_capped_with_a_more_line(tmp_path: Path) -> None:
     text = report(tmp_path, figures(inefficient=many(FILE_ROWS + 3)))
-    rows = [line for line in text.splitlines() if line.endswith(tuple(f"/f{i:02d}" for i in range(99)))]
+    rows = [
+        line for line in text.splitlines() if line.endswith(tuple(f"/f{i:02d}" for i in range(99)))
+    ]
     assert len(rows) == FILE_ROWS
     assert rows[0].endswith("/f00") and rows[-1].endswith(f"/f{FILE_ROWS - 1:02d}")
     assert "\u2026 3 more (6.0 kB; --ci-all-files lists them all)" in text
@@ -89,20 +102,28 @@ def test_exactly_the_cap_has_no_more_line(tmp_path: Path) -> None:
 
 
 def test_hostile_paths_are_escaped(tmp_path: Path) -> None:
-    eff = figures(inefficient=[InefficientPath("/a\nFAIL: fake", 2, 10),
-                               InefficientPath("/b\x1b[2Jclear", 2, 9),
-                               InefficientPath("/c\udcff", 2, 8)])
+    eff = figures(
+        inefficient=[
+            InefficientPath("/a\nFAIL: fake", 2, 10),
+            InefficientPath("/b\x1b[2Jclear", 2, 9),
+            InefficientPath("/c\udcff", 2, 8),
+        ]
+    )
     text = report(tmp_path, eff, reference="img\x1b]0;title\x07")
     assert "\x1b" not in text and "\x07" not in text
     assert "/a\\nFAIL: fake" in text
     assert "/b\\x1b[2Jclear" in text
     assert "/c\\xff" in text
     assert "Image Source: docker://img\\x1b]0;title\\x07" in text
-    assert sum(line.startswith("  FAIL") or line.startswith("FAIL") for line in text.splitlines()) == 0
+    assert (
+        sum(line.startswith("  FAIL") or line.startswith("FAIL") for line in text.splitlines()) == 0
+    )
 
 
 def test_warnings_are_shown_escaped(tmp_path: Path) -> None:
-    text = report(tmp_path, figures(), warnings=["layer 2: whiteout of /x\ny, which no lower layer has"])
+    text = report(
+        tmp_path, figures(), warnings=["layer 2: whiteout of /x\ny, which no lower layer has"]
+    )
     assert "Warnings:\n  layer 2: whiteout of /x\\ny, which no lower layer has\n" in text
 
 
@@ -121,12 +142,15 @@ class Tty(io.StringIO):
         return True
 
 
-@pytest.mark.parametrize("stream, env, expected", [
-    (Tty(), {}, True),
-    (Tty(), {"NO_COLOR": "1"}, False),
-    (Tty(), {"NO_COLOR": ""}, True),  # no-color.org: only a non-empty value disables
-    (io.StringIO(), {}, False),
-])
+@pytest.mark.parametrize(
+    "stream, env, expected",
+    [
+        (Tty(), {}, True),
+        (Tty(), {"NO_COLOR": "1"}, False),
+        (Tty(), {"NO_COLOR": ""}, True),  # no-color.org: only a non-empty value disables
+        (io.StringIO(), {}, False),
+    ],
+)
 def test_use_colour(stream, env, expected) -> None:
     assert use_colour(stream, env) is expected
 
@@ -158,26 +182,36 @@ def test_ascii_stdout_gets_three_dots(tmp_path: Path) -> None:
 
 # --- JUnit ------------------------------------------------------------------------------------
 
+
 def test_junit_one_case_per_rule(tmp_path: Path) -> None:
     junit = tmp_path / "out" / "junit.xml"
     junit.parent.mkdir()
     args = ci_args("--junit", str(junit), "--highestWastedBytes", "1kB")
     rules = load_rules(args, {}, cwd=tmp_path)
     eff = figures(score=0.5, wasted=2506, inefficient=[InefficientPath("/x\x1b\n<&>", 2, 2506)])
-    code = run_ci(fake_analysis(eff, reference="a<b>&\"c\x01"), rules, args, {}, io.StringIO())
+    code = run_ci(fake_analysis(eff, reference='a<b>&"c\x01'), rules, args, {}, io.StringIO())
     assert code == ExitCode.RULE_FAILED
     root = ET.parse(junit).getroot()
     assert root.tag == "testsuites"
     [suite] = root.findall("testsuite")
     cases = {case.get("name"): case for case in suite.findall("testcase")}
-    assert sorted(cases) == ["highestReclaimableBytes", "highestUserWastedPercent",
-                             "highestWastedBytes", "lowestEfficiency"]
-    assert suite.get("tests") == "4" and suite.get("failures") == "2" and suite.get("skipped") == "1"
+    assert sorted(cases) == [
+        "highestReclaimableBytes",
+        "highestUserWastedPercent",
+        "highestWastedBytes",
+        "lowestEfficiency",
+    ]
+    assert (
+        suite.get("tests") == "4" and suite.get("failures") == "2" and suite.get("skipped") == "1"
+    )
     assert cases["highestReclaimableBytes"].find("skipped") is not None
     assert cases["highestUserWastedPercent"].find("failure") is None
     assert cases["highestUserWastedPercent"].find("skipped") is None
     failure = cases["highestWastedBytes"].find("failure")
-    assert failure is not None and "threshold=1000 (1kB) [flag --highestWastedBytes]" in failure.get("message")
+    assert (
+        failure is not None
+        and "threshold=1000 (1kB) [flag --highestWastedBytes]" in failure.get("message")
+    )
     assert "image efficiency is too low" in cases["lowestEfficiency"].find("failure").get("message")
     props = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert props["wastedBytes"] == "2506" and props["image"] == 'docker://a<b>&"c\\x01'

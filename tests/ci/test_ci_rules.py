@@ -11,8 +11,12 @@ from dive_py.ci.rules import RULE_SPECS, load_rules
 from dive_py.errors import UsageError
 from tests.ci.helpers import ci_args, figures
 
-ALL_RULES = ["highestReclaimableBytes", "highestUserWastedPercent", "highestWastedBytes",
-             "lowestEfficiency"]
+ALL_RULES = [
+    "highestReclaimableBytes",
+    "highestUserWastedPercent",
+    "highestWastedBytes",
+    "lowestEfficiency",
+]
 
 
 def verdicts(rules, efficiency) -> dict[str, Status]:
@@ -26,6 +30,7 @@ def write(tmp_path: Path, text: str, name: str = ".dive-ci") -> Path:
 
 
 # --- sources and precedence -------------------------------------------------------------------
+
 
 def test_missing_default_file_means_defaults(tmp_path: Path) -> None:
     rules = load_rules(ci_args(), {}, cwd=tmp_path)
@@ -47,8 +52,11 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
 
 
 def test_file_values_and_overriding_flag(tmp_path: Path) -> None:
-    write(tmp_path, "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 20MB\n"
-                    "  highestUserWastedPercent: 0.2\n  highestReclaimableBytes: 1MiB\n")
+    write(
+        tmp_path,
+        "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 20MB\n"
+        "  highestUserWastedPercent: 0.2\n  highestReclaimableBytes: 1MiB\n",
+    )
     rules = load_rules(ci_args("--lowestEfficiency", "0.5"), {}, cwd=tmp_path)
     got = {t.spec.name: (t.value, t.origin) for t in rules.thresholds}
     assert got == {
@@ -82,16 +90,38 @@ def test_explicit_config_path(tmp_path: Path) -> None:
     assert rules.get("lowestEfficiency").origin == "file ci.yaml"
 
 
-@pytest.mark.parametrize("keys", [
-    ("lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent", "highestReclaimableBytes"),
-    ("lowest-efficiency", "highest-wasted-bytes", "highest-user-wasted-percent",
-     "highest-reclaimable-bytes"),
-    ("LowestEfficiency", "HIGHESTWASTEDBYTES", "highest_user_wasted_percent",
-     "highestreclaimablebytes"),  # viper (dive) matches keys ignoring case
-])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        (
+            "lowestEfficiency",
+            "highestWastedBytes",
+            "highestUserWastedPercent",
+            "highestReclaimableBytes",
+        ),
+        (
+            "lowest-efficiency",
+            "highest-wasted-bytes",
+            "highest-user-wasted-percent",
+            "highest-reclaimable-bytes",
+        ),
+        (
+            "LowestEfficiency",
+            "HIGHESTWASTEDBYTES",
+            "highest_user_wasted_percent",
+            "highestreclaimablebytes",
+        ),  # viper (dive) matches keys ignoring case
+    ],
+)
 def test_camel_and_kebab_keys(tmp_path: Path, keys: tuple[str, ...]) -> None:
-    write(tmp_path, "rules:\n" + "".join(f"  {key}: {value}\n" for key, value in
-                                         zip(keys, ("0.91", "3kB", "0.33", "4KiB"))))
+    write(
+        tmp_path,
+        "rules:\n"
+        + "".join(
+            f"  {key}: {value}\n"
+            for key, value in zip(keys, ("0.91", "3kB", "0.33", "4KiB"), strict=False)
+        ),
+    )
     rules = load_rules(ci_args(), {}, cwd=tmp_path)
     assert [t.value for t in rules.thresholds] == [4096, 0.33, 3000, 0.91]
 
@@ -117,10 +147,22 @@ def test_empty_file_or_rules_means_defaults(tmp_path: Path, text: str) -> None:
 
 # --- human sizes ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [("2kB", 2_000), ("2KiB", 2_048), ("20MB", 20_000_000),
-                                            ("20MiB", 20_971_520), ("1GB", 1_000_000_000),
-                                            ("1234", 1234), ("disabled", None)])
-def test_human_byte_sizes_in_file_and_flags(tmp_path: Path, text: str, expected: int | None) -> None:
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2kB", 2_000),
+        ("2KiB", 2_048),
+        ("20MB", 20_000_000),
+        ("20MiB", 20_971_520),
+        ("1GB", 1_000_000_000),
+        ("1234", 1234),
+        ("disabled", None),
+    ],
+)
+def test_human_byte_sizes_in_file_and_flags(
+    tmp_path: Path, text: str, expected: int | None
+) -> None:
     write(tmp_path, f"rules:\n  highestWastedBytes: {text}\n  highestReclaimableBytes: {text}\n")
     rules = load_rules(ci_args(), {}, cwd=tmp_path)
     assert rules.get("highestWastedBytes").value == expected
@@ -130,6 +172,7 @@ def test_human_byte_sizes_in_file_and_flags(tmp_path: Path, text: str, expected:
 
 
 # --- misconfiguration: every problem listed, exit 2 --------------------------------------------
+
 
 def problems_of(tmp_path: Path, text: str, *argv: str) -> str:
     write(tmp_path, text)
@@ -142,18 +185,26 @@ def problems_of(tmp_path: Path, text: str, *argv: str) -> str:
 
 
 def test_misconfigured_high_values_all_listed(tmp_path: Path) -> None:
-    line = problems_of(tmp_path, "rules:\n  lowestEfficiency: 1.5\n  highestUserWastedPercent: 20\n"
-                                 "  highestWastedBytes: 20XB\n  highestReclaimableBytes: lots\n")
+    line = problems_of(
+        tmp_path,
+        "rules:\n  lowestEfficiency: 1.5\n  highestUserWastedPercent: 20\n"
+        "  highestWastedBytes: 20XB\n  highestReclaimableBytes: lots\n",
+    )
     assert "lowestEfficiency (file .dive-ci): '1.5' is not a ratio between 0 and 1" in line
-    assert "highestUserWastedPercent (file .dive-ci): '20' is not a ratio between 0 and 1 " \
-           "(write 0.2 for 20 %)" in line
+    assert (
+        "highestUserWastedPercent (file .dive-ci): '20' is not a ratio between 0 and 1 "
+        "(write 0.2 for 20 %)" in line
+    )
     assert "highestWastedBytes (file .dive-ci): '20XB' has an unknown size unit 'xb'" in line
     assert "highestReclaimableBytes (file .dive-ci): 'lots' is not a byte size" in line
 
 
 def test_misconfigured_low_values(tmp_path: Path) -> None:
-    line = problems_of(tmp_path, "rules:\n  lowestEfficiency: -0.1\n  highestUserWastedPercent: -1\n"
-                                 "  highestWastedBytes: -5MB\n")
+    line = problems_of(
+        tmp_path,
+        "rules:\n  lowestEfficiency: -0.1\n  highestUserWastedPercent: -1\n"
+        "  highestWastedBytes: -5MB\n",
+    )
     assert "lowestEfficiency (file .dive-ci): '-0.1' is not a ratio" in line
     assert "highestUserWastedPercent (file .dive-ci): '-1' is not a ratio" in line
     assert "highestWastedBytes (file .dive-ci): '-5MB' is not a byte size" in line
@@ -175,25 +226,37 @@ def test_empty_value_is_misconfigured(tmp_path: Path, value: str) -> None:
 
 
 def test_empty_flag_value_is_misconfigured(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"highestWastedBytes \(flag --highestWastedBytes\): "
-                                         r"empty value"):
+    with pytest.raises(
+        UsageError,
+        match=r"highestWastedBytes \(flag --highestWastedBytes\): "
+        r"empty value",
+    ):
         load_rules(ci_args("--highestWastedBytes", ""), {}, cwd=tmp_path)
 
 
 def test_bad_flag_values_are_listed_with_file_problems(tmp_path: Path) -> None:
-    line = problems_of(tmp_path, "rules:\n  lowestEfficiency: 2\n",
-                       "--highestUserWastedPercent", "x", "--highest-reclaimable-bytes", "1QB")
+    line = problems_of(
+        tmp_path,
+        "rules:\n  lowestEfficiency: 2\n",
+        "--highestUserWastedPercent",
+        "x",
+        "--highest-reclaimable-bytes",
+        "1QB",
+    )
     assert "lowestEfficiency (file .dive-ci)" in line
     assert "highestUserWastedPercent (flag --highestUserWastedPercent): 'x' is not a number" in line
     assert "highestReclaimableBytes (flag --highestReclaimableBytes)" in line
 
 
-@pytest.mark.parametrize("key, closest", [
-    ("lowestEfficency", "lowestEfficiency"),
-    ("highestWastedByte", "highestWastedBytes"),
-    ("highest-user-wasted-percentage", "highest-user-wasted-percent"),
-    ("higestReclaimableBytes", "highestReclaimableBytes"),
-])
+@pytest.mark.parametrize(
+    "key, closest",
+    [
+        ("lowestEfficency", "lowestEfficiency"),
+        ("highestWastedByte", "highestWastedBytes"),
+        ("highest-user-wasted-percentage", "highest-user-wasted-percent"),
+        ("higestReclaimableBytes", "highestReclaimableBytes"),
+    ],
+)
 def test_unknown_key_names_the_closest_valid_one(tmp_path: Path, key: str, closest: str) -> None:
     line = problems_of(tmp_path, f"rules:\n  {key}: 0.5\n")
     assert f"unknown rule '{key}' in .dive-ci (did you mean '{closest}'?)" in line
@@ -206,9 +269,11 @@ def test_unknown_key_far_from_any_lists_the_valid_ones(tmp_path: Path) -> None:
 
 def test_rules_key_misspelled_or_rule_outside_rules(tmp_path: Path) -> None:
     assert "unknown key 'rule' in .dive-ci (did you mean 'rules'?)" in problems_of(
-        tmp_path, "rule:\n  lowestEfficiency: 0.5\n")
+        tmp_path, "rule:\n  lowestEfficiency: 0.5\n"
+    )
     assert "rule 'lowestEfficiency' in .dive-ci must be indented under 'rules:'" in problems_of(
-        tmp_path, "lowestEfficiency: 0.5\n")
+        tmp_path, "lowestEfficiency: 0.5\n"
+    )
 
 
 def test_rule_given_twice(tmp_path: Path) -> None:
@@ -216,13 +281,16 @@ def test_rule_given_twice(tmp_path: Path) -> None:
     assert "rule lowestEfficiency is given twice" in line
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("rules: [\n", "is not valid YAML at line"),
-    ("rules:\n  lowestEfficiency: [0.5]\n", "expected a single value, got a list"),
-    ("rules:\n  lowestEfficiency: yes\n", "true is not a number"),
-    ("rules: 5\n", "'rules' in .dive-ci must be a mapping"),
-    ("- a\n", "must be a YAML mapping"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("rules: [\n", "is not valid YAML at line"),
+        ("rules:\n  lowestEfficiency: [0.5]\n", "expected a single value, got a list"),
+        ("rules:\n  lowestEfficiency: yes\n", "true is not a number"),
+        ("rules: 5\n", "'rules' in .dive-ci must be a mapping"),
+        ("- a\n", "must be a YAML mapping"),
+    ],
+)
 def test_bad_yaml_shapes(tmp_path: Path, text: str, fragment: str) -> None:
     assert fragment in problems_of(tmp_path, text)
 
@@ -235,6 +303,7 @@ def test_config_that_is_a_directory(tmp_path: Path) -> None:
 
 # --- verdicts ---------------------------------------------------------------------------------
 
+
 def all_rules(tmp_path: Path, **values: str):
     text = "rules:\n" + "".join(f"  {k}: {v}\n" for k, v in values.items())
     write(tmp_path, text)
@@ -242,30 +311,50 @@ def all_rules(tmp_path: Path, **values: str):
 
 
 def test_all_rules_pass(tmp_path: Path) -> None:
-    rules = all_rules(tmp_path, lowestEfficiency="0.9", highestWastedBytes="1kB",
-                      highestUserWastedPercent="0.1", highestReclaimableBytes="500")
+    rules = all_rules(
+        tmp_path,
+        lowestEfficiency="0.9",
+        highestWastedBytes="1kB",
+        highestUserWastedPercent="0.1",
+        highestReclaimableBytes="500",
+    )
     eff = figures(score=0.95, wasted=1000, user_wasted=0.05, reclaimable=500)
     assert set(verdicts(rules, eff).values()) == {Status.PASS}
 
 
 def test_all_rules_fail(tmp_path: Path) -> None:
-    rules = all_rules(tmp_path, lowestEfficiency="0.96", highestWastedBytes="999",
-                      highestUserWastedPercent="0.04", highestReclaimableBytes="499")
+    rules = all_rules(
+        tmp_path,
+        lowestEfficiency="0.96",
+        highestWastedBytes="999",
+        highestUserWastedPercent="0.04",
+        highestReclaimableBytes="499",
+    )
     eff = figures(score=0.95, wasted=1000, user_wasted=0.05, reclaimable=500)
     assert set(verdicts(rules, eff).values()) == {Status.FAIL}
 
 
 def test_all_rules_disabled(tmp_path: Path) -> None:
-    rules = all_rules(tmp_path, lowestEfficiency="disabled", highestWastedBytes="disabled",
-                      highestUserWastedPercent="disabled", highestReclaimableBytes="disabled")
-    eff = figures(score=0.0, wasted=10 ** 9, user_wasted=1.0, reclaimable=10 ** 9)
+    rules = all_rules(
+        tmp_path,
+        lowestEfficiency="disabled",
+        highestWastedBytes="disabled",
+        highestUserWastedPercent="disabled",
+        highestReclaimableBytes="disabled",
+    )
+    eff = figures(score=0.0, wasted=10**9, user_wasted=1.0, reclaimable=10**9)
     assert set(verdicts(rules, eff).values()) == {Status.SKIP}
 
 
 def test_boundaries_are_dives(tmp_path: Path) -> None:
     """Equal to the threshold passes: dive fails on <, >, > and divepy's rule uses >."""
-    rules = all_rules(tmp_path, lowestEfficiency="0.5", highestWastedBytes="1000",
-                      highestUserWastedPercent="0.25", highestReclaimableBytes="700")
+    rules = all_rules(
+        tmp_path,
+        lowestEfficiency="0.5",
+        highestWastedBytes="1000",
+        highestUserWastedPercent="0.25",
+        highestReclaimableBytes="700",
+    )
     eff = figures(score=0.5, wasted=1000, user_wasted=0.25, reclaimable=700)
     assert set(verdicts(rules, eff).values()) == {Status.PASS}
     eff = figures(score=0.4999, wasted=1001, user_wasted=0.2501, reclaimable=701)
@@ -273,8 +362,13 @@ def test_boundaries_are_dives(tmp_path: Path) -> None:
 
 
 def test_each_rule_measures_its_own_figure(tmp_path: Path) -> None:
-    rules = all_rules(tmp_path, lowestEfficiency="0.9", highestWastedBytes="100",
-                      highestUserWastedPercent="0.5", highestReclaimableBytes="100")
+    rules = all_rules(
+        tmp_path,
+        lowestEfficiency="0.9",
+        highestWastedBytes="100",
+        highestUserWastedPercent="0.5",
+        highestReclaimableBytes="100",
+    )
     cases = {
         "lowestEfficiency": figures(score=0.8, wasted=0, user_wasted=0.0, reclaimable=0),
         "highestWastedBytes": figures(score=1.0, wasted=101, user_wasted=0.0, reclaimable=0),
@@ -288,8 +382,11 @@ def test_each_rule_measures_its_own_figure(tmp_path: Path) -> None:
 
 def test_single_layer_passes_user_wasted_percent(tmp_path: Path) -> None:
     rules = all_rules(tmp_path, highestUserWastedPercent="0")
-    [result] = [r for r in evaluate(rules, figures(user_wasted=None, user_size=0))
-                if r.name == "highestUserWastedPercent"]
+    [result] = [
+        r
+        for r in evaluate(rules, figures(user_wasted=None, user_size=0))
+        if r.name == "highestUserWastedPercent"
+    ]
     assert result.status is Status.PASS
     assert "single layer" in result.message and "nan" not in result.message.lower()
 
@@ -297,16 +394,23 @@ def test_single_layer_passes_user_wasted_percent(tmp_path: Path) -> None:
 def test_results_name_value_threshold_and_origin(tmp_path: Path) -> None:
     write(tmp_path, "rules:\n  highestWastedBytes: 2KB\n")
     rules = load_rules(ci_args("--lowestEfficiency", "0.99"), {}, cwd=tmp_path)
-    messages = {r.name: (r.status, r.message) for r in
-                evaluate(rules, figures(score=0.95, wasted=2506, user_wasted=0.05))}
+    messages = {
+        r.name: (r.status, r.message)
+        for r in evaluate(rules, figures(score=0.95, wasted=2506, user_wasted=0.05))
+    }
     assert messages["highestWastedBytes"] == (
-        Status.FAIL, "too many bytes wasted: wastedBytes=2506 (2.5 kB) > threshold=2000 (2KB) "
-                     "[file .dive-ci]")
+        Status.FAIL,
+        "too many bytes wasted: wastedBytes=2506 (2.5 kB) > threshold=2000 (2KB) [file .dive-ci]",
+    )
     assert messages["lowestEfficiency"] == (
-        Status.FAIL, "image efficiency is too low: efficiency=0.95 (95.0000 %) < threshold=0.99 "
-                     "[flag --lowestEfficiency]")
+        Status.FAIL,
+        "image efficiency is too low: efficiency=0.95 (95.0000 %) < threshold=0.99 "
+        "[flag --lowestEfficiency]",
+    )
     assert messages["highestUserWastedPercent"] == (
-        Status.PASS, "userWastedPercent=0.05 (5.0000 %) <= threshold=0.1 [default]")
+        Status.PASS,
+        "userWastedPercent=0.05 (5.0000 %) <= threshold=0.1 [default]",
+    )
     assert messages["highestReclaimableBytes"] == (Status.SKIP, "rule disabled [default]")
 
 

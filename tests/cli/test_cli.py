@@ -17,14 +17,21 @@ from tests.image_builder import ImageSpec, docker_archive, f
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_divepy(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-               ) -> subprocess.CompletedProcess[str]:
+def run_divepy(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m dive_py.cli ARGS`` in a subprocess (CI unset unless given)."""
     full_env = {k: v for k, v in os.environ.items() if k not in ("CI", "DOCKER_HOST")}
     full_env["PYTHONPATH"] = str(REPO)
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "dive_py.cli", *args], capture_output=True,
-                          text=True, env=full_env, cwd=cwd or REPO, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "dive_py.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or REPO,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -43,7 +50,9 @@ def test_json_export_has_dive_schema_and_figures(tmp_path: Path, spec_a_archive:
     assert image["sizeBytes"] == SPEC_A["sizeBytes"]
     assert image["inefficientBytes"] == SPEC_A["wastedBytes"]
     assert image["efficiencyScore"] == SPEC_A["efficiency"]
-    assert [(r["file"], r["count"], r["sizeBytes"]) for r in image["fileReference"]] == SPEC_A["inefficient"]
+    assert [(r["file"], r["count"], r["sizeBytes"]) for r in image["fileReference"]] == SPEC_A[
+        "inefficient"
+    ]
     assert image["userWastedPercent"] == SPEC_A["userWastedPercent"]
     assert image["reclaimableBytes"] == 1000 + 1500 + 2000 + 3  # f1 twice + sub/f2 + keep.txt
     layer = doc["layer"][5]
@@ -54,14 +63,22 @@ def test_json_export_has_dive_schema_and_figures(tmp_path: Path, spec_a_archive:
     assert rows["data"]["fileMode"] == 2147484141 and rows["data"]["isDir"] is True
     # children before their directory, by name
     assert [row["path"] for row in layer["fileList"]] == [
-        "data/h1", "data/h2", "data/link", "data", "empty1"]
+        "data/h1",
+        "data/h2",
+        "data/link",
+        "data",
+        "empty1",
+    ]
     assert [row["path"] for row in doc["layer"][3]["fileList"]] == ["data/.wh.sub", "data"]
 
 
 def test_json_replaces_a_longer_file_whole(tmp_path: Path, spec_a_archive: Path) -> None:
     out = tmp_path / "out.json"
     out.write_text("x" * 5_000_000)
-    assert run_divepy("--json", str(out), "--source", "docker-archive", str(spec_a_archive)).returncode == 0
+    assert (
+        run_divepy("--json", str(out), "--source", "docker-archive", str(spec_a_archive)).returncode
+        == 0
+    )
     json.loads(out.read_text())  # dive leaves the old tail behind; this would not parse
 
 
@@ -71,18 +88,27 @@ def test_non_utf8_names_are_recoverable_from_json(tmp_path: Path) -> None:
     archive = tmp_path / "weird.tar"
     archive.write_bytes(docker_archive(ImageSpec(layers=[[f(name, "x")]])))
     out = tmp_path / "out.json"
-    assert run_divepy("--json", str(out), "--source", "docker-archive", str(archive)).returncode == 0
+    assert (
+        run_divepy("--json", str(out), "--source", "docker-archive", str(archive)).returncode == 0
+    )
     path = json.loads(out.read_text())["layer"][0]["fileList"][0]["path"]
     assert os.fsencode(path) == raw
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["--source", "nope", "x"], 2, "unknown image source 'nope'"),
-    (["--source", "docker-archive", "/definitely/missing.tar"], 3, "/definitely/missing.tar does not exist"),
-    (["--platform", "linux", "--source", "docker-archive", "x.tar"], 2, "bad --platform value"),
-    (["--bogus-flag", "x"], 2, "unrecognized arguments: --bogus-flag"),
-    ([], 2, "no image named"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["--source", "nope", "x"], 2, "unknown image source 'nope'"),
+        (
+            ["--source", "docker-archive", "/definitely/missing.tar"],
+            3,
+            "/definitely/missing.tar does not exist",
+        ),
+        (["--platform", "linux", "--source", "docker-archive", "x.tar"], 2, "bad --platform value"),
+        (["--bogus-flag", "x"], 2, "unrecognized arguments: --bogus-flag"),
+        ([], 2, "no image named"),
+    ],
+)
 def test_bad_input_is_one_line_with_its_exit_code(args: list[str], code: int, message: str) -> None:
     result = run_divepy(*args)
     assert result.returncode == code
@@ -104,17 +130,25 @@ def test_corrupt_archive_exit_3_and_no_output_file(tmp_path: Path, spec_a_archiv
 
 
 def test_output_in_a_missing_directory_exit_4(tmp_path: Path, spec_a_archive: Path) -> None:
-    result = run_divepy("--json", str(tmp_path / "no" / "out.json"), "--source", "docker-archive",
-                        str(spec_a_archive))
+    result = run_divepy(
+        "--json",
+        str(tmp_path / "no" / "out.json"),
+        "--source",
+        "docker-archive",
+        str(spec_a_archive),
+    )
     assert result.returncode == 4
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("host, shown", [
-    ("unix:///nonexistent/docker.sock", "unix:///nonexistent/docker.sock"),
-    ("localhost:1", "tcp://localhost:1"),
-    ("tcp://127.0.0.1:1", "tcp://127.0.0.1:1"),
-])
+@pytest.mark.parametrize(
+    "host, shown",
+    [
+        ("unix:///nonexistent/docker.sock", "unix:///nonexistent/docker.sock"),
+        ("localhost:1", "tcp://localhost:1"),
+        ("tcp://127.0.0.1:1", "tcp://127.0.0.1:1"),
+    ],
+)
 def test_unreachable_engine_names_the_endpoint(tmp_path: Path, host: str, shown: str) -> None:
     result = run_divepy("--json", str(tmp_path / "o.json"), "some-image", env={"DOCKER_HOST": host})
     assert result.returncode == 3, result.stderr
@@ -126,7 +160,9 @@ def test_unreachable_engine_names_the_endpoint(tmp_path: Path, host: str, shown:
 
 def test_demo_writes_a_sample_archive_and_exports_it(tmp_path: Path) -> None:
     out = tmp_path / "demo.json"
-    result = run_divepy("--demo", "--json", str(out), env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    result = run_divepy(
+        "--demo", "--json", str(out), env={"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(out.read_text())
     commands = [step["command"] for step in doc["history"]]
@@ -143,19 +179,36 @@ def test_version() -> None:
 
 
 def test_json_path_does_not_import_textual(tmp_path: Path, spec_a_archive: Path) -> None:
-    code = ("import sys; from dive_py.cli import main; rc = main(['--json', sys.argv[1], "
-            "'--source', 'docker-archive', sys.argv[2]]); "
-            "assert 'textual' not in sys.modules, 'textual imported'; sys.exit(rc)")
-    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "o.json"), str(spec_a_archive)],
-                            capture_output=True, text=True, cwd=REPO,
-                            env={**{k: v for k, v in os.environ.items() if k != "CI"},
-                                 "PYTHONPATH": str(REPO)})
+    code = (
+        "import sys; from dive_py.cli import main; rc = main(['--json', sys.argv[1], "
+        "'--source', 'docker-archive', sys.argv[2]]); "
+        "assert 'textual' not in sys.modules, 'textual imported'; sys.exit(rc)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "o.json"), str(spec_a_archive)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**{k: v for k, v in os.environ.items() if k != "CI"}, "PYTHONPATH": str(REPO)},
+    )
     assert result.returncode == 0, result.stderr
 
 
-def test_main_in_process_returns_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--source", "docker-archive", str(tmp_path / "missing.tar"), "--json",
-                 str(tmp_path / "o.json")]) == 3
+def test_main_in_process_returns_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "--source",
+                "docker-archive",
+                str(tmp_path / "missing.tar"),
+                "--json",
+                str(tmp_path / "o.json"),
+            ]
+        )
+        == 3
+    )
     assert "does not exist" in capsys.readouterr().err
 
 
@@ -170,13 +223,16 @@ def test_endpoint_resolution_order(tmp_path: Path) -> None:
     assert parse_host("unix://") == "unix:///var/run/docker.sock"
     meta = tmp_path / "contexts" / "meta" / hashlib.sha256(b"ctx").hexdigest()
     meta.mkdir(parents=True)
-    (meta / "meta.json").write_text(json.dumps(
-        {"Name": "ctx", "Endpoints": {"docker": {"Host": "tcp://10.1.2.3:2375"}}}))
+    (meta / "meta.json").write_text(
+        json.dumps({"Name": "ctx", "Endpoints": {"docker": {"Host": "tcp://10.1.2.3:2375"}}})
+    )
     env = {"DOCKER_CONFIG": str(tmp_path)}
     assert resolve_endpoint(env).host == "unix:///var/run/docker.sock"
     (tmp_path / "config.json").write_text(json.dumps({"currentContext": "ctx"}))
     assert resolve_endpoint(env).host == "tcp://10.1.2.3:2375"
-    assert resolve_endpoint({**env, "DOCKER_CONTEXT": "default"}).host == "unix:///var/run/docker.sock"
+    assert (
+        resolve_endpoint({**env, "DOCKER_CONTEXT": "default"}).host == "unix:///var/run/docker.sock"
+    )
     assert resolve_endpoint({**env, "DOCKER_HOST": "h:1"}).host == "tcp://h:1"  # DOCKER_HOST wins
 
 
@@ -188,16 +244,31 @@ def test_empty_output_names_are_usage_errors(spec_a_archive: Path) -> None:
         assert f"{flag} needs a file name" in result.stderr
 
 
-def test_json_follows_symlinks_and_writes_into_devices(tmp_path: Path, spec_a_archive: Path) -> None:
+def test_json_follows_symlinks_and_writes_into_devices(
+    tmp_path: Path, spec_a_archive: Path
+) -> None:
     # found by adversarial testing: the temp-file rename replaced symlinks and /dev/null
     real = tmp_path / "real.json"
     real.write_text("old")
     link = tmp_path / "link.json"
     link.symlink_to(real)
-    assert run_divepy("--json", str(link), "--source", "docker-archive", str(spec_a_archive)).returncode == 0
-    assert link.is_symlink() and json.loads(real.read_text())["image"]["sizeBytes"] == SPEC_A["sizeBytes"]
+    assert (
+        run_divepy(
+            "--json", str(link), "--source", "docker-archive", str(spec_a_archive)
+        ).returncode
+        == 0
+    )
+    assert (
+        link.is_symlink()
+        and json.loads(real.read_text())["image"]["sizeBytes"] == SPEC_A["sizeBytes"]
+    )
     before = os.stat("/dev/null")
-    assert run_divepy("--json", "/dev/null", "--source", "docker-archive", str(spec_a_archive)).returncode == 0
+    assert (
+        run_divepy(
+            "--json", "/dev/null", "--source", "docker-archive", str(spec_a_archive)
+        ).returncode
+        == 0
+    )
     after = os.stat("/dev/null")
     assert (after.st_mode, after.st_rdev) == (before.st_mode, before.st_rdev)
 
@@ -224,24 +295,43 @@ def test_sigterm_exits_143_and_leaves_no_temp_file(tmp_path: Path) -> None:
     out_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["PYTHONPATH"] = str(REPO)
-    child = subprocess.Popen([sys.executable, "-m", "dive_py.cli", "--json", str(out_dir / "o.json"),
-                              "--source", "docker-archive", str(archive)],
-                             stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dive_py.cli",
+            "--json",
+            str(out_dir / "o.json"),
+            "--source",
+            "docker-archive",
+            str(archive),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     time.sleep(1.5)
     child.send_signal(signal.SIGTERM)
     _, err = child.communicate(timeout=60)
     if child.returncode == 0:
-        pytest.skip("the run finished before SIGTERM arrived")  # pragma: no cover - machine too fast
+        pytest.skip(
+            "the run finished before SIGTERM arrived"
+        )  # pragma: no cover - machine too fast
     assert child.returncode == 143, err
     assert "terminated" in err and "Traceback" not in err
     assert list(out_dir.iterdir()) == []
 
 
 def test_unreachable_default_engine_with_a_file_name_suggests_the_archive_source(
-        spec_a_archive: Path, tmp_path: Path) -> None:
+    spec_a_archive: Path, tmp_path: Path
+) -> None:
     # found by a new user: `divepy image.tar` printed a raw exception tuple
-    result = run_divepy("--json", str(tmp_path / "o.json"), str(spec_a_archive),
-                        env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    result = run_divepy(
+        "--json",
+        str(tmp_path / "o.json"),
+        str(spec_a_archive),
+        env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+    )
     assert result.returncode == 3
     assert "no socket at /nonexistent/docker.sock" in result.stderr
     assert f"read it with docker-archive://{spec_a_archive}" in result.stderr
@@ -255,7 +345,8 @@ def test_explorer_without_a_terminal_is_refused(spec_a_archive: Path) -> None:
 
 
 def test_collector_is_paused_while_reading_then_restored_and_frozen(
-        tmp_path: Path, spec_a_archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, spec_a_archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import gc
 
     import dive_py.domain.analysis as analysis_module
@@ -271,18 +362,22 @@ def test_collector_is_paused_while_reading_then_restored_and_frozen(
     monkeypatch.delenv("CI", raising=False)  # the suite runs under CI=true: not CI mode here
     frozen_before = gc.get_freeze_count()
     try:
-        code = main(["--no-cache", "--json", str(tmp_path / "o.json"),
-                     f"docker-archive://{spec_a_archive}"])
+        code = main(
+            ["--no-cache", "--json", str(tmp_path / "o.json"), f"docker-archive://{spec_a_archive}"]
+        )
         assert code == 0
         assert seen == [False]  # no collections while the entries are allocated
         assert gc.isenabled()  # and the collector is back afterwards
-        assert gc.get_freeze_count() > frozen_before  # the analysis sits in the permanent generation
+        assert (
+            gc.get_freeze_count() > frozen_before
+        )  # the analysis sits in the permanent generation
     finally:
         gc.unfreeze()
 
 
 def test_terminal_read_line_is_redrawn_at_most_ten_times_a_second(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import io
 
     import dive_py.cli as cli

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -42,7 +42,9 @@ def test_an_archive_in_small_chunks_reads_like_the_whole(size: int) -> None:
     chunks = [data[i : i + size] for i in range(0, len(data), size)]
     whole = read_archive_stream(io.BytesIO(data))
     chunked = read_archive_stream(ChunkReader(chunks))
-    assert [layer.diff_id for layer in chunked.layers.values()] == \
-        [layer.diff_id for layer in whole.layers.values()]
-    assert [sorted(layer.entries) for layer in chunked.layers.values()] == \
-        [sorted(layer.entries) for layer in whole.layers.values()]
+    assert [layer.diff_id for layer in chunked.layers.values()] == [
+        layer.diff_id for layer in whole.layers.values()
+    ]
+    assert [sorted(layer.entries) for layer in chunked.layers.values()] == [
+        sorted(layer.entries) for layer in whole.layers.values()
+    ]

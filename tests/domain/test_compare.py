@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from dive_py.domain.analysis import Analysis
+from dive_py.domain.change_type import DiffType
 from dive_py.domain.compare import CompareMode
 from dive_py.domain.entry import EntryType
-from dive_py.domain.file_tree import DiffType, FileTree
+from dive_py.domain.file_tree import FileTree
 from tests.domain.test_efficiency import analyse_layers
 from tests.image_builder import E, d, f, hard, opaque, sym, wh
 
@@ -19,7 +20,9 @@ def marks(tree: FileTree) -> dict[str, str]:
     return {n.path: n.diff.name[0] for n in tree.root.walk() if n.parent is not None}
 
 
-def tree_of(tmp_path: Path, layers: list[list[E]], index: int, mode: CompareMode = LAYER) -> FileTree:
+def tree_of(
+    tmp_path: Path, layers: list[list[E]], index: int, mode: CompareMode = LAYER
+) -> FileTree:
     return analyse_layers(tmp_path, layers).compared_tree(index, mode)
 
 
@@ -38,8 +41,10 @@ def test_whiteout_of_a_directory_removes_the_subtree(tmp_path: Path) -> None:
 
 def test_opaque_directory_hides_everything_below(tmp_path: Path) -> None:
     # dive 0.13.1 ignores the marker and keeps showing a and b.
-    layers = [[d("d"), f("d/a", "a"), d("d/sub"), f("d/sub/b", "b")],
-              [d("d"), opaque("d"), f("d/c", "c")]]
+    layers = [
+        [d("d"), f("d/a", "a"), d("d/sub"), f("d/sub/b", "b")],
+        [d("d"), opaque("d"), f("d/c", "c")],
+    ]
     tree = tree_of(tmp_path, layers, 1)
     assert marks(tree) == {"/d": "M", "/d/a": "R", "/d/sub": "R", "/d/sub/b": "R", "/d/c": "A"}
     final = tree_of(tmp_path, layers, 1, AGG)
@@ -80,8 +85,10 @@ def test_file_replaced_by_directory_and_back(tmp_path: Path) -> None:
 
 
 def test_chmod_and_chown_only_are_modified(tmp_path: Path) -> None:
-    layers = [[f("a", "x"), f("b", "y"), d("dir")],
-              [f("a", "x", mode=0o600), f("b", "y", uid=1000), d("dir", mode=0o700)]]
+    layers = [
+        [f("a", "x"), f("b", "y"), d("dir")],
+        [f("a", "x", mode=0o600), f("b", "y", uid=1000), d("dir", mode=0o700)],
+    ]
     assert marks(tree_of(tmp_path, layers, 1)) == {"/a": "M", "/b": "M", "/dir": "M"}
 
 
@@ -137,13 +144,22 @@ def test_layer_zero_is_unmarked_in_both_modes(tmp_path: Path) -> None:
 
 
 def test_aggregated_mode_combines_layers_one_to_i(tmp_path: Path) -> None:
-    layers = [[f("base", "b"), f("gone", "g")], [f("one", "1")], [wh("gone"), f("two", "2")],
-              [f("tmp", "t")], [wh("tmp")]]
+    layers = [
+        [f("base", "b"), f("gone", "g")],
+        [f("one", "1")],
+        [wh("gone"), f("two", "2")],
+        [f("tmp", "t")],
+        [wh("tmp")],
+    ]
     tree = tree_of(tmp_path, layers, 4, AGG)
     # tmp was added and removed within the compared layers: it does not appear
     assert marks(tree) == {"/base": "U", "/gone": "R", "/one": "A", "/two": "A"}
     assert marks(tree_of(tmp_path, layers, 4, LAYER)) == {
-        "/base": "U", "/one": "U", "/two": "U", "/tmp": "R"}
+        "/base": "U",
+        "/one": "U",
+        "/two": "U",
+        "/tmp": "R",
+    }
 
 
 def test_empty_layers_change_nothing(tmp_path: Path) -> None:
@@ -160,8 +176,9 @@ def test_directory_sizes_sum_visible_descendants(tmp_path: Path) -> None:
 
 
 def test_diff_type_values_match_dive() -> None:
-    assert [t.value for t in (DiffType.UNMODIFIED, DiffType.MODIFIED, DiffType.ADDED,
-                              DiffType.REMOVED)] == [0, 1, 2, 3]
+    assert [
+        t.value for t in (DiffType.UNMODIFIED, DiffType.MODIFIED, DiffType.ADDED, DiffType.REMOVED)
+    ] == [0, 1, 2, 3]
 
 
 def test_caches_compared_trees(tmp_path: Path) -> None:

@@ -18,10 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dive_py.domain.analysis import Analysis
-from dive_py.domain.compare import (CompareMode, build_compared_tree, compare_states,
-                                    compared_from_states, mark_changes)
+from dive_py.domain.change_type import DiffType
+from dive_py.domain.compare import (
+    CompareMode,
+    build_compared_tree,
+    compare_states,
+    compared_from_states,
+    mark_changes,
+)
 from dive_py.domain.entry import FileEntry
-from dive_py.domain.file_tree import BuildCancelled, DiffType, FileNode, FileTree, StackedStates
+from dive_py.domain.file_tree import BuildCancelled, FileNode, FileTree, StackedStates
 from tests.domain.test_efficiency import analyse_layers
 from tests.domain.test_stacking_properties import _random_layers
 from tests.image_builder import E, d, f, hard, wh
@@ -44,8 +50,14 @@ def snapshot(tree: FileTree) -> dict[str, tuple]:
     while stack:
         node, path = stack.pop()
         assert node.path == (path or "/"), "a node's parent chain must spell its path"
-        out[path or "/"] = (node.diff.name, node.size, node.count, _entry_key(node.entry),
-                            _entry_key(node.base_entry), bool(node.children))
+        out[path or "/"] = (
+            node.diff.name,
+            node.size,
+            node.count,
+            _entry_key(node.entry),
+            _entry_key(node.base_entry),
+            bool(node.children),
+        )
         for name, child in (node.children or {}).items():
             stack.append((child, f"{path}/{name}"))
     return out
@@ -80,7 +92,9 @@ def assert_same_trees(analysis: Analysis) -> None:
             assert ours.missing_whiteouts == reference.missing_whiteouts
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_compared_trees_from_states_match_the_reference(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
@@ -93,10 +107,12 @@ def test_compared_trees_from_states_match_the_reference(tmp_path: Path, seed: in
 
 
 def test_states_equal_a_plain_stack(tmp_path: Path) -> None:
-    layers = [[d("a"), f("a/x", "1"), f("a/y", "22"), d("b"), f("b/z", "333")],
-              [wh("a/x"), f("a/w", "4444"), hard("b/h", "a/y")],
-              [f("b", "file now"), f("c/deep/e", "5")],
-              [wh("a/y")]]
+    layers = [
+        [d("a"), f("a/x", "1"), f("a/y", "22"), d("b"), f("b/z", "333")],
+        [wh("a/x"), f("a/w", "4444"), hard("b/h", "a/y")],
+        [f("b", "file now"), f("c/deep/e", "5")],
+        [wh("a/y")],
+    ]
     analysis = analyse_layers(tmp_path, layers)
     contents = [layer.contents for layer in analysis.image.layers]
     states = StackedStates(contents)
@@ -109,8 +125,7 @@ def test_states_equal_a_plain_stack(tmp_path: Path) -> None:
 
 
 def test_untouched_subtrees_are_shared_between_states_and_compared_trees(tmp_path: Path) -> None:
-    layers = [[d("keep"), f("keep/a", "1"), d("change"), f("change/b", "2")],
-              [f("change/c", "3")]]
+    layers = [[d("keep"), f("keep/a", "1"), d("change"), f("change/b", "2")], [f("change/c", "3")]]
     analysis = analyse_layers(tmp_path, layers)
     states = StackedStates([layer.contents for layer in analysis.image.layers])
     before, after = states.state(0), states.state(1)
@@ -124,8 +139,10 @@ def test_untouched_subtrees_are_shared_between_states_and_compared_trees(tmp_pat
 
 def test_compared_trees_hold_no_reference_cycle(tmp_path: Path) -> None:
     """A compared tree's own nodes point to state nodes as parents: dropping it frees it."""
-    layers = [[d("a"), f("a/x", "1"), d("a/sub"), f("a/sub/y", "2")],
-              [wh("a/sub"), f("a/z", "3"), f("a/x", "11")]]
+    layers = [
+        [d("a"), f("a/x", "1"), d("a/sub"), f("a/sub/y", "2")],
+        [wh("a/sub"), f("a/z", "3"), f("a/x", "11")],
+    ]
     analysis = analyse_layers(tmp_path, layers)
     states = StackedStates([layer.contents for layer in analysis.image.layers])
     base, top = states.state(0), states.state(1)
@@ -141,10 +158,9 @@ def test_compared_trees_hold_no_reference_cycle(tmp_path: Path) -> None:
 
 
 def test_a_file_over_a_directory_shows_its_own_size_and_is_replaced_by_a_later_entry_below(
-        tmp_path: Path) -> None:
-    layers = [[d("p"), f("p/old", "x" * 10)],
-              [f("p", "file!")],
-              [f("p/new", "yy")]]
+    tmp_path: Path,
+) -> None:
+    layers = [[d("p"), f("p/old", "x" * 10)], [f("p", "file!")], [f("p/new", "yy")]]
     analysis = analyse_layers(tmp_path, layers)
     contents = [layer.contents for layer in analysis.image.layers]
     layer1 = build_compared_tree(contents, LAYER, 1)
@@ -168,7 +184,10 @@ def test_analysis_builds_states_on_demand_and_caches_trees(tmp_path: Path) -> No
     assert analysis.cached_tree(2, LAYER) is tree
     assert analysis.compared_tree(99, LAYER) is tree  # clamped
     assert {n.path: n.diff for n in tree.root.walk() if n.parent is not None} == {
-        "/a": DiffType.UNMODIFIED, "/b": DiffType.UNMODIFIED, "/c": DiffType.ADDED}
+        "/a": DiffType.UNMODIFIED,
+        "/b": DiffType.UNMODIFIED,
+        "/c": DiffType.ADDED,
+    }
 
 
 def test_analysis_trees_from_several_threads(tmp_path: Path) -> None:
@@ -196,7 +215,8 @@ def test_empty_image_and_empty_layers(tmp_path: Path) -> None:
     assert states.state(1) is not states.state(0)
     tree = compared_from_states(states, LAYER, 1)
     assert {n.path: n.diff for n in tree.root.walk() if n.parent is not None} == {
-        "/a": DiffType.UNMODIFIED}
+        "/a": DiffType.UNMODIFIED
+    }
 
 
 def test_a_stopped_build_keeps_nothing_and_a_later_one_is_the_same(tmp_path: Path) -> None:
@@ -214,7 +234,8 @@ def test_a_stopped_build_keeps_nothing_and_a_later_one_is_the_same(tmp_path: Pat
         raise AssertionError("the state build did not stop")
     assert states.built == 1
     assert snapshot(compared_from_states(states, LAYER, 1)) == snapshot(
-        build_compared_tree(contents, LAYER, 1))
+        build_compared_tree(contents, LAYER, 1)
+    )
     try:
         analysis.compared_tree(1, AGG, stop=lambda: True)
     except BuildCancelled:
@@ -223,7 +244,8 @@ def test_a_stopped_build_keeps_nothing_and_a_later_one_is_the_same(tmp_path: Pat
         raise AssertionError("the compared tree build did not stop")
     assert analysis.cached_tree(1, AGG) is None
     assert snapshot(analysis.compared_tree(1, AGG)) == snapshot(
-        build_compared_tree(contents, AGG, 1))
+        build_compared_tree(contents, AGG, 1)
+    )
 
 
 def test_a_layer_that_repeats_a_lower_one_marks_its_files_modified(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from dive_py.domain.analysis import Analysis, analyse
 from dive_py.domain.sources import open_image
-from tests.domain.dive_examples import SPEC_A, TESTIMG, TESTIMG_HISTORY, spec_a, layers_of_testimg
+from tests.domain.dive_examples import SPEC_A, TESTIMG, TESTIMG_HISTORY, layers_of_testimg, spec_a
 from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque, wh
 
 
@@ -20,9 +20,13 @@ def analyse_layers(tmp_path: Path, layers: list[list[E]], **kw: object) -> Analy
 
 def _figures(analysis: Analysis) -> dict[str, object]:
     eff = analysis.efficiency
-    return {"sizeBytes": eff.size_bytes, "wastedBytes": eff.wasted_bytes,
-            "efficiency": eff.score, "userWastedPercent": eff.user_wasted_percent,
-            "inefficient": [(i.path, i.count, i.wasted_bytes) for i in eff.inefficient]}
+    return {
+        "sizeBytes": eff.size_bytes,
+        "wastedBytes": eff.wasted_bytes,
+        "efficiency": eff.score,
+        "userWastedPercent": eff.user_wasted_percent,
+        "inefficient": [(i.path, i.count, i.wasted_bytes) for i in eff.inefficient],
+    }
 
 
 def test_spec_a_matches_dive(tmp_path: Path) -> None:
@@ -33,16 +37,22 @@ def test_testimg_matches_dive(tmp_path: Path) -> None:
     analysis = analyse_layers(tmp_path, layers_of_testimg(), history=TESTIMG_HISTORY)
     assert _figures(analysis) == TESTIMG
     assert [layer.command for layer in analysis.image.layers] == [
-        "ADD file:abc in /", "mkdir /app && echo hello > /app/a.txt",
-        "dd if=/dev/zero of=/app/big bs=1024 count=500", "rm /app/big",
-        "COPY file:93935952280e in /Dockerfile", "echo changed > /app/a.txt"]
+        "ADD file:abc in /",
+        "mkdir /app && echo hello > /app/a.txt",
+        "dd if=/dev/zero of=/app/big bs=1024 count=500",
+        "rm /app/big",
+        "COPY file:93935952280e in /Dockerfile",
+        "echo changed > /app/a.txt",
+    ]
 
 
 def test_dive_unit_example_whiteout_of_an_implicit_directory(tmp_path: Path) -> None:
     # dive/filetree/efficiency_test.go: score 0.75 and one entry of 7000 bytes.
-    layers = [[f("etc/nginx/nginx.conf", b"a" * 2000), f("etc/nginx/public", b"b" * 3000)],
-              [f("etc/nginx/nginx.conf", b"c" * 5000), f("etc/athing", b"d" * 10000)],
-              [wh("etc/nginx")]]
+    layers = [
+        [f("etc/nginx/nginx.conf", b"a" * 2000), f("etc/nginx/public", b"b" * 3000)],
+        [f("etc/nginx/nginx.conf", b"c" * 5000), f("etc/athing", b"d" * 10000)],
+        [wh("etc/nginx")],
+    ]
     analysis = analyse_layers(tmp_path, layers)
     assert analysis.efficiency.score == 0.75
     assert _figures(analysis)["inefficient"] == [("/etc/nginx/nginx.conf", 2, 7000)]
@@ -67,8 +77,7 @@ def test_whiteout_of_missing_path_is_no_occurrence_and_is_recorded(tmp_path: Pat
 
 
 def test_opaque_marker_is_no_occurrence_but_hides_lower_files(tmp_path: Path) -> None:
-    layers = [[d("d"), f("d/a", "aaaa"), f("d/b", "bb")],
-              [d("d"), opaque("d"), f("d/c", "c")]]
+    layers = [[d("d"), f("d/a", "aaaa"), f("d/b", "bb")], [d("d"), opaque("d"), f("d/c", "c")]]
     analysis = analyse_layers(tmp_path, layers)
     eff = analysis.efficiency
     assert eff.inefficient == []
@@ -79,9 +88,11 @@ def test_opaque_marker_is_no_occurrence_but_hides_lower_files(tmp_path: Path) ->
 
 
 def test_reclaimable_counts_shadowed_and_deleted_bytes(tmp_path: Path) -> None:
-    layers = [[f("big", b"x" * 1000), d("dir"), f("dir/in", b"y" * 500)],
-              [f("big", b"z" * 10)],
-              [wh("dir")]]
+    layers = [
+        [f("big", b"x" * 1000), d("dir"), f("dir/in", b"y" * 500)],
+        [f("big", b"z" * 10)],
+        [wh("dir")],
+    ]
     eff = analyse_layers(tmp_path, layers).efficiency
     assert eff.reclaimable_bytes == 1500
     assert eff.visible_bytes == 10
@@ -106,20 +117,24 @@ def test_identical_rewrite_is_waste_and_reclaimable(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("layout", ["legacy", "oci", "oci-only"])
 @pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])
-def test_every_layout_and_compression_gives_the_same_figures(tmp_path: Path, layout: str,
-                                                            compression: str) -> None:
+def test_every_layout_and_compression_gives_the_same_figures(
+    tmp_path: Path, layout: str, compression: str
+) -> None:
     path = tmp_path / "image.tar"
-    path.write_bytes(docker_archive(ImageSpec(layers=spec_a()), layout=layout,
-                                    compression=compression))
+    path.write_bytes(
+        docker_archive(ImageSpec(layers=spec_a()), layout=layout, compression=compression)
+    )
     assert _figures(analyse(open_image(str(path), source="docker-archive"))) == SPEC_A
 
 
 def test_wasted_counts_both_copies_reclaimable_counts_what_is_hidden(tmp_path: Path) -> None:
     mb = 1_000_000
-    layers = [[d("base")],
-              [f("big", b"a" * (10 * mb)), d("cache"), f("cache/blob", b"c" * (5 * mb))],
-              [f("big", b"b" * (10 * mb))],
-              [wh("cache")]]
+    layers = [
+        [d("base")],
+        [f("big", b"a" * (10 * mb)), d("cache"), f("cache/blob", b"c" * (5 * mb))],
+        [f("big", b"b" * (10 * mb))],
+        [wh("cache")],
+    ]
     eff = analyse_layers(tmp_path, layers).efficiency
     assert eff.wasted_bytes == 20 * mb
     assert eff.reclaimable_bytes == 15 * mb

@@ -15,8 +15,17 @@ from dive_py.domain.layer_tar import normalise_path, read_layer
 from dive_py.domain.sources import open_image, split_scheme
 from dive_py.domain.sources.platform import Platform
 from dive_py.errors import ArchiveError, ImageNotFoundError, PlatformError, UsageError
-from tests.image_builder import (ImageSpec, Step, compress, d, docker_archive, f, layer_tar,
-                                 multi_platform_layout, wh)
+from tests.image_builder import (
+    ImageSpec,
+    Step,
+    compress,
+    d,
+    docker_archive,
+    f,
+    layer_tar,
+    multi_platform_layout,
+    wh,
+)
 
 
 def write(tmp_path: Path, data: bytes, name: str = "image.tar") -> str:
@@ -53,7 +62,10 @@ def test_diff_id_is_the_sha256_of_the_uncompressed_tar() -> None:
 
     tar = layer_tar([f("a", "hello"), d("b")])
     blob = compress(tar, "gzip")
-    assert read_layer(io.BytesIO(blob), blob[:8]).diff_id == "sha256:" + hashlib.sha256(tar).hexdigest()
+    assert (
+        read_layer(io.BytesIO(blob), blob[:8]).diff_id
+        == "sha256:" + hashlib.sha256(tar).hexdigest()
+    )
 
 
 @pytest.mark.parametrize("how", ["gzip", "zstd"])
@@ -93,7 +105,9 @@ def test_multi_platform_index_picks_the_requested_platform(tmp_path: Path) -> No
         open_image(path, source="oci", platform=Platform.parse("linux/s390x"))
 
 
-def test_multi_platform_index_defaults_to_the_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_multi_platform_index_defaults_to_the_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dive_py.domain.sources import image_layout
 
     amd = ImageSpec(layers=[[f("amd", "1")]], architecture="amd64")
@@ -110,8 +124,11 @@ def test_multi_platform_index_defaults_to_the_host(tmp_path: Path, monkeypatch: 
 def test_oci_layout_directory(tmp_path: Path) -> None:
     layout = tmp_path / "layout"
     layout.mkdir()
-    with tarfile.open(fileobj=io.BytesIO(docker_archive(ImageSpec(layers=[[f("a", "1")], [wh("a")]]),
-                                                        layout="oci-only"))) as tar:
+    with tarfile.open(
+        fileobj=io.BytesIO(
+            docker_archive(ImageSpec(layers=[[f("a", "1")], [wh("a")]]), layout="oci-only")
+        )
+    ) as tar:
         tar.extractall(layout)
     image = open_image(str(layout), source="oci")
     assert [len(layer.contents.whiteouts) for layer in image.layers] == [0, 1]
@@ -123,35 +140,53 @@ def test_oci_layout_directory(tmp_path: Path) -> None:
 def test_pure_oci_layout_keeps_manifest_order(tmp_path: Path) -> None:
     # dive 0.13.1 takes the layers of a layout without manifest.json in random (map) order.
     layers = [[f(f"layer{i}", str(i))] for i in range(8)]
-    image = open_image(write(tmp_path, docker_archive(ImageSpec(layers=layers), layout="oci-only")),
-                       source="docker-archive")
-    assert [list(layer.contents.entries) for layer in image.layers] == [[f"layer{i}"] for i in range(8)]
+    image = open_image(
+        write(tmp_path, docker_archive(ImageSpec(layers=layers), layout="oci-only")),
+        source="docker-archive",
+    )
+    assert [list(layer.contents.entries) for layer in image.layers] == [
+        [f"layer{i}"] for i in range(8)
+    ]
 
 
 def test_history_with_empty_layers_maps_steps_to_layers(tmp_path: Path) -> None:
-    spec = ImageSpec(layers=[[f("a", "1")], [f("b", "2")]],
-                     history=[Step("/bin/sh -c #(nop) ADD file:x in /"),
-                              Step('/bin/sh -c #(nop)  CMD ["sh"]', empty_layer=True),
-                              Step("/bin/sh -c echo 2 > /b")])
+    spec = ImageSpec(
+        layers=[[f("a", "1")], [f("b", "2")]],
+        history=[
+            Step("/bin/sh -c #(nop) ADD file:x in /"),
+            Step('/bin/sh -c #(nop)  CMD ["sh"]', empty_layer=True),
+            Step("/bin/sh -c echo 2 > /b"),
+        ],
+    )
     image = open_image(write(tmp_path, docker_archive(spec)), source="docker-archive")
     assert [(s.command, s.layer_index) for s in image.history] == [
-        ("ADD file:x in /", 0), ('CMD ["sh"]', None), ("echo 2 > /b", 1)]
+        ("ADD file:x in /", 0),
+        ('CMD ["sh"]', None),
+        ("echo 2 > /b", 1),
+    ]
 
 
 def test_history_shorter_or_longer_than_layers() -> None:
     config = {"history": [{"created_by": "one"}]}
     steps = parse_history(config, 3)
     assert [(s.command, s.layer_index) for s in steps] == [
-        ("one", 0), ("(missing history)", 1), ("(missing history)", 2)]
+        ("one", 0),
+        ("(missing history)", 1),
+        ("(missing history)", 2),
+    ]
     config = {"history": [{"created_by": "a"}, {"created_by": "b"}, {"created_by": "c"}]}
     assert [s.layer_index for s in parse_history(config, 2)] == [0, 1, None]
     assert parse_history({"history": "junk"}, 1)[0].command == "(missing history)"
 
 
 def test_readable_commands() -> None:
-    assert readable_command('/bin/sh -c #(nop)  CMD ["python" "app.py"]') == 'CMD ["python" "app.py"]'
+    assert (
+        readable_command('/bin/sh -c #(nop)  CMD ["python" "app.py"]') == 'CMD ["python" "app.py"]'
+    )
     assert readable_command("/bin/sh -c apt-get update") == "apt-get update"
-    assert readable_command("RUN /bin/sh -c pip install flask # buildkit") == "RUN pip install flask"
+    assert (
+        readable_command("RUN /bin/sh -c pip install flask # buildkit") == "RUN pip install flask"
+    )
     assert readable_command("RUN |1 X=1 /bin/sh -c make # buildkit") == "RUN make"
     assert readable_command("COPY app.py . # buildkit") == "COPY app.py ."
     assert readable_command("WORKDIR /app") == "WORKDIR /app"
@@ -177,19 +212,38 @@ def _archive_with(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("members, message", [
-    ({"foo.txt": b"hi"}, "neither manifest.json nor index.json"),
-    ({"manifest.json": b"{not json"}, "manifest.json is not valid JSON"),
-    ({"manifest.json": b"[]"}, "lists no image"),
-    ({"manifest.json": b'[{"Config": "c.json", "Layers": ["l/layer.tar"]}]'}, "config c.json is missing"),
-    ({"c.json": b"{}", "manifest.json": b'[{"Config": "c.json", "Layers": ["l/layer.tar"]}]'},
-     "layer l/layer.tar named by the manifest is missing"),
-    ({"c.json": b"{}", "l/layer.tar": b"\x1f\x8b garbage that is not gzip" * 20,
-      "manifest.json": b'[{"Config": "c.json", "Layers": ["l/layer.tar"]}]'}, "layer l/layer.tar is unreadable"),
-    ({"index.json": b'{"manifests": []}'}, "no image manifest"),
-    ({"index.json": b""}, "index index.json is not valid JSON"),
-])
-def test_broken_archives_give_clear_errors(tmp_path: Path, members: dict[str, bytes], message: str) -> None:
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ({"foo.txt": b"hi"}, "neither manifest.json nor index.json"),
+        ({"manifest.json": b"{not json"}, "manifest.json is not valid JSON"),
+        ({"manifest.json": b"[]"}, "lists no image"),
+        (
+            {"manifest.json": b'[{"Config": "c.json", "Layers": ["l/layer.tar"]}]'},
+            "config c.json is missing",
+        ),
+        (
+            {
+                "c.json": b"{}",
+                "manifest.json": b'[{"Config": "c.json", "Layers": ["l/layer.tar"]}]',
+            },
+            "layer l/layer.tar named by the manifest is missing",
+        ),
+        (
+            {
+                "c.json": b"{}",
+                "l/layer.tar": b"\x1f\x8b garbage that is not gzip" * 20,
+                "manifest.json": b'[{"Config": "c.json", "Layers": ["l/layer.tar"]}]',
+            },
+            "layer l/layer.tar is unreadable",
+        ),
+        ({"index.json": b'{"manifests": []}'}, "no image manifest"),
+        ({"index.json": b""}, "index index.json is not valid JSON"),
+    ],
+)
+def test_broken_archives_give_clear_errors(
+    tmp_path: Path, members: dict[str, bytes], message: str
+) -> None:
     with pytest.raises(ArchiveError, match=message):
         open_image(write(tmp_path, _archive_with(members)), source="docker-archive")
 
@@ -228,8 +282,13 @@ def test_layer_whose_first_entry_starts_with_a_bracket_is_a_layer(tmp_path: Path
     # found by adversarial testing: it was taken for a JSON document
     for layout in ("legacy", "oci"):
         spec = ImageSpec(layers=[[d("{app}"), f("{app}/x", "1")], [f("[", "22")]])
-        image = open_image(write(tmp_path, docker_archive(spec, layout=layout)), source="docker-archive")
-        assert [list(layer.contents.entries) for layer in image.layers] == [["{app}", "{app}/x"], ["["]]
+        image = open_image(
+            write(tmp_path, docker_archive(spec, layout=layout)), source="docker-archive"
+        )
+        assert [list(layer.contents.entries) for layer in image.layers] == [
+            ["{app}", "{app}/x"],
+            ["["],
+        ]
 
 
 def test_whiteout_with_an_empty_name_is_ignored(tmp_path: Path) -> None:
@@ -255,11 +314,23 @@ def test_nested_index_fan_out_does_not_hang(tmp_path: Path) -> None:
     blobs[child] = {"schemaVersion": 2, "manifests": []}
     for level in range(1, 7):
         digest = f"{level:064x}"
-        blobs[digest] = {"schemaVersion": 2, "manifests": [
-            {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": f"sha256:{child}"}] * 10}
+        blobs[digest] = {
+            "schemaVersion": 2,
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.index.v1+json",
+                    "digest": f"sha256:{child}",
+                }
+            ]
+            * 10,
+        }
         child = digest
-    index = {"manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
-                            "digest": f"sha256:{child}"}] * 10}
+    index = {
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": f"sha256:{child}"}
+        ]
+        * 10
+    }
     import time
 
     start = time.monotonic()
@@ -268,10 +339,19 @@ def test_nested_index_fan_out_does_not_hang(tmp_path: Path) -> None:
     assert time.monotonic() - start < 5
 
 
-@pytest.mark.parametrize("index, blobs, message", [
-    ({"manifests": [{"digest": "sha256:" + "a" * 64}]}, {"a" * 64: [1, 2]}, "is not a JSON object"),
-])
-def test_oci_documents_of_the_wrong_type(tmp_path: Path, index: object, blobs: dict, message: str) -> None:
+@pytest.mark.parametrize(
+    "index, blobs, message",
+    [
+        (
+            {"manifests": [{"digest": "sha256:" + "a" * 64}]},
+            {"a" * 64: [1, 2]},
+            "is not a JSON object",
+        ),
+    ],
+)
+def test_oci_documents_of_the_wrong_type(
+    tmp_path: Path, index: object, blobs: dict, message: str
+) -> None:
     with pytest.raises(ArchiveError, match=message):
         open_image(write(tmp_path, _oci_archive(index, blobs)), source="oci")
 

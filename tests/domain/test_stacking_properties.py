@@ -32,12 +32,9 @@ def _random_layers(rng: random.Random) -> list[list[E]]:
         entries: list[E] = []
         used: dict[str, str] = {}  # path -> kind within this layer
 
-        def parents_ok(path: str) -> bool:
+        def parents_ok(path: str, used: dict[str, str] = used) -> bool:
             parts = path.split("/")
-            for i in range(1, len(parts)):
-                if used.get("/".join(parts[:i]), "dir") != "dir":
-                    return False
-            return True
+            return all(used.get("/".join(parts[:i]), "dir") == "dir" for i in range(1, len(parts)))
 
         for _ in range(rng.randint(0, 8)):
             depth = rng.randint(1, 3)
@@ -114,13 +111,17 @@ def _reference(layers: list[list[E]], root: str) -> dict[str, tuple[str, int]]:
             current = root
             for part in parts[:-1]:
                 current = os.path.join(current, part)
-                if os.path.lexists(current) and (os.path.islink(current) or not os.path.isdir(current)):
+                if os.path.lexists(current) and (
+                    os.path.islink(current) or not os.path.isdir(current)
+                ):
                     os.unlink(current)
                 if not os.path.lexists(current):
                     os.mkdir(current)
             target = os.path.join(root, e.path)
             if e.kind == "dir":
-                if os.path.lexists(target) and (os.path.islink(target) or not os.path.isdir(target)):
+                if os.path.lexists(target) and (
+                    os.path.islink(target) or not os.path.isdir(target)
+                ):
                     os.unlink(target)
                 if not os.path.lexists(target):
                     os.mkdir(target)
@@ -157,7 +158,9 @@ def _parent_is_dir(root: str, target: str) -> bool:
 _KIND = {EntryType.FILE: "file", EntryType.DIR: "dir", EntryType.SYMLINK: "symlink"}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_stacked_tree_matches_a_real_directory(tmp_path: Path, seed: int) -> None:
     layers = _random_layers(random.Random(seed))
@@ -168,8 +171,11 @@ def test_stacked_tree_matches_a_real_directory(tmp_path: Path, seed: int) -> Non
         expected = _reference(layers, root)
     final = analysis.efficiency.final_tree
     assert final is not None
-    ours = {node.path.lstrip("/"): (_KIND[node.entry.type], node.entry.size)
-            for node in final.root.walk() if node.parent is not None and node.entry is not None}
+    ours = {
+        node.path.lstrip("/"): (_KIND[node.entry.type], node.entry.size)
+        for node in final.root.walk()
+        if node.parent is not None and node.entry is not None
+    }
     assert ours == expected
     eff = analysis.efficiency
     assert 0.0 <= eff.score <= 1.0

@@ -8,11 +8,13 @@ image index): the results must be identical. dive 0.13.1 is the oracle for the f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from collections import Counter
 from pathlib import Path
 
+import docker.errors
 import pytest
 
 from dive_py.domain.analysis import Analysis, analyse
@@ -27,7 +29,10 @@ IMAGES = fixture_image_names()
 # Fixtures on which dive 0.13.1 computes wrong figures, and why (divepy's value is asserted
 # elsewhere instead: tests/domain/test_image_layouts.py and test_efficiency.py).
 DIVE_BUGS = {
-    ("spec-ties", True): "legacy docker save links the duplicate layer.tar; dive reads it as an empty layer",
+    (
+        "spec-ties",
+        True,
+    ): "legacy docker save links the duplicate layer.tar; dive reads it as an empty layer",
 }
 
 
@@ -38,12 +43,22 @@ def engine_source(engine: Engine) -> DockerEngineSource:
 def summary(analysis: Analysis) -> dict[str, object]:
     eff = analysis.efficiency
     return {
-        "size": eff.size_bytes, "wasted": eff.wasted_bytes, "score": eff.score,
+        "size": eff.size_bytes,
+        "wasted": eff.wasted_bytes,
+        "score": eff.score,
         "reclaimable": eff.reclaimable_bytes,
         "inefficient": [(i.path, i.count, i.wasted_bytes) for i in eff.inefficient],
-        "layers": [(layer.diff_id, layer.size_bytes, layer.command,
-                    sorted(layer.contents.entries), len(layer.contents.whiteouts),
-                    layer.contents.opaque_dirs) for layer in analysis.image.layers],
+        "layers": [
+            (
+                layer.diff_id,
+                layer.size_bytes,
+                layer.command,
+                sorted(layer.contents.entries),
+                len(layer.contents.whiteouts),
+                layer.contents.opaque_dirs,
+            )
+            for layer in analysis.image.layers
+        ],
         "history": [(s.command, s.layer_index) for s in analysis.image.history],
     }
 
@@ -95,9 +110,13 @@ def test_figures_match_dive(engine: Engine, name: str, dive_bin: str, tmp_path: 
     dive_out = tmp_path / "dive.json"
     ours_out = tmp_path / "divepy.json"
     env = {"DOCKER_HOST": engine.host}
-    dive = subprocess.run([dive_bin, tag, "--json", str(dive_out)], capture_output=True, text=True,
-                          env={"DOCKER_HOST": engine.host, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-                          timeout=600)
+    dive = subprocess.run(
+        [dive_bin, tag, "--json", str(dive_out)],
+        capture_output=True,
+        text=True,
+        env={"DOCKER_HOST": engine.host, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        timeout=600,
+    )
     assert dive.returncode == 0, dive.stdout + dive.stderr
     ours = run_divepy("--json", str(ours_out), tag, env=env)
     assert ours.returncode == 0, ours.stderr
@@ -107,10 +126,12 @@ def test_figures_match_dive(engine: Engine, name: str, dive_bin: str, tmp_path: 
     def refs(doc: dict) -> Counter:
         return Counter((r["file"], r["count"], r["sizeBytes"]) for r in doc["fileReference"])
 
-    same = (theirs["sizeBytes"] == mine["sizeBytes"]
-            and theirs["inefficientBytes"] == mine["inefficientBytes"]
-            and theirs["efficiencyScore"] == pytest.approx(mine["efficiencyScore"], rel=1e-12)
-            and refs(theirs) == refs(mine))
+    same = (
+        theirs["sizeBytes"] == mine["sizeBytes"]
+        and theirs["inefficientBytes"] == mine["inefficientBytes"]
+        and theirs["efficiencyScore"] == pytest.approx(mine["efficiencyScore"], rel=1e-12)
+        and refs(theirs) == refs(mine)
+    )
     if reason:
         assert not same, f"dive bug no longer reproduces ({reason}): drop the exception"
         return
@@ -144,8 +165,11 @@ def test_opaque_directory_from_rm_and_mkdir(engine: Engine) -> None:
     assert final.lookup("d/a") is None and final.lookup("d/b") is None  # dive still shows them
     assert final.lookup("d/c") is not None
     last = len(analysis.image.layers) - 1
-    marks = {n.path: n.diff.name for n in analysis.compared_tree(last, CompareMode.LAYER).root.walk()
-             if n.path.startswith("/d")}
+    marks = {
+        n.path: n.diff.name
+        for n in analysis.compared_tree(last, CompareMode.LAYER).root.walk()
+        if n.path.startswith("/d")
+    }
     assert marks["/d/a"] == "REMOVED" and marks["/d/c"] == "ADDED"
 
 
@@ -161,8 +185,12 @@ def test_main_job_python_hello_world(engine: Engine, tmp_path: Path) -> None:
 
 def test_unknown_image_explains_the_failed_pull(engine: Engine, tmp_path: Path) -> None:
     out = tmp_path / "out.json"
-    result = run_divepy("--json", str(out), "127.0.0.1:9/divepy/does-not-exist:nope",
-                        env={"DOCKER_HOST": engine.host})
+    result = run_divepy(
+        "--json",
+        str(out),
+        "127.0.0.1:9/divepy/does-not-exist:nope",
+        env={"DOCKER_HOST": engine.host},
+    )
     assert result.returncode == 3
     line = result.stderr.strip().splitlines()[-1]
     assert "is not in the local store of" in line and "pulling it failed:" in line
@@ -178,7 +206,7 @@ def test_pull_from_a_local_registry(engine: Engine, registry: str, tmp_path: Pat
         for line in client.api.push(remote, stream=True, decode=True):
             assert "error" not in line, line
         client.images.remove(remote)
-        with pytest.raises(Exception):
+        with pytest.raises(docker.errors.ImageNotFound):
             client.images.get(remote)
         out = tmp_path / "out.json"
         result = run_divepy("--json", str(out), remote, env={"DOCKER_HOST": engine.host})
@@ -189,14 +217,14 @@ def test_pull_from_a_local_registry(engine: Engine, registry: str, tmp_path: Pat
         assert pulled["image"]["sizeBytes"] == local.efficiency.size_bytes
         assert pulled["image"]["inefficientBytes"] == local.efficiency.wasted_bytes
     finally:
-        try:
+        with contextlib.suppress(Exception):
             client.images.remove(remote)
-        except Exception:
-            pass
         client.close()
 
 
-def test_save_stream_cut_off_is_a_clean_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_save_stream_cut_off_is_a_clean_error(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A real engine cannot be made to drop the connection on cue: cut the real stream short.
     import docker
 
@@ -219,20 +247,25 @@ def test_save_stream_cut_off_is_a_clean_error(engine: Engine, monkeypatch: pytes
 def test_docker_context_selects_the_engine(engine: Engine, tmp_path: Path) -> None:
     config = tmp_path / "docker-config"
     config.mkdir()
-    created = subprocess.run(["docker", "context", "create", "divepy-test", "--docker",
-                              f"host={engine.host}"], capture_output=True, text=True,
-                             env={"DOCKER_CONFIG": str(config), "PATH": "/usr/local/bin:/usr/bin:/bin"})
+    created = subprocess.run(
+        ["docker", "context", "create", "divepy-test", "--docker", f"host={engine.host}"],
+        capture_output=True,
+        text=True,
+        env={"DOCKER_CONFIG": str(config), "PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )
     assert created.returncode == 0, created.stderr
     tag = f"{FIXTURE_REPO}/passes-defaults:latest"
     out = tmp_path / "out.json"
-    by_env = run_divepy("--json", str(out), tag,
-                        env={"DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "divepy-test"})
+    by_env = run_divepy(
+        "--json", str(out), tag, env={"DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "divepy-test"}
+    )
     assert by_env.returncode == 0, by_env.stderr
     (config / "config.json").write_text(json.dumps({"currentContext": "divepy-test"}))
     by_config = run_divepy("--json", str(out), tag, env={"DOCKER_CONFIG": str(config)})
     assert by_config.returncode == 0, by_config.stderr
-    missing = run_divepy("--json", str(out), tag,
-                         env={"DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "nope"})
+    missing = run_divepy(
+        "--json", str(out), tag, env={"DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "nope"}
+    )
     assert missing.returncode == 2 and "docker context 'nope'" in missing.stderr
 
 
@@ -248,10 +281,26 @@ def test_permission_denied_on_the_socket(engine: Engine, tmp_path: Path) -> None
     os.chmod(sock, 0)
     try:
         result = subprocess.run(
-            ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", sys.executable,
-             "-m", "dive_py.cli", "--json", str(out), f"{FIXTURE_REPO}/testimg:latest"],
-            capture_output=True, text=True, timeout=60,
-            env={**os.environ, "DOCKER_HOST": engine.host, "PYTHONPATH": str(Path(__file__).parents[2])})
+            [
+                "setpriv",
+                "--bounding-set",
+                "-dac_override,-dac_read_search",
+                sys.executable,
+                "-m",
+                "dive_py.cli",
+                "--json",
+                str(out),
+                f"{FIXTURE_REPO}/testimg:latest",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={
+                **os.environ,
+                "DOCKER_HOST": engine.host,
+                "PYTHONPATH": str(Path(__file__).parents[2]),
+            },
+        )
     finally:
         os.chmod(sock, mode)
     assert result.returncode == 3, result.stderr
@@ -276,13 +325,13 @@ def test_reopening_an_engine_image_uses_the_cache(engine: Engine, tmp_path: Path
         client.images.get(f"{FIXTURE_REPO}/spec-a:latest").tag(name)
         moved = run_divepy("--json", str(second), name, env=env)
         assert moved.returncode == 0 and "cached" not in moved.stderr
-        assert json.loads(second.read_text())["image"]["inefficientBytes"] != \
-            json.loads(first.read_text())["image"]["inefficientBytes"]
+        assert (
+            json.loads(second.read_text())["image"]["inefficientBytes"]
+            != json.loads(first.read_text())["image"]["inefficientBytes"]
+        )
         bypass = run_divepy("--json", str(second), "--no-cache", name, env=env)
         assert bypass.returncode == 0 and "cached" not in bypass.stderr
     finally:
-        try:
+        with contextlib.suppress(Exception):
             client.images.remove(name)
-        except Exception:
-            pass
         client.close()

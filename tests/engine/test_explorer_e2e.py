@@ -38,12 +38,23 @@ def _read_until(fd: int, needles: list[bytes], timeout: float) -> bytes:
 def test_divepy_image_opens_the_explorer_and_quits(engine: Engine) -> None:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
-    env = {**os.environ, "DOCKER_HOST": engine.host, "PYTHONPATH": str(REPO), "TERM": "xterm-256color",
-           "TEXTUAL_ANIMATIONS": "none"}
+    env = {
+        **os.environ,
+        "DOCKER_HOST": engine.host,
+        "PYTHONPATH": str(REPO),
+        "TERM": "xterm-256color",
+        "TEXTUAL_ANIMATIONS": "none",
+    }
     env.pop("CI", None)
-    child = subprocess.Popen([sys.executable, "-m", "dive_py.cli", f"{FIXTURE_REPO}/testimg:latest"],
-                             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
-                             start_new_session=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dive_py.cli", f"{FIXTURE_REPO}/testimg:latest"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+        start_new_session=True,
+    )
     os.close(slave)
     try:
         screen = _read_until(master, [b"Layer Contents", b"mkdir /app"], 60)

@@ -20,18 +20,26 @@ def podman_env(tmp_path: Path) -> dict[str, str]:
     if shutil.which("podman") is None:
         missing_resource("podman is not installed")
     conf = tmp_path / "storage.conf"
-    conf.write_text(f'[storage]\ndriver = "vfs"\nrunroot = "{tmp_path}/run"\n'
-                    f'graphroot = "{tmp_path}/graph"\n')
+    conf.write_text(
+        f'[storage]\ndriver = "vfs"\nrunroot = "{tmp_path}/run"\ngraphroot = "{tmp_path}/graph"\n'
+    )
     return {"CONTAINERS_STORAGE_CONF": str(conf), "HOME": str(tmp_path)}
 
 
 def test_podman_source_reads_a_loaded_image(podman_env: dict[str, str], tmp_path: Path) -> None:
     archive = tmp_path / "spec-a.tar"
-    archive.write_bytes(docker_archive(ImageSpec(layers=spec_a(), tags=["localhost/spec-a:latest"])))
+    archive.write_bytes(
+        docker_archive(ImageSpec(layers=spec_a(), tags=["localhost/spec-a:latest"]))
+    )
     import os
 
-    loaded = subprocess.run(["podman", "load", "-i", str(archive)], capture_output=True, text=True,
-                            env={**os.environ, **podman_env}, timeout=300)
+    loaded = subprocess.run(
+        ["podman", "load", "-i", str(archive)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **podman_env},
+        timeout=300,
+    )
     assert loaded.returncode == 0, loaded.stderr
     out = tmp_path / "out.json"
     result = run_divepy("--json", str(out), "podman://localhost/spec-a:latest", env=podman_env)
@@ -42,8 +50,14 @@ def test_podman_source_reads_a_loaded_image(podman_env: dict[str, str], tmp_path
 
 
 def test_podman_missing_image_is_a_clean_error(podman_env: dict[str, str], tmp_path: Path) -> None:
-    result = run_divepy("--json", str(tmp_path / "o.json"), "--source", "podman",
-                        "127.0.0.1:9/nothing/here:tag", env=podman_env)
+    result = run_divepy(
+        "--json",
+        str(tmp_path / "o.json"),
+        "--source",
+        "podman",
+        "127.0.0.1:9/nothing/here:tag",
+        env=podman_env,
+    )
     assert result.returncode == 3
     assert "is not in podman's store, and pulling it failed" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 2  # the progress line and the error

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from dive_py.domain.analysis import Analysis, analyse
 from dive_py.domain.compare import CompareMode
@@ -56,13 +56,15 @@ def archive_with_raw_layers(raw_layers: list[bytes], **kw: object) -> bytes:
     pending = list(raw_layers)
     image_builder.layer_tar = lambda _entries, *a, **k: pending.pop(0)  # type: ignore[assignment]
     try:
-        return docker_archive(ImageSpec(layers=[[] for _ in raw_layers], history=history),  # type: ignore[arg-type]
-                              **kw)  # type: ignore[arg-type]
+        return docker_archive(
+            ImageSpec(layers=[[] for _ in raw_layers], history=history),  # type: ignore[arg-type]
+            **kw,
+        )  # type: ignore[arg-type]
     finally:
         image_builder.layer_tar = original
 
 
-def rewrite_legacy_config(archive: bytes, edit: "Callable[[dict], None]") -> bytes:
+def rewrite_legacy_config(archive: bytes, edit: Callable[[dict], None]) -> bytes:
     """Return a legacy ``docker save`` archive with its config JSON changed by ``edit``."""
     import json
     import tarfile
@@ -72,7 +74,11 @@ def rewrite_legacy_config(archive: bytes, edit: "Callable[[dict], None]") -> byt
     with tarfile.open(fileobj=out, mode="w") as target:
         for member in source.getmembers():
             data = source.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
-            if data is not None and member.name.endswith(".json") and member.name != "manifest.json":
+            if (
+                data is not None
+                and member.name.endswith(".json")
+                and member.name != "manifest.json"
+            ):
                 config = json.loads(data)
                 edit(config)
                 data = json.dumps(config).encode()
@@ -88,14 +94,14 @@ def set_tar_size(layer: bytes, member_index: int, size: int) -> bytes:
 
     offset = 0
     for _ in range(member_index):
-        declared = int(layer[offset + 124:offset + 136].rstrip(b"\0 ") or b"0", 8)
+        declared = int(layer[offset + 124 : offset + 136].rstrip(b"\0 ") or b"0", 8)
         offset += 512 + (declared + 511) // 512 * 512
-    header = bytearray(layer[offset:offset + 512])
+    header = bytearray(layer[offset : offset + 512])
     header[124:136] = b"%011o\0" % size
     header[148:156] = b" " * 8
     header[148:156] = b"%06o\0 " % sum(header)
     assert tarfile.TarInfo.frombuf(bytes(header), "utf-8", "surrogateescape").size == size
-    return layer[:offset] + bytes(header) + layer[offset + 512:]
+    return layer[:offset] + bytes(header) + layer[offset + 512 :]
 
 
 def run_cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -107,8 +113,14 @@ def run_cli(tmp_path: Path, *args: str, env: dict[str, str] | None = None):  # t
     return run_divepy(*args, env={"TMPDIR": str(tmp), **(env or {})})
 
 
-def assert_clean_failure(result, tmp_path: Path, code: int, *words: str,  # type: ignore[no-untyped-def]
-                         out_dir: Path | None = None, out_before: dict[str, bytes] | None = None) -> None:
+def assert_clean_failure(
+    result,
+    tmp_path: Path,
+    code: int,
+    *words: str,  # type: ignore[no-untyped-def]
+    out_dir: Path | None = None,
+    out_before: dict[str, bytes] | None = None,
+) -> None:
     """A failed run: the documented code, one stderr line naming the problem, no traceback, no
     stdout, nothing left in the private temp dir, and ``out_dir`` exactly as it was."""
     assert result.returncode == code, (result.returncode, result.stderr)
@@ -127,5 +139,8 @@ def assert_clean_failure(result, tmp_path: Path, code: int, *words: str,  # type
 
 def snapshot(directory: Path) -> dict[str, bytes]:
     """Every file under ``directory`` (hidden ones too) with its bytes."""
-    return {str(p.relative_to(directory)): p.read_bytes()
-            for p in sorted(directory.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }

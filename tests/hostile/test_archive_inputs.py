@@ -12,8 +12,15 @@ import pytest
 
 from dive_py.domain.sources import open_image
 from dive_py.errors import ArchiveError
-from tests.hostile.helpers import (archive_file, archive_with_raw_layers, assert_clean_failure,
-                                   pipeline, rewrite_legacy_config, run_cli, set_tar_size)
+from tests.hostile.helpers import (
+    archive_file,
+    archive_with_raw_layers,
+    assert_clean_failure,
+    pipeline,
+    rewrite_legacy_config,
+    run_cli,
+    set_tar_size,
+)
 from tests.image_builder import ImageSpec, Step, d, docker_archive, f, layer_tar, sym
 
 LAYOUTS = ("legacy", "oci", "oci-only")
@@ -26,11 +33,14 @@ def _ustar_layer(*files: tuple[str, bytes]) -> bytes:
 # --- a layer header claiming more bytes than exist -------------------------------------------
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("compression", ["none", "gzip", "zstd"])
-def test_layer_member_claiming_more_bytes_than_exist_is_truncated(layout: str, compression: str) -> None:
+def test_layer_member_claiming_more_bytes_than_exist_is_truncated(
+    layout: str, compression: str
+) -> None:
     layer = _ustar_layer(("a", b"1" * 100), ("b", b"2" * 100))
     lying = set_tar_size(layer, 1, 1 << 20)  # "b" claims 1 MiB; the layer ends long before
-    data = archive_with_raw_layers([_ustar_layer(("base", b"x")), lying], layout=layout,
-                                   compression=compression)
+    data = archive_with_raw_layers(
+        [_ustar_layer(("base", b"x")), lying], layout=layout, compression=compression
+    )
     with pytest.raises(ArchiveError, match="unreadable.*truncated"):
         pipeline(data)
 
@@ -43,8 +53,15 @@ def test_layer_claiming_more_bytes_exit_3_no_output(tmp_path: Path) -> None:
     out_dir.mkdir()
     (out_dir / "o.json").write_text("old")
     result = run_cli(tmp_path, "--json", str(out_dir / "o.json"), f"docker-archive://{archive}")
-    assert_clean_failure(result, tmp_path, 3, "truncated", "layer.tar", out_dir=out_dir,
-                         out_before={"o.json": b"old"})
+    assert_clean_failure(
+        result,
+        tmp_path,
+        3,
+        "truncated",
+        "layer.tar",
+        out_dir=out_dir,
+        out_before={"o.json": b"old"},
+    )
 
 
 def test_outer_member_claiming_more_bytes_than_exist_exit_3(tmp_path: Path) -> None:
@@ -66,14 +83,19 @@ def test_garbage_instead_of_a_layer_exit_3(tmp_path: Path) -> None:
 def _commands(data: bytes) -> tuple[list[str], list[int | None], list[str]]:
     analysis, text = pipeline(data)
     doc = json.loads(text)
-    return ([layer["command"] for layer in doc["layer"]],
-            [step["layerIndex"] for step in doc["history"]], analysis.image.warnings)
+    return (
+        [layer["command"] for layer in doc["layer"]],
+        [step["layerIndex"] for step in doc["history"]],
+        analysis.image.warnings,
+    )
 
 
 def test_history_without_empty_layer_flags_maps_steps_in_order() -> None:
     # 2 layers, 4 steps none of which is flagged: the first two made the layers
-    spec = ImageSpec(layers=[[f("a", "1")], [f("b", "2")]],
-                     history=[Step("ADD rootfs"), Step("ENV X=1"), Step("RUN b"), Step("CMD sh")])
+    spec = ImageSpec(
+        layers=[[f("a", "1")], [f("b", "2")]],
+        history=[Step("ADD rootfs"), Step("ENV X=1"), Step("RUN b"), Step("CMD sh")],
+    )
     commands, indexes, warnings = _commands(docker_archive(spec))
     assert commands == ["ADD rootfs", "ENV X=1"]
     assert indexes == [0, 1, None, None]
@@ -81,8 +103,10 @@ def test_history_without_empty_layer_flags_maps_steps_in_order() -> None:
 
 
 def test_history_with_fewer_steps_than_layers() -> None:
-    spec = ImageSpec(layers=[[f("a", "1")], [f("b", "2")], [f("c", "3")]],
-                     history=[Step("ADD rootfs"), Step("CMD sh", empty_layer=True)])
+    spec = ImageSpec(
+        layers=[[f("a", "1")], [f("b", "2")], [f("c", "3")]],
+        history=[Step("ADD rootfs"), Step("CMD sh", empty_layer=True)],
+    )
     commands, indexes, warnings = _commands(docker_archive(spec, layout="oci"))
     assert commands == ["ADD rootfs", "(missing history)", "(missing history)"]
     assert indexes == [0, None, 1, 2]
@@ -90,19 +114,23 @@ def test_history_with_fewer_steps_than_layers() -> None:
 
 
 def test_history_with_more_layer_steps_than_layers() -> None:
-    spec = ImageSpec(layers=[[f("a", "1")]],
-                     history=[Step("ADD rootfs"), Step("RUN x"), Step("RUN y")])
+    spec = ImageSpec(
+        layers=[[f("a", "1")]], history=[Step("ADD rootfs"), Step("RUN x"), Step("RUN y")]
+    )
     commands, indexes, warnings = _commands(docker_archive(spec, layout="oci-only"))
     assert commands == ["ADD rootfs"]
     assert indexes == [0, None, None]
     assert any("history" in w for w in warnings), warnings
 
 
-@pytest.mark.parametrize("history", [None, "not a list", [1, "x", None], [{"created_by": 7}],
-                                     [{"empty_layer": "yes"}]])
+@pytest.mark.parametrize(
+    "history", [None, "not a list", [1, "x", None], [{"created_by": 7}], [{"empty_layer": "yes"}]]
+)
 def test_malformed_history_never_crashes(history: object) -> None:
-    data = rewrite_legacy_config(docker_archive(ImageSpec(layers=[[f("a", "1")], [f("b", "2")]])),
-                                 lambda c: c.__setitem__("history", history))
+    data = rewrite_legacy_config(
+        docker_archive(ImageSpec(layers=[[f("a", "1")], [f("b", "2")]])),
+        lambda c: c.__setitem__("history", history),
+    )
     analysis, _ = pipeline(data)
     assert len(analysis.image.layers) == 2
 
@@ -121,31 +149,40 @@ def test_config_diff_ids_that_do_not_match_are_warnings(tmp_path: Path) -> None:
         config["rootfs"]["diff_ids"][1] = "sha256:" + "0" * 64
 
     archive = tmp_path / "diffid.tar"
-    archive.write_bytes(rewrite_legacy_config(
-        docker_archive(ImageSpec(layers=[[f("a", "1")], [f("b", "2")]])), edit))
+    archive.write_bytes(
+        rewrite_legacy_config(
+            docker_archive(ImageSpec(layers=[[f("a", "1")], [f("b", "2")]])), edit
+        )
+    )
     out = tmp_path / "o.json"
     result = run_cli(tmp_path, "--json", str(out), "--ci", f"docker-archive://{archive}")
     assert result.returncode == 0, result.stderr
     warnings = json.loads(out.read_text())["image"]["warnings"]
-    assert any("layer 1: config diff ID sha256:000" in w and "does not match" in w for w in warnings)
+    assert any(
+        "layer 1: config diff ID sha256:000" in w and "does not match" in w for w in warnings
+    )
     assert "does not match" in result.stdout
 
 
 def test_config_with_fewer_diff_ids_than_layers_is_a_warning() -> None:
-    data = rewrite_legacy_config(docker_archive(ImageSpec(layers=[[f("a", "1")], [f("b", "2")]])),
-                                 lambda c: c["rootfs"].__setitem__("diff_ids", []))
+    data = rewrite_legacy_config(
+        docker_archive(ImageSpec(layers=[[f("a", "1")], [f("b", "2")]])),
+        lambda c: c["rootfs"].__setitem__("diff_ids", []),
+    )
     analysis, _ = pipeline(data)
     assert "config lists 0 diff IDs for 2 layers" in analysis.image.warnings
     assert all(layer.diff_id.startswith("sha256:") for layer in analysis.image.layers)
 
 
 # --- duplicated layers ---------------------------------------------------------------------------
-@pytest.mark.parametrize("layout, links", [("legacy", True), ("legacy", False), ("oci", True),
-                                           ("oci-only", True)])
+@pytest.mark.parametrize(
+    "layout, links", [("legacy", True), ("legacy", False), ("oci", True), ("oci-only", True)]
+)
 def test_duplicated_layers_are_two_layers(layout: str, links: bool) -> None:
     same = [d("etc"), f("etc/conf", "x" * 1000)]
-    data = docker_archive(ImageSpec(layers=[same, [f("b", "2")], list(same)]), layout=layout,
-                          dedupe_links=links)
+    data = docker_archive(
+        ImageSpec(layers=[same, [f("b", "2")], list(same)]), layout=layout, dedupe_links=links
+    )
     analysis, _ = pipeline(data)
     layers = analysis.image.layers
     assert len(layers) == 3 and layers[0].diff_id == layers[2].diff_id
@@ -157,8 +194,12 @@ def test_duplicated_layers_are_two_layers(layout: str, links: bool) -> None:
 # --- tar dialects ------------------------------------------------------------------------------
 def test_pax_global_header_applies_to_every_member() -> None:
     buf = __import__("io").BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT,
-                      pax_headers={"comment": "git archive id", "uid": "4242"}) as tar:
+    with tarfile.open(
+        fileobj=buf,
+        mode="w",
+        format=tarfile.PAX_FORMAT,
+        pax_headers={"comment": "git archive id", "uid": "4242"},
+    ) as tar:
         for name in ("a", "b"):
             info = tarfile.TarInfo(name)
             info.size = 3
@@ -174,8 +215,9 @@ def test_pax_global_header_in_the_outer_archive() -> None:
     inner = docker_archive(ImageSpec(layers=[[f("a", "1")]]))
     src = tarfile.open(fileobj=__import__("io").BytesIO(inner))
     buf = __import__("io").BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT,
-                      pax_headers={"comment": "x"}) as out:
+    with tarfile.open(
+        fileobj=buf, mode="w", format=tarfile.PAX_FORMAT, pax_headers={"comment": "x"}
+    ) as out:
         for m in src.getmembers():
             out.addfile(m, src.extractfile(m) if m.isfile() else None)
     analysis, _ = pipeline(buf.getvalue())
@@ -185,8 +227,9 @@ def test_pax_global_header_in_the_outer_archive() -> None:
 def test_gnu_long_names_and_long_link_targets() -> None:
     long_dir = "/".join(["d" * 60] * 5)
     long_name = long_dir + "/file-" + "n" * 150
-    layer = layer_tar([d(long_dir), f(long_name, "data"), sym("link", "/" + long_name)],
-                      fmt=tarfile.GNU_FORMAT)
+    layer = layer_tar(
+        [d(long_dir), f(long_name, "data"), sym("link", "/" + long_name)], fmt=tarfile.GNU_FORMAT
+    )
     assert b"././@LongLink" in layer
     analysis, text = pipeline(archive_with_raw_layers([layer]))
     entries = analysis.image.layers[0].contents.entries
@@ -196,10 +239,12 @@ def test_gnu_long_names_and_long_link_targets() -> None:
 
 
 @pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar is needed to write sparse members")
-@pytest.mark.parametrize("tar_format, sparse_version", [("gnu", None), ("pax", "0.0"), ("pax", "0.1"),
-                                                        ("pax", "1.0")])
-def test_gnu_sparse_files_have_their_logical_size(tmp_path: Path, tar_format: str,
-                                                  sparse_version: str | None) -> None:
+@pytest.mark.parametrize(
+    "tar_format, sparse_version", [("gnu", None), ("pax", "0.0"), ("pax", "0.1"), ("pax", "1.0")]
+)
+def test_gnu_sparse_files_have_their_logical_size(
+    tmp_path: Path, tar_format: str, sparse_version: str | None
+) -> None:
     root = tmp_path / "root"
     (root / "dir").mkdir(parents=True)
     sparse = root / "dir" / "sparse.img"
@@ -210,8 +255,17 @@ def test_gnu_sparse_files_have_their_logical_size(tmp_path: Path, tar_format: st
         handle.truncate(8 << 20)
     (root / "after").write_text("after the sparse file")
     layer = tmp_path / "layer.tar"
-    cmd = ["tar", f"--format={tar_format}", "--sparse", "-cf", str(layer), "-C", str(root),
-           "dir", "after"]
+    cmd = [
+        "tar",
+        f"--format={tar_format}",
+        "--sparse",
+        "-cf",
+        str(layer),
+        "-C",
+        str(root),
+        "dir",
+        "after",
+    ]
     if sparse_version:
         cmd.insert(2, f"--sparse-version={sparse_version}")
     subprocess.run(cmd, check=True)
@@ -225,8 +279,9 @@ def test_gnu_sparse_files_have_their_logical_size(tmp_path: Path, tar_format: st
 # --- layer counts ------------------------------------------------------------------------------
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_zero_layer_image_is_an_empty_image(tmp_path: Path, layout: str) -> None:
-    archive = archive_file(tmp_path, ImageSpec(layers=[], history=[Step("CMD sh", empty_layer=True)]),
-                           layout=layout)
+    archive = archive_file(
+        tmp_path, ImageSpec(layers=[], history=[Step("CMD sh", empty_layer=True)]), layout=layout
+    )
     out = tmp_path / "o.json"
     result = run_cli(tmp_path, "--ci", "--json", str(out), f"docker-archive://{archive}")
     assert result.returncode == 0, result.stderr
@@ -249,7 +304,8 @@ def test_more_than_127_layers(tmp_path: Path, layout: str) -> None:
     assert doc["image"]["fileReference"][0]["file"] == "/shared"
     assert doc["image"]["fileReference"][0]["count"] == 130
     analysis = __import__("dive_py.domain.analysis", fromlist=["analyse"]).analyse(
-        open_image(str(archive), source="docker-archive"))
+        open_image(str(archive), source="docker-archive")
+    )
     from dive_py.domain.compare import CompareMode
 
     tree = analysis.compared_tree(129, CompareMode.AGGREGATED)

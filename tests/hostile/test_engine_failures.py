@@ -8,6 +8,7 @@ no temp file left behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -35,8 +36,12 @@ def _private_env(engine, tmp_path: Path, **extra: str) -> dict[str, str]:  # typ
     """DOCKER_HOST of ``engine``, a private (empty) TMPDIR and cache dir."""
     tmp = tmp_path / "tmp"
     tmp.mkdir(exist_ok=True)
-    return {"DOCKER_HOST": engine.host, "TMPDIR": str(tmp),
-            "DIVEPY_CACHE_DIR": str(tmp_path / "cache"), **extra}
+    return {
+        "DOCKER_HOST": engine.host,
+        "TMPDIR": str(tmp),
+        "DIVEPY_CACHE_DIR": str(tmp_path / "cache"),
+        **extra,
+    }
 
 
 def _unique(prefix: str) -> str:
@@ -44,6 +49,7 @@ def _unique(prefix: str) -> str:
 
 
 # ------------------------------------------------------------ 1. disappearing image ----
+
 
 def test_image_removed_between_inspect_and_save(engine, engine_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     name = _unique("vanishing") + ":latest"
@@ -61,10 +67,8 @@ def test_image_removed_between_inspect_and_save(engine, engine_client, monkeypat
             DockerEngineSource(Endpoint(engine.host, "test")).fetch(name)
         assert "disappeared" in str(info.value) and name in str(info.value)
     finally:
-        try:
+        with contextlib.suppress(Exception):
             engine_client.images.remove(name)
-        except Exception:
-            pass
     assert engine_client.images.get(BASE_IMAGE)  # nothing else was touched
 
 
@@ -92,47 +96,71 @@ def test_image_removed_between_inspect_and_save_cli(engine, engine_client, tmp_p
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env.update(_private_env(engine, tmp_path), PYTHONPATH=str(REPO))
     try:
-        result = subprocess.run([sys.executable, "-c", _CLI_WITH_VANISHING_IMAGE, name, engine.host,
-                                 "--json", str(out_dir / "o.json"), name],
-                                capture_output=True, text=True, env=env, timeout=120)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _CLI_WITH_VANISHING_IMAGE,
+                name,
+                engine.host,
+                "--json",
+                str(out_dir / "o.json"),
+                name,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
     finally:
-        try:
+        with contextlib.suppress(Exception):
             engine_client.images.remove(name)
-        except Exception:
-            pass
     assert_clean_failure(result, tmp_path, 3, "disappeared", name, out_dir=out_dir)
 
 
 # ---------------------------------------------------------------- 2. API version ----
 
+
 def test_api_version_too_old(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    result = run_divepy("--json", str(out_dir / "o.json"), BASE_IMAGE,
-                        env=_private_env(engine, tmp_path, DOCKER_API_VERSION="1.10"))
-    assert_clean_failure(result, tmp_path, 3, "API version", "1.10", "DOCKER_API_VERSION",
-                         out_dir=out_dir)
+    result = run_divepy(
+        "--json",
+        str(out_dir / "o.json"),
+        BASE_IMAGE,
+        env=_private_env(engine, tmp_path, DOCKER_API_VERSION="1.10"),
+    )
+    assert_clean_failure(
+        result, tmp_path, 3, "API version", "1.10", "DOCKER_API_VERSION", out_dir=out_dir
+    )
 
 
 def test_api_version_too_new(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """The engine itself refuses: "client version 1.99 is too new. Maximum supported API version is ..."."""
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    result = run_divepy("--json", str(out_dir / "o.json"), BASE_IMAGE,
-                        env=_private_env(engine, tmp_path, DOCKER_API_VERSION="1.99"))
-    assert_clean_failure(result, tmp_path, 3, "API version", "1.99", "DOCKER_API_VERSION",
-                         out_dir=out_dir)
+    result = run_divepy(
+        "--json",
+        str(out_dir / "o.json"),
+        BASE_IMAGE,
+        env=_private_env(engine, tmp_path, DOCKER_API_VERSION="1.99"),
+    )
+    assert_clean_failure(
+        result, tmp_path, 3, "API version", "1.99", "DOCKER_API_VERSION", out_dir=out_dir
+    )
 
 
 # ------------------------------------------------------------- 3. pull failures ----
+
 
 def test_pull_manifest_unknown(engine, registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     ref = f"{registry}/nothing/here:tag"
     result = run_divepy("--json", str(out_dir / "o.json"), ref, env=_private_env(engine, tmp_path))
-    assert_clean_failure(result, tmp_path, 3, "is not in the local store", "pulling it failed", ref,
-                         out_dir=out_dir)
+    assert_clean_failure(
+        result, tmp_path, 3, "is not in the local store", "pulling it failed", ref, out_dir=out_dir
+    )
     line = result.stderr.strip().splitlines()[-1].lower()
     assert "manifest unknown" in line or "not found" in line, line
 
@@ -149,20 +177,29 @@ def auth_registry(tmp_path_factory):  # type: ignore[no-untyped-def]
     registry_bin = shutil.which("docker-registry")
     htpasswd = shutil.which("htpasswd")
     if not registry_bin or not htpasswd:
-        pytest.skip(f"!!! NOT TESTED: needs docker-registry and htpasswd (apache2-utils); "
-                    f"found {registry_bin}, {htpasswd}")
+        pytest.skip(
+            f"!!! NOT TESTED: needs docker-registry and htpasswd (apache2-utils); "
+            f"found {registry_bin}, {htpasswd}"
+        )
     work = tmp_path_factory.mktemp("auth-registry")
-    users = subprocess.run([htpasswd, "-Bbn", "someone", "secret"], capture_output=True, text=True,
-                           check=True).stdout
+    users = subprocess.run(
+        [htpasswd, "-Bbn", "someone", "secret"], capture_output=True, text=True, check=True
+    ).stdout
     (work / "htpasswd").write_text(users)
     port = _free_port()
     (work / "config.yml").write_text(
         "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
         f"    rootdirectory: {work / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
-        f"auth:\n  htpasswd:\n    realm: r\n    path: {work / 'htpasswd'}\n")
+        f"auth:\n  htpasswd:\n    realm: r\n    path: {work / 'htpasswd'}\n"
+    )
     log = open(work / "log", "wb")
-    child = subprocess.Popen([registry_bin, "serve", str(work / "config.yml")], stdin=subprocess.DEVNULL,
-                             stdout=log, stderr=log, start_new_session=True)
+    child = subprocess.Popen(
+        [registry_bin, "serve", str(work / "config.yml")],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -194,12 +231,19 @@ def test_pull_auth_required(engine, auth_registry, tmp_path: Path) -> None:  # t
     ref = f"{auth_registry}/private/image:tag"
     # an empty docker config: no stored credentials for this registry
     (tmp_path / "dockercfg").mkdir()
-    result = run_divepy("--json", str(out_dir / "o.json"), ref,
-                        env=_private_env(engine, tmp_path, DOCKER_CONFIG=str(tmp_path / "dockercfg")))
-    assert_clean_failure(result, tmp_path, 3, "is not in the local store", "pulling it failed", ref,
-                         out_dir=out_dir)
+    result = run_divepy(
+        "--json",
+        str(out_dir / "o.json"),
+        ref,
+        env=_private_env(engine, tmp_path, DOCKER_CONFIG=str(tmp_path / "dockercfg")),
+    )
+    assert_clean_failure(
+        result, tmp_path, 3, "is not in the local store", "pulling it failed", ref, out_dir=out_dir
+    )
     line = result.stderr.strip().splitlines()[-1].lower()
-    assert any(word in line for word in ("unauthorized", "authentication required", "no basic auth")), line
+    assert any(
+        word in line for word in ("unauthorized", "authentication required", "no basic auth")
+    ), line
 
 
 # ------------------------------------------------------- 4. Ctrl+C during save ----
@@ -223,10 +267,8 @@ def big_image(engine, engine_client, tmp_path: Path):  # type: ignore[no-untyped
     try:
         yield f"{name}:latest"
     finally:
-        try:
+        with contextlib.suppress(Exception):
             engine_client.images.remove(f"{name}:latest", force=True)
-        except Exception:
-            pass
 
 
 def test_ctrl_c_while_reading_the_save_stream(engine, big_image: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -234,9 +276,13 @@ def test_ctrl_c_while_reading_the_save_stream(engine, big_image: str, tmp_path: 
     out_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env.update(_private_env(engine, tmp_path), PYTHONPATH=str(REPO))
-    child = subprocess.Popen([sys.executable, "-m", "dive_py.cli", "--json", str(out_dir / "out.json"),
-                              big_image], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dive_py.cli", "--json", str(out_dir / "out.json"), big_image],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert child.stderr is not None
     first = child.stderr.readline()
     assert first.startswith("Reading "), first  # the save stream is open
@@ -255,8 +301,13 @@ def test_ctrl_c_while_reading_the_save_stream(engine, big_image: str, tmp_path: 
     assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
 
 
-def test_ctrl_c_during_a_pull(engine, engine_client, registry: str, big_image: str,  # type: ignore[no-untyped-def]
-                              tmp_path: Path) -> None:
+def test_ctrl_c_during_a_pull(
+    engine,
+    engine_client,
+    registry: str,
+    big_image: str,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     remote = f"{registry}/divepy-pull-interrupt/{_unique('p')}:latest"
     engine_client.images.get(big_image).tag(remote)
     try:
@@ -267,9 +318,13 @@ def test_ctrl_c_during_a_pull(engine, engine_client, registry: str, big_image: s
         out_dir.mkdir()
         env = {k: v for k, v in os.environ.items() if k != "CI"}
         env.update(_private_env(engine, tmp_path), PYTHONPATH=str(REPO))
-        child = subprocess.Popen([sys.executable, "-m", "dive_py.cli", "--json",
-                                  str(out_dir / "out.json"), remote],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "dive_py.cli", "--json", str(out_dir / "out.json"), remote],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         assert child.stderr is not None
         first = child.stderr.readline()
         assert "pulling it" in first, first  # the pull has started
@@ -277,13 +332,13 @@ def test_ctrl_c_during_a_pull(engine, engine_client, registry: str, big_image: s
         out, err = child.communicate(timeout=120)
         err = first + err
         if child.returncode == 0:
-            pytest.skip("the pull finished before SIGINT arrived")  # pragma: no cover - machine too fast
+            pytest.skip(
+                "the pull finished before SIGINT arrived"
+            )  # pragma: no cover - machine too fast
         assert child.returncode == 130, err
         assert err.strip().splitlines()[-1] == "divepy: interrupted" and "Traceback" not in err
         assert out == "" and list(out_dir.iterdir()) == []
         assert list((tmp_path / "tmp").iterdir()) == []
     finally:
-        try:
+        with contextlib.suppress(Exception):
             engine_client.images.remove(remote, force=True)
-        except Exception:
-            pass

@@ -21,15 +21,14 @@ import signal
 import tarfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
 
 from dive_py.domain.sources.archive_stream import ArchiveFormatError
 from dive_py.errors import DivepyError
 from tests import image_builder
 from tests.hostile.helpers import pipeline
-from tests.image_builder import ImageSpec, Step, d, docker_archive, f, hard, opaque, sym, wh, E
+from tests.image_builder import E, ImageSpec, Step, d, docker_archive, f, hard, opaque, sym, wh
 
 LAYOUTS = ("legacy", "oci", "oci-only")
 COMPRESSIONS = ("none", "gzip", "zstd")
@@ -40,19 +39,50 @@ TOTAL_SECONDS = 45
 
 def seed_spec() -> ImageSpec:
     """A small image exercising every entry kind, whiteouts, opaque dirs and links."""
-    return ImageSpec(layers=[
-        [d("etc"), f("etc/passwd", "root:x:0:0\n"), d("bin"), f("bin/sh", b"\x7fELF" * 40),
-         sym("bin/ash", "sh"), hard("bin/busybox", "bin/sh"), E("dev/null", "char"),
-         E("run/fifo", "fifo")],
-        [f("etc/passwd", "root:x:0:0\nu:x:1:1\n"), d("app"), f("app/a.py", "print(1)\n" * 30),
-         f("app/b.bin", bytes(range(256)) * 4)],
-        [wh("app/b.bin"), opaque("etc"), f("etc/hosts", "127.0.0.1 localhost\n"),
-         sym("loop", "loop"), sym("out", "../../../etc/shadow")],
-        [f("./app/a.py", "print(2)\n"), wh("nothing/here"),
-         f("deep/" + "x" * 150 + "/caf\u00e9", "long name: PAX or GNU L header", uid=3_000_000),
-         sym("deep/l" + "y" * 120, "t" * 120)],
-    ], history=[Step("FROM x"), Step("ENV A=1", empty_layer=True), Step("RUN a"),
-                Step("RUN b"), Step("COPY c")])
+    return ImageSpec(
+        layers=[
+            [
+                d("etc"),
+                f("etc/passwd", "root:x:0:0\n"),
+                d("bin"),
+                f("bin/sh", b"\x7fELF" * 40),
+                sym("bin/ash", "sh"),
+                hard("bin/busybox", "bin/sh"),
+                E("dev/null", "char"),
+                E("run/fifo", "fifo"),
+            ],
+            [
+                f("etc/passwd", "root:x:0:0\nu:x:1:1\n"),
+                d("app"),
+                f("app/a.py", "print(1)\n" * 30),
+                f("app/b.bin", bytes(range(256)) * 4),
+            ],
+            [
+                wh("app/b.bin"),
+                opaque("etc"),
+                f("etc/hosts", "127.0.0.1 localhost\n"),
+                sym("loop", "loop"),
+                sym("out", "../../../etc/shadow"),
+            ],
+            [
+                f("./app/a.py", "print(2)\n"),
+                wh("nothing/here"),
+                f(
+                    "deep/" + "x" * 150 + "/caf\u00e9",
+                    "long name: PAX or GNU L header",
+                    uid=3_000_000,
+                ),
+                sym("deep/l" + "y" * 120, "t" * 120),
+            ],
+        ],
+        history=[
+            Step("FROM x"),
+            Step("ENV A=1", empty_layer=True),
+            Step("RUN a"),
+            Step("RUN b"),
+            Step("COPY c"),
+        ],
+    )
 
 
 def _with_tar_format(fmt: int, build: Callable[[], bytes]) -> bytes:
@@ -65,10 +95,17 @@ def _with_tar_format(fmt: int, build: Callable[[], bytes]) -> bytes:
 
 
 def _seeds() -> list[tuple[str, bytes]]:
-    seeds = [(f"{layout}/{comp}", docker_archive(seed_spec(), layout=layout, compression=comp))
-             for layout in LAYOUTS for comp in COMPRESSIONS]
-    seeds.append(("legacy/none/gnu", _with_tar_format(
-        tarfile.GNU_FORMAT, lambda: docker_archive(seed_spec()))))
+    seeds = [
+        (f"{layout}/{comp}", docker_archive(seed_spec(), layout=layout, compression=comp))
+        for layout in LAYOUTS
+        for comp in COMPRESSIONS
+    ]
+    seeds.append(
+        (
+            "legacy/none/gnu",
+            _with_tar_format(tarfile.GNU_FORMAT, lambda: docker_archive(seed_spec())),
+        )
+    )
     return seeds
 
 
@@ -90,7 +127,7 @@ def splice(rng: random.Random, data: bytes) -> bytes:
     at = rng.randrange(len(data))
     if rng.random() < 0.5:
         return data[:at] + chunk + data[at:]  # insert (shifts everything after)
-    return data[:at] + chunk + data[at + len(chunk):]  # copy over
+    return data[:at] + chunk + data[at + len(chunk) :]  # copy over
 
 
 def overwrite(rng: random.Random, data: bytes) -> bytes:
@@ -98,12 +135,12 @@ def overwrite(rng: random.Random, data: bytes) -> bytes:
     n = rng.choice((1, 8, 12, 64, 512))
     fill = rng.choice((b"\x00", b"\xff", b"7", b" ", None))
     block = bytes(rng.randrange(256) for _ in range(n)) if fill is None else fill * n
-    return data[:at] + block + data[at + n:]
+    return data[:at] + block + data[at + n :]
 
 
 def cut_range(rng: random.Random, data: bytes) -> bytes:
     a = rng.randrange(len(data))
-    return data[:a] + data[a + rng.choice((1, 100, 512, 1024, 5000)):]
+    return data[:a] + data[a + rng.choice((1, 100, 512, 1024, 5000)) :]
 
 
 _NUMERIC_FIELDS = ((100, 8), (108, 8), (116, 8), (124, 12), (148, 8), (329, 8), (337, 8))
@@ -111,20 +148,37 @@ _NUMERIC_FIELDS = ((100, 8), (108, 8), (116, 8), (124, 12), (148, 8), (329, 8), 
 
 def tar_field(rng: random.Random, data: bytes) -> bytes:
     """Rewrite a numeric field of some tar header (size, mode, uid, checksum …)."""
-    starts = [i for i in range(0, len(data) - 512, 512) if data[i + 257:i + 262] == b"ustar"]
+    starts = [i for i in range(0, len(data) - 512, 512) if data[i + 257 : i + 262] == b"ustar"]
     if not starts:
         return flip(rng, data)
     header = rng.choice(starts)
     offset, width = rng.choice(_NUMERIC_FIELDS)
-    value = rng.choice((b"77777777777", b"\x80" + b"\xff" * (width - 1), b"-1", b"zz",
-                        b"0" * (width - 1), b"\xff" * width, oct(rng.randrange(1 << 20))[2:].encode()))
+    value = rng.choice(
+        (
+            b"77777777777",
+            b"\x80" + b"\xff" * (width - 1),
+            b"-1",
+            b"zz",
+            b"0" * (width - 1),
+            b"\xff" * width,
+            oct(rng.randrange(1 << 20))[2:].encode(),
+        )
+    )
     value = value[:width].ljust(width, b"\x00")
     pos = header + offset
-    return data[:pos] + value + data[pos + width:]
+    return data[:pos] + value + data[pos + width :]
 
 
 MUTATIONS: tuple[Callable[[random.Random, bytes], bytes], ...] = (
-    flip, flip, truncate, splice, overwrite, cut_range, tar_field, tar_field)
+    flip,
+    flip,
+    truncate,
+    splice,
+    overwrite,
+    cut_range,
+    tar_field,
+    tar_field,
+)
 
 
 def _inner_mutated(rng: random.Random) -> bytes:
@@ -137,8 +191,9 @@ def _inner_mutated(rng: random.Random) -> bytes:
 
     image_builder.layer_tar = mutated_layer_tar  # type: ignore[assignment]
     try:
-        return docker_archive(seed_spec(), layout=rng.choice(LAYOUTS),
-                              compression=rng.choice(COMPRESSIONS))
+        return docker_archive(
+            seed_spec(), layout=rng.choice(LAYOUTS), compression=rng.choice(COMPRESSIONS)
+        )
     finally:
         image_builder.layer_tar = original
 
@@ -226,8 +281,15 @@ def test_mutated_archives_through_the_cli(tmp_path: Path) -> None:
         archive.write_bytes(data)
         out_dir = tmp_path / f"out{case}"
         out_dir.mkdir()
-        result = run_cli(tmp_path, "--ci", "--json", str(out_dir / "o.json"), "--junit",
-                         str(out_dir / "j.xml"), f"docker-archive://{archive}")
+        result = run_cli(
+            tmp_path,
+            "--ci",
+            "--json",
+            str(out_dir / "o.json"),
+            "--junit",
+            str(out_dir / "j.xml"),
+            f"docker-archive://{archive}",
+        )
         codes.append(result.returncode)
         assert result.returncode in (0, 1, 3), (case, name, result.stderr)
         assert "Traceback" not in result.stderr

@@ -31,8 +31,16 @@ def _with_checksum(header: bytearray) -> bytes:
     return bytes(header)
 
 
-@pytest.mark.parametrize("key, value", [("uid", b"3000\xb000"), ("gid", b"/000000"), ("uid", b"-5"),
-                                        ("size", b"-1"), ("GNU.sparse.realsize", b"x")])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("uid", b"3000\xb000"),
+        ("gid", b"/000000"),
+        ("uid", b"-5"),
+        ("size", b"-1"),
+        ("GNU.sparse.realsize", b"x"),
+    ],
+)
 def test_bad_numbers_in_pax_records_are_a_corrupt_layer(key: str, value: bytes) -> None:
     # found by the mutation fuzzer: int(b"3000\xb000") raised ValueError (exit 70)
     data = _pax_member(b"%s=%s\n" % (key.encode(), value))
@@ -68,8 +76,9 @@ def test_deeply_nested_json_is_a_corrupt_archive_not_a_crash(tmp_path: Path, nam
         pipeline(buf.getvalue())
     archive = tmp_path / "deep.tar"
     archive.write_bytes(buf.getvalue())
-    assert_clean_failure(run_cli(tmp_path, "--ci", f"docker-archive://{archive}"), tmp_path, 3,
-                         "nested too deeply")
+    assert_clean_failure(
+        run_cli(tmp_path, "--ci", f"docker-archive://{archive}"), tmp_path, 3, "nested too deeply"
+    )
 
 
 def test_deeply_nested_json_in_an_oci_layout_directory(tmp_path: Path) -> None:
@@ -77,8 +86,9 @@ def test_deeply_nested_json_in_an_oci_layout_directory(tmp_path: Path) -> None:
     layout.mkdir()
     (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     (layout / "index.json").write_bytes(_deep_json())
-    assert_clean_failure(run_cli(tmp_path, "--ci", f"oci://{layout}"), tmp_path, 3,
-                         "nested too deeply")
+    assert_clean_failure(
+        run_cli(tmp_path, "--ci", f"oci://{layout}"), tmp_path, 3, "nested too deeply"
+    )
 
 
 _DEEP = "/".join(["a"] * 3000)
@@ -89,8 +99,11 @@ def test_removing_a_very_deep_directory_does_not_recurse(top: str) -> None:
     # found while writing these tests: FileTree._remove recursed once per level (RecursionError)
     from tests.image_builder import ImageSpec, docker_archive, f, opaque, wh
 
-    upper = {"whiteout": [wh("a")], "opaque": [opaque("a")],
-             "file over the directory": [f("a", "now a file")]}[top]
+    upper = {
+        "whiteout": [wh("a")],
+        "opaque": [opaque("a")],
+        "file over the directory": [f("a", "now a file")],
+    }[top]
     analysis, _ = pipeline(docker_archive(ImageSpec(layers=[[f(_DEEP + "/file", "x")], upper])))
     assert analysis.efficiency.reclaimable_bytes == 1
     assert analysis.efficiency.final_tree.find(_DEEP) is None
@@ -102,7 +115,9 @@ def test_4096_character_path_of_one_character_components_through_the_cli(tmp_pat
     path = "/".join(["d"] * 2047) + "/ff"  # 4096 characters, 2048 levels
     assert len(path) == 4096
     archive = tmp_path / "deep.tar"
-    archive.write_bytes(docker_archive(ImageSpec(layers=[[f(path, "1")], [f(path, "2")], [wh("d")]])))
+    archive.write_bytes(
+        docker_archive(ImageSpec(layers=[[f(path, "1")], [f(path, "2")], [wh("d")]]))
+    )
     out = tmp_path / "o.json"
     result = run_cli(tmp_path, "--ci", "--json", str(out), f"docker-archive://{archive}")
     assert result.returncode in (0, 1), result.stderr

@@ -34,10 +34,23 @@ def test_ctrl_c_during_analysis_exits_130_and_leaves_everything_as_it_was(tmp_pa
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "DOCKER_HOST")}
     cache = tmp_path / "cache"
     env.update(PYTHONPATH=str(REPO), TMPDIR=str(tmp), DIVEPY_CACHE_DIR=str(cache))
-    child = subprocess.Popen([sys.executable, "-m", "dive_py.cli", "--ci", "--json",
-                              str(out_dir / "o.json"), "--junit", str(out_dir / "junit.xml"),
-                              f"docker-archive://{archive}"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dive_py.cli",
+            "--ci",
+            "--json",
+            str(out_dir / "o.json"),
+            "--junit",
+            str(out_dir / "junit.xml"),
+            f"docker-archive://{archive}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert child.stderr is not None
     assert child.stderr.readline().startswith("Reading ")  # the analysis has started
     time.sleep(0.5)
@@ -68,14 +81,21 @@ def _run_unprivileged(tmp_path: Path, *args: str) -> subprocess.CompletedProcess
     tmp.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "DOCKER_HOST")}
     env.update(PYTHONPATH=str(REPO), TMPDIR=str(tmp))
-    return subprocess.run([*_without_dac_override(), sys.executable, "-m", "dive_py.cli", *args],
-                          capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
+    return subprocess.run(
+        [*_without_dac_override(), sys.executable, "-m", "dive_py.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("flag, name", [("--json", "o.json"), ("--junit", "junit.xml")])
 @pytest.mark.parametrize("existing", [False, True])
-def test_output_in_a_non_writable_directory_exits_4(tmp_path: Path, flag: str, name: str,
-                                                    existing: bool) -> None:
+def test_output_in_a_non_writable_directory_exits_4(
+    tmp_path: Path, flag: str, name: str, existing: bool
+) -> None:
     archive = archive_file(tmp_path, ImageSpec(layers=[[f("a", "1")]]))
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -101,5 +121,6 @@ def test_output_in_a_non_writable_directory_exits_4(tmp_path: Path, flag: str, n
         assert error.startswith("divepy: cannot write") and str(locked) in error, error
         assert snapshot(locked) == before and list((tmp_path / "tmp").iterdir()) == []
     else:
-        assert_clean_failure(result, tmp_path, 4, "cannot write", str(locked), out_dir=locked,
-                             out_before=before)
+        assert_clean_failure(
+            result, tmp_path, 4, "cannot write", str(locked), out_dir=locked, out_before=before
+        )

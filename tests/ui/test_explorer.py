@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dive_py.domain.analysis import Analysis
+from dive_py.domain.change_type import DiffType
 from dive_py.domain.compare import CompareMode
-from dive_py.domain.file_tree import DiffType
 from dive_py.explorer_config import ExplorerConfig
 from dive_py.ui.app import DiveApp, make_app
 from dive_py.ui.details import InefficientTable
@@ -72,8 +72,10 @@ async def test_layer_navigation_changes_tree_and_details(demo: Analysis) -> None
         assert layers_of(app).layer_index == 2
         assert "Layer:   3 of 6" in screen_text(app)
         assert "/app/requirements.txt" in shown_paths(app)
-        assert tree_of(app).model.nodes[shown_paths(app).index("/app/requirements.txt")].diff \
+        assert (
+            tree_of(app).model.nodes[shown_paths(app).index("/app/requirements.txt")].diff
             is DiffType.ADDED
+        )
         await pilot.press("down")
         await settle(pilot)
         assert DiffType.ADDED in diffs(app) and DiffType.MODIFIED in diffs(app)
@@ -125,8 +127,10 @@ async def test_compare_modes(demo: Analysis) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await goto_layer(pilot, 5)
         assert "/usr/local/bin/flask" in shown_paths(app)
-        layer_mode = {tree_of(app).model.nodes[i].path: tree_of(app).model.nodes[i].diff
-                      for i in range(len(tree_of(app).model))}
+        layer_mode = {
+            tree_of(app).model.nodes[i].path: tree_of(app).model.nodes[i].diff
+            for i in range(len(tree_of(app).model))
+        }
         assert layer_mode["/usr/local/bin/flask"] is DiffType.UNMODIFIED
         await pilot.press("ctrl+a")
         await settle(pilot)
@@ -158,9 +162,15 @@ async def test_start_in_aggregated_mode_from_config(demo: Analysis) -> None:
         assert model.nodes[model.index_of_path("/app/requirements.txt")].diff is DiffType.ADDED
 
 
-@pytest.mark.parametrize("key, diff", [("ctrl+a", DiffType.ADDED), ("ctrl+r", DiffType.REMOVED),
-                                       ("ctrl+n", DiffType.MODIFIED),
-                                       ("ctrl+u", DiffType.UNMODIFIED)])
+@pytest.mark.parametrize(
+    "key, diff",
+    [
+        ("ctrl+a", DiffType.ADDED),
+        ("ctrl+r", DiffType.REMOVED),
+        ("ctrl+n", DiffType.MODIFIED),
+        ("ctrl+u", DiffType.UNMODIFIED),
+    ],
+)
 async def test_hide_and_show_each_change_type(demo: Analysis, key: str, diff: DiffType) -> None:
     app = make_app(demo)
     async with app.run_test(size=SIZE) as pilot:
@@ -423,8 +433,18 @@ async def test_help_screen_lists_keys_and_legend(demo: Analysis) -> None:
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for expected in ("Collapse dir", "Aggregated changes", "^n", "Modified", "added",
-                         "removed", "modified", "unchanged", "Filter", "Collapse all"):
+        for expected in (
+            "Collapse dir",
+            "Aggregated changes",
+            "^n",
+            "Modified",
+            "added",
+            "removed",
+            "modified",
+            "unchanged",
+            "Filter",
+            "Collapse all",
+        ):
             assert expected in text, expected
         await pilot.press("escape")
         await pilot.pause()
@@ -438,10 +458,20 @@ async def test_command_palette_lists_every_action(demo: Analysis) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         actions = {f"{e.pane}: {e.description}" for e in explorer_actions(app)}
-        for expected in ("Layers: Layer changes", "Layers: Aggregated changes",
-                         "File tree: Collapse dir", "File tree: Sort", "File tree: Added",
-                         "File tree: Removed", "File tree: Modified", "File tree: Unmodified",
-                         "File tree: Attributes", "Screen: Filter", "App: Quit", "App: Help"):
+        for expected in (
+            "Layers: Layer changes",
+            "Layers: Aggregated changes",
+            "File tree: Collapse dir",
+            "File tree: Sort",
+            "File tree: Added",
+            "File tree: Removed",
+            "File tree: Modified",
+            "File tree: Unmodified",
+            "File tree: Attributes",
+            "Screen: Filter",
+            "App: Quit",
+            "App: Help",
+        ):
             assert expected in actions, expected
         await pilot.press("ctrl+p")
         await pilot.pause()

@@ -7,26 +7,34 @@ from pathlib import Path
 import pytest
 
 from dive_py.errors import UsageError
-from dive_py.explorer_config import (DEFAULT_KEYS, ExplorerConfig, find_config_file,
-                                     load_explorer_config, translate_keys)
+from dive_py.explorer_config import (
+    DEFAULT_KEYS,
+    ExplorerConfig,
+    find_config_file,
+    load_explorer_config,
+    translate_keys,
+)
 
 
-@pytest.mark.parametrize("dive, textual", [
-    ("ctrl+c, q", "ctrl+c,q"),
-    ("ctrl+space", "ctrl+space,ctrl+@"),
-    ("pgup,u", "pageup,u"),
-    ("pgdn", "pagedown"),
-    ("esc", "escape"),
-    ("ctrl+/", "ctrl+slash,ctrl+underscore"),
-    ("ctrl+slash", "ctrl+slash,ctrl+underscore"),
-    ("ctrl+m", "enter"),
-    ("Ctrl+A", "ctrl+a"),
-    ("alt+x", "alt+x"),
-    ("/", "slash"),
-    ("?", "question_mark"),
-    ("f5", "f5"),
-    ("ctl+b", "ctrl+b"),
-])
+@pytest.mark.parametrize(
+    "dive, textual",
+    [
+        ("ctrl+c, q", "ctrl+c,q"),
+        ("ctrl+space", "ctrl+space,ctrl+@"),
+        ("pgup,u", "pageup,u"),
+        ("pgdn", "pagedown"),
+        ("esc", "escape"),
+        ("ctrl+/", "ctrl+slash,ctrl+underscore"),
+        ("ctrl+slash", "ctrl+slash,ctrl+underscore"),
+        ("ctrl+m", "enter"),
+        ("Ctrl+A", "ctrl+a"),
+        ("alt+x", "alt+x"),
+        ("/", "slash"),
+        ("?", "question_mark"),
+        ("f5", "f5"),
+        ("ctl+b", "ctrl+b"),
+    ],
+)
 def test_translate_keys(dive: str, textual: str) -> None:
     assert translate_keys(dive) == textual
 
@@ -45,8 +53,11 @@ def write(path: Path, text: str) -> Path:
 
 def test_lookup_order(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-           "XDG_CONFIG_DIRS": f"{tmp_path / 'sys1'}:{tmp_path / 'sys2'}"}
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        "XDG_CONFIG_DIRS": f"{tmp_path / 'sys1'}:{tmp_path / 'sys2'}",
+    }
     assert find_config_file(env) is None
     legacy = write(home / ".dive.yaml", "")
     assert find_config_file(env) == legacy
@@ -61,7 +72,9 @@ def test_lookup_order(tmp_path: Path) -> None:
 
 
 def test_values_and_keybindings(tmp_path: Path) -> None:
-    cfg = write(tmp_path / "c.yaml", """
+    cfg = write(
+        tmp_path / "c.yaml",
+        """
 keybinding:
   quit: ctrl+c, x
   toggle-sort-order: ctrl+s
@@ -75,10 +88,15 @@ filetree:
   collapse-dir: true
   show-attributes: false
   pane-width: 0.6
-""")
+""",
+    )
     config = load_explorer_config(str(cfg), {"HOME": str(tmp_path)})
-    assert config.keymap == {"quit": "x", "force-quit": "ctrl+c", "toggle-sort-order": "ctrl+s",
-                             "toggle-unmodified-files": "ctrl+y"}
+    assert config.keymap == {
+        "quit": "x",
+        "force-quit": "ctrl+c",
+        "toggle-sort-order": "ctrl+s",
+        "toggle-unmodified-files": "ctrl+y",
+    }
     assert config.hide == frozenset({"added", "removed"})
     assert config.show_aggregated_changes and config.collapse_dir
     assert not config.show_attributes
@@ -87,9 +105,14 @@ filetree:
 
 
 def test_environment_overrides(tmp_path: Path) -> None:
-    config = load_explorer_config(None, {"HOME": str(tmp_path),
-                                         "DIVE_FILETREE.SHOW_ATTRIBUTES": "false",
-                                         "DIVE_DIFF.HIDE": "unmodified"})
+    config = load_explorer_config(
+        None,
+        {
+            "HOME": str(tmp_path),
+            "DIVE_FILETREE.SHOW_ATTRIBUTES": "false",
+            "DIVE_DIFF.HIDE": "unmodified",
+        },
+    )
     assert not config.show_attributes and config.hide == frozenset({"unmodified"})
     assert config.source is None
 
@@ -98,16 +121,19 @@ def test_defaults_without_file(tmp_path: Path) -> None:
     assert load_explorer_config(None, {"HOME": str(tmp_path)}) == ExplorerConfig()
 
 
-@pytest.mark.parametrize("text, message", [
-    ("diff:\n  hide: sideways\n", "unknown change type"),
-    ("filetree:\n  pane-width: 2\n", "between 0 and 1"),
-    ("filetree:\n  pane-width: wide\n", "not a number"),
-    ("filetree:\n  show-attributes: maybe\n", "true or false"),
-    ("keybinding:\n  quit: ctrl+nope\n", "unknown key"),
-    ("keybinding:\n  fly: ctrl+x\n", "unknown keybinding"),
-    ("a: [\n", "not valid YAML"),
-    ("- a\n", "not a YAML mapping"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("diff:\n  hide: sideways\n", "unknown change type"),
+        ("filetree:\n  pane-width: 2\n", "between 0 and 1"),
+        ("filetree:\n  pane-width: wide\n", "not a number"),
+        ("filetree:\n  show-attributes: maybe\n", "true or false"),
+        ("keybinding:\n  quit: ctrl+nope\n", "unknown key"),
+        ("keybinding:\n  fly: ctrl+x\n", "unknown keybinding"),
+        ("a: [\n", "not valid YAML"),
+        ("- a\n", "not a YAML mapping"),
+    ],
+)
 def test_bad_values_are_usage_errors(tmp_path: Path, text: str, message: str) -> None:
     cfg = write(tmp_path / "bad.yaml", text)
     with pytest.raises(UsageError) as info:

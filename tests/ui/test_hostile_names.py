@@ -17,9 +17,13 @@ def _hostile(tmp_path: Path):  # type: ignore[no-untyped-def]
     from dive_py.domain.sources import open_image
 
     deep = "/".join(["d"] * 40) + "/" + "x" * 200
-    spec = ImageSpec(layers=[[d("dir"), f(f"dir/{NAME}", "boom")], [f(deep, "deep")]],
-                     history=[Step("/bin/sh -c echo \x1b]0;pwned\x07 && printf 'a\\nb'"),
-                              Step("/bin/sh -c touch x\nRUN second line")])
+    spec = ImageSpec(
+        layers=[[d("dir"), f(f"dir/{NAME}", "boom")], [f(deep, "deep")]],
+        history=[
+            Step("/bin/sh -c echo \x1b]0;pwned\x07 && printf 'a\\nb'"),
+            Step("/bin/sh -c touch x\nRUN second line"),
+        ],
+    )
     path = tmp_path / "hostile.tar"
     path.write_bytes(docker_archive(spec))
     return analyse(open_image(str(path), source="docker-archive"))

@@ -28,7 +28,8 @@ def fresh(demo: Analysis) -> Analysis:
 
 
 async def test_neighbouring_layers_and_the_other_mode_are_prepared_after_drawing(
-        demo: Analysis) -> None:
+    demo: Analysis,
+) -> None:
     analysis = fresh(demo)
     app = make_app(analysis)
     async with app.run_test(size=SIZE) as pilot:
@@ -52,6 +53,7 @@ async def test_neighbouring_layers_and_the_other_mode_are_prepared_after_drawing
 
 async def test_prepared_and_built_trees_show_the_same_rows(demo: Analysis) -> None:
     """Moving down (prepared trees) and jumping with End (a tree built on demand) agree."""
+
     def rows(app) -> list[str]:  # type: ignore[no-untyped-def]
         model = app.screen.query_one(FileTreeView).model
         return [model.row_text(i) for i in range(len(model))]
@@ -77,10 +79,12 @@ async def test_prepared_and_built_trees_show_the_same_rows(demo: Analysis) -> No
 
 
 async def test_a_hundred_thousand_inefficient_paths_mount_at_once(demo: Analysis) -> None:
-    items = [InefficientPath(f"/data/{i:06d}.bin", 2 + i % 3, 1000 - i % 1000)
-             for i in range(100_000)]
-    analysis = Analysis(image=demo.image,
-                        efficiency=dataclasses.replace(demo.efficiency, inefficient=items))
+    items = [
+        InefficientPath(f"/data/{i:06d}.bin", 2 + i % 3, 1000 - i % 1000) for i in range(100_000)
+    ]
+    analysis = Analysis(
+        image=demo.image, efficiency=dataclasses.replace(demo.efficiency, inefficient=items)
+    )
     app = make_app(analysis)
     start = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:

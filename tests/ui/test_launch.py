@@ -70,8 +70,7 @@ def test_run_explorer_reraises_load_errors(monkeypatch: pytest.MonkeyPatch) -> N
         launch.run_explorer(load, args(image="nope"), {})
 
 
-def test_run_explorer_returns_zero_on_quit(monkeypatch: pytest.MonkeyPatch,
-                                           demo: Analysis) -> None:
+def test_run_explorer_returns_zero_on_quit(monkeypatch: pytest.MonkeyPatch, demo: Analysis) -> None:
     async def quit_when_shown(pilot) -> None:  # type: ignore[no-untyped-def]
         for _ in range(100):
             await pilot.pause(0.05)
@@ -118,7 +117,9 @@ def test_bad_config_fails_before_the_app_starts(tmp_path) -> None:  # type: igno
         launch.run_explorer(lambda progress: None, args(config=str(bad)), {})  # type: ignore[arg-type,return-value]
 
 
-def test_without_terminal_the_explorer_is_refused_after_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_terminal_the_explorer_is_refused_after_reading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # found by a new user: with stdout redirected the app drew into the file and spun forever
     from dive_py.errors import UsageError
 

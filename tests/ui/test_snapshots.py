@@ -19,24 +19,28 @@ def _steps(*keys: str):  # type: ignore[no-untyped-def]
         for key in keys:
             await pilot.press(key)
             await _wait(pilot)
+
     return run_before
 
 
 class TestMainScreen:
     def test_layer_changes(self, snap_compare, demo: Analysis) -> None:
         app = make_app(demo)
-        assert snap_compare(app, terminal_size=SIZE,
-                            run_before=_steps("down", "down", "down", "tab"))
+        assert snap_compare(
+            app, terminal_size=SIZE, run_before=_steps("down", "down", "down", "tab")
+        )
 
     def test_aggregated_changes(self, snap_compare, demo: Analysis) -> None:
         app = make_app(demo)
-        assert snap_compare(app, terminal_size=SIZE,
-                            run_before=_steps("down", "down", "down", "down", "ctrl+a"))
+        assert snap_compare(
+            app, terminal_size=SIZE, run_before=_steps("down", "down", "down", "down", "ctrl+a")
+        )
 
     def test_filter_open(self, snap_compare, demo: Analysis) -> None:
         app = make_app(demo)
-        assert snap_compare(app, terminal_size=SIZE,
-                            run_before=_steps("down", "down", "down", "slash", *"py$"))
+        assert snap_compare(
+            app, terminal_size=SIZE, run_before=_steps("down", "down", "down", "slash", *"py$")
+        )
 
     def test_small_terminal(self, snap_compare, demo: Analysis) -> None:
         app = make_app(demo)

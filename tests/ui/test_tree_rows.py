@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType, FileEntry
-from dive_py.domain.file_tree import DiffType, FileNode, FileTree
+from dive_py.domain.file_tree import FileNode, FileTree
 from dive_py.ui.tree_rows import SortOrder, TreeRows, attributes, display_name, format_size
 
 A, M, R, U = DiffType.ADDED, DiffType.MODIFIED, DiffType.REMOVED, DiffType.UNMODIFIED
@@ -36,12 +37,18 @@ def build(spec: dict[str, object]) -> FileTree:
 
 @pytest.fixture
 def tree() -> FileTree:
-    return build({
-        "bin/": (30, M), "bin/sh": (10, U), "bin/ls": (20, A),
-        "etc/": (5, U), "etc/passwd": (5, U),
-        "tmp/": (0, M), "tmp/gone": (0, R),
-        "zz": (100, A),
-    })
+    return build(
+        {
+            "bin/": (30, M),
+            "bin/sh": (10, U),
+            "bin/ls": (20, A),
+            "etc/": (5, U),
+            "etc/passwd": (5, U),
+            "tmp/": (0, M),
+            "tmp/gone": (0, R),
+            "zz": (100, A),
+        }
+    )
 
 
 def paths(model: TreeRows) -> list[str]:
@@ -50,8 +57,16 @@ def paths(model: TreeRows) -> list[str]:
 
 def test_rows_sorted_by_name_with_depths(tree: FileTree) -> None:
     model = TreeRows(tree.root)
-    assert paths(model) == ["/bin", "/bin/ls", "/bin/sh", "/etc", "/etc/passwd", "/tmp",
-                            "/tmp/gone", "/zz"]
+    assert paths(model) == [
+        "/bin",
+        "/bin/ls",
+        "/bin/sh",
+        "/etc",
+        "/etc/passwd",
+        "/tmp",
+        "/tmp/gone",
+        "/zz",
+    ]
     assert model.depths == [0, 1, 1, 0, 1, 0, 1, 0]
 
 
@@ -109,12 +124,15 @@ def test_collapse_all_then_expand_all(tree: FileTree) -> None:
     assert len(start_collapsed) == 4
 
 
-@pytest.mark.parametrize("diff, gone", [
-    (A, {"/bin/ls", "/zz"}),
-    (R, {"/tmp/gone"}),
-    (M, set()),  # modified dirs stay: they have visible children
-    (U, {"/etc", "/etc/passwd", "/bin/sh"}),
-])
+@pytest.mark.parametrize(
+    "diff, gone",
+    [
+        (A, {"/bin/ls", "/zz"}),
+        (R, {"/tmp/gone"}),
+        (M, set()),  # modified dirs stay: they have visible children
+        (U, {"/etc", "/etc/passwd", "/bin/sh"}),
+    ],
+)
 def test_hidden_change_types(tree: FileTree, diff: DiffType, gone: set[str]) -> None:
     model = TreeRows(tree.root)
     everything = set(paths(model))
@@ -145,8 +163,16 @@ def test_regex_filter_keeps_parents_and_last_good_pattern(tree: FileTree) -> Non
 def test_sort_by_size_largest_first(tree: FileTree) -> None:
     model = TreeRows(tree.root)
     assert model.toggle_sort() is SortOrder.SIZE
-    assert paths(model) == ["/zz", "/bin", "/bin/ls", "/bin/sh", "/etc", "/etc/passwd", "/tmp",
-                            "/tmp/gone"]
+    assert paths(model) == [
+        "/zz",
+        "/bin",
+        "/bin/ls",
+        "/bin/sh",
+        "/etc",
+        "/etc/passwd",
+        "/tmp",
+        "/tmp/gone",
+    ]
     assert model.toggle_sort() is SortOrder.NAME
 
 
@@ -218,13 +244,16 @@ def test_half_a_million_entries() -> None:
 
 
 def test_model_does_not_import_textual() -> None:
-    code = ("import sys, dive_py.ui.tree_rows, dive_py.explorer_config; "
-            "sys.exit('textual' in sys.modules)")
+    code = (
+        "import sys, dive_py.ui.tree_rows, dive_py.explorer_config; "
+        "sys.exit('textual' in sys.modules)"
+    )
     root = Path(__file__).resolve().parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
 
 
 # --- rows on demand against an eager reference ---------------------------------------------
+
 
 def _reference_rows(model: TreeRows) -> list[tuple[str, int, int]]:
     """The rows as the eager model listed them: (path, depth, guide mask), depth-first."""
@@ -274,19 +303,24 @@ def test_rows_on_demand_match_an_eager_listing(seed: int) -> None:
 
     rng = random.Random(seed)
     tree = _random_tree(rng, counted=seed % 2 == 0)
-    model = TreeRows(tree.root, collapse_all=rng.random() < 0.3,
-                     hidden=rng.sample([A, M, R, U], rng.randint(0, 1) if seed % 3 else 0),
-                     pattern=rng.choice(["", "", "x", "a.*1"]),
-                     sort=rng.choice([SortOrder.NAME, SortOrder.SIZE]))
+    model = TreeRows(
+        tree.root,
+        collapse_all=rng.random() < 0.3,
+        hidden=rng.sample([A, M, R, U], rng.randint(0, 1) if seed % 3 else 0),
+        pattern=rng.choice(["", "", "x", "a.*1"]),
+        sort=rng.choice([SortOrder.NAME, SortOrder.SIZE]),
+    )
     for _ in range(12):
         expected = _reference_rows(model)
-        assert [(model.path_of(i), model.depths[i], model.masks[i])
-                for i in range(len(model))] == expected
+        assert [
+            (model.path_of(i), model.depths[i], model.masks[i]) for i in range(len(model))
+        ] == expected
         for i, (path, _, _) in enumerate(expected):
             assert model.index_of_path(path) == i
             assert model.subtree_end(i) == next(
                 (j for j in range(i + 1, len(expected)) if expected[j][1] <= expected[i][1]),
-                len(expected))
+                len(expected),
+            )
             parent = path.rpartition("/")[0]
             assert model.parent_index(i) == (model.index_of_path(parent) if parent else None)
         if not len(model):

@@ -25,8 +25,13 @@ class ImageSource(Protocol):
 
     name: str
 
-    def fetch(self, reference: str, *, platform: Platform | None = None,
-              progress: ProgressListener | None = None) -> Image:
+    def fetch(
+        self,
+        reference: str,
+        *,
+        platform: Platform | None = None,
+        progress: ProgressListener | None = None,
+    ) -> Image:
         """Read the image; raise a :class:`~dive_py.errors.DivepyError` subclass on failure."""
         ...
 
@@ -40,8 +45,10 @@ def canonical_source(name: str) -> str:
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     if key not in SOURCE_NAMES:
-        raise UsageError(f"unknown image source {name!r}",
-                         f"use one of: {', '.join(SOURCE_NAMES)} (or docker-tar)")
+        raise UsageError(
+            f"unknown image source {name!r}",
+            f"use one of: {', '.join(SOURCE_NAMES)} (or docker-tar)",
+        )
     return key
 
 
@@ -76,8 +83,13 @@ def make_source(name: str) -> ImageSource:
     raise UsageError(f"unknown image source {name!r}", f"use one of: {', '.join(SOURCE_NAMES)}")
 
 
-def open_image(text: str, *, source: str = "docker", platform: Platform | None = None,
-               progress: ProgressListener | None = None) -> Image:
+def open_image(
+    text: str,
+    *,
+    source: str = "docker",
+    platform: Platform | None = None,
+    progress: ProgressListener | None = None,
+) -> Image:
     """Read the image the user named.
 
     Args:

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from dive_py.domain.layer_tar import LayerContents, LayerFormatError, normalise_path, read_layer
-from dive_py.domain.tar_stream import (HARDLINK, REGULAR, SYMLINK, Readable, TarFormatError,
-                                       TarReader)
+from dive_py.domain.tar_stream import (
+    HARDLINK,
+    REGULAR,
+    SYMLINK,
+    Readable,
+    TarFormatError,
+    TarReader,
+)
 
 JSON_LIMIT = 64 << 20
 """Largest JSON document (bytes) kept from an archive; larger ones are ignored."""

@@ -8,7 +8,7 @@ into :class:`StreamCutError`.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 
 class StreamCutError(Exception):
@@ -23,7 +23,9 @@ class ChunkReader:
         on_read: optional callback with the total bytes read so far, after every chunk.
     """
 
-    def __init__(self, chunks: Iterable[bytes], on_read: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, chunks: Iterable[bytes], on_read: Callable[[int], None] | None = None
+    ) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
         self._buffer = b""
         self._done = False

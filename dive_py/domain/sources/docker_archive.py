@@ -18,21 +18,34 @@ def open_archive_file(path: str) -> BinaryIO:
     try:
         return open(path, "rb")
     except FileNotFoundError:
-        raise ImageNotFoundError(f"image archive {path} does not exist",
-                                 "check the path, or write one with 'docker save IMAGE -o FILE'") from None
+        raise ImageNotFoundError(
+            f"image archive {path} does not exist",
+            "check the path, or write one with 'docker save IMAGE -o FILE'",
+        ) from None
     except IsADirectoryError:
-        raise ImageNotFoundError(f"{path} is a directory, not an archive",
-                                 "use --source oci for an OCI image layout directory") from None
+        raise ImageNotFoundError(
+            f"{path} is a directory, not an archive",
+            "use --source oci for an OCI image layout directory",
+        ) from None
     except PermissionError:
-        raise ImageNotFoundError(f"image archive {path} is not readable (permission denied)",
-                                 "check the file's permissions") from None
+        raise ImageNotFoundError(
+            f"image archive {path} is not readable (permission denied)",
+            "check the file's permissions",
+        ) from None
     except OSError as exc:
-        raise ImageNotFoundError(f"cannot open image archive {path}: {exc.strerror}",
-                                 "check the path") from None
+        raise ImageNotFoundError(
+            f"cannot open image archive {path}: {exc.strerror}", "check the path"
+        ) from None
 
 
-def read_archive_file(path: str, *, reference: str, source: str, platform: Platform | None,
-                      progress: ProgressListener | None) -> Image:
+def read_archive_file(
+    path: str,
+    *,
+    reference: str,
+    source: str,
+    platform: Platform | None,
+    progress: ProgressListener | None,
+) -> Image:
     """Read an image archive tar at ``path`` (any layout :func:`assemble_image` knows).
 
     Raises:
@@ -44,14 +57,18 @@ def read_archive_file(path: str, *, reference: str, source: str, platform: Platf
     handle = open_archive_file(path)
     with handle:
         try:
-            parts = read_archive_stream(handle,
-                                        progress=lambda layers, pos: progress.read(pos, layers))
+            parts = read_archive_stream(
+                handle, progress=lambda layers, pos: progress.read(pos, layers)
+            )
         except ArchiveFormatError as exc:
-            raise ArchiveError(f"{path}: {exc}",
-                               "the archive is corrupt or truncated: write it again with 'docker save'") from None
+            raise ArchiveError(
+                f"{path}: {exc}",
+                "the archive is corrupt or truncated: write it again with 'docker save'",
+            ) from None
         except OSError as exc:
-            raise ArchiveError(f"cannot read {path}: {exc.strerror or exc}",
-                               "check the file and the disk it is on") from None
+            raise ArchiveError(
+                f"cannot read {path}: {exc.strerror or exc}", "check the file and the disk it is on"
+            ) from None
     image = assemble_image(parts, reference=reference, source=source, platform=platform)
     progress.done()
     return image
@@ -65,12 +82,18 @@ class DockerArchiveSource:
 
     name = "docker-archive"
 
-    def fetch(self, reference: str, *, platform: Platform | None = None,
-              progress: ProgressListener | None = None) -> Image:
+    def fetch(
+        self,
+        reference: str,
+        *,
+        platform: Platform | None = None,
+        progress: ProgressListener | None = None,
+    ) -> Image:
         """Read the archive at path ``reference``; see :func:`read_archive_file` for errors."""
         if os.path.isdir(reference):
             from dive_py.domain.sources.oci_layout import OciLayoutSource
 
             return OciLayoutSource().fetch(reference, platform=platform, progress=progress)
-        return read_archive_file(reference, reference=reference, source=self.name,
-                                 platform=platform, progress=progress)
+        return read_archive_file(
+            reference, reference=reference, source=self.name, platform=platform, progress=progress
+        )

@@ -20,8 +20,7 @@ from dive_py.domain.sources.chunk_reader import ChunkReader, StreamCutError
 from dive_py.domain.sources.engine_endpoint import Endpoint, resolve_endpoint
 from dive_py.domain.sources.image_layout import assemble_image
 from dive_py.domain.sources.platform import Platform
-from dive_py.errors import (ArchiveError, EngineUnreachableError, ImageError,
-                            ImageNotFoundError)
+from dive_py.errors import ArchiveError, EngineUnreachableError, ImageError, ImageNotFoundError
 
 SAVE_CHUNK = 1 << 21  # bytes per chunk of the save stream
 
@@ -55,7 +54,9 @@ class DockerEngineSource:
         pull: pull the image when the engine does not have it.
     """
 
-    def __init__(self, endpoint: Endpoint | None = None, name: str = "docker", pull: bool = True) -> None:
+    def __init__(
+        self, endpoint: Endpoint | None = None, name: str = "docker", pull: bool = True
+    ) -> None:
         self._endpoint = endpoint
         self.name = name
         self._pull = pull
@@ -79,8 +80,9 @@ class DockerEngineSource:
         try:
             # DOCKER_API_VERSION pins the API version, as for the docker CLI; else negotiate.
             version = os.environ.get("DOCKER_API_VERSION", "").strip() or "auto"
-            api = docker.APIClient(base_url=endpoint.host, tls=endpoint.tls, version=version,
-                                   timeout=120)
+            api = docker.APIClient(
+                base_url=endpoint.host, tls=endpoint.tls, version=version, timeout=120
+            )
         except docker.errors.InvalidVersion:
             # the SDK refuses versions below its minimum before asking the engine
             from docker.constants import MINIMUM_DOCKER_API_VERSION
@@ -88,7 +90,8 @@ class DockerEngineSource:
             raise EngineUnreachableError(
                 f"DOCKER_API_VERSION={version} is an API version too old for divepy's Docker client "
                 f"(it needs {MINIMUM_DOCKER_API_VERSION} or newer)",
-                f"unset DOCKER_API_VERSION, or set it to {MINIMUM_DOCKER_API_VERSION} or newer") from None
+                f"unset DOCKER_API_VERSION, or set it to {MINIMUM_DOCKER_API_VERSION} or newer",
+            ) from None
         except docker.errors.DockerException as exc:
             raise self._unreachable(exc) from None
         except Exception as exc:
@@ -99,23 +102,30 @@ class DockerEngineSource:
         endpoint = self.endpoint
         text = _reason(exc)
         if "FileNotFoundError" in text and endpoint.host.startswith("unix://"):
-            text = f"no socket at {endpoint.host[len('unix://'):]}"
+            text = f"no socket at {endpoint.host[len('unix://') :]}"
         elif "Connection refused" in text or "ConnectionRefusedError" in text:
             text = "connection refused"
         if "Permission denied" in text or isinstance(exc, PermissionError):
             return EngineUnreachableError(
                 f"permission denied on the Docker engine socket {endpoint.host} (from {endpoint.origin})",
-                "run as a user in the docker group, or point DOCKER_HOST at an engine you may use")
+                "run as a user in the docker group, or point DOCKER_HOST at an engine you may use",
+            )
         lowered = text.lower()
-        if ("client version" in lowered and ("too old" in lowered or "too new" in lowered)
-                or "supported api version" in lowered):
+        if (
+            "client version" in lowered
+            and ("too old" in lowered or "too new" in lowered)
+            or "supported api version" in lowered
+        ):
             return EngineUnreachableError(
                 f"the Docker engine at {endpoint.host} does not speak this API version: {text}",
                 "unset DOCKER_API_VERSION or set it to a version the engine supports"
-                if "too new" in lowered else "upgrade the engine, or unset DOCKER_API_VERSION")
+                if "too new" in lowered
+                else "upgrade the engine, or unset DOCKER_API_VERSION",
+            )
         return EngineUnreachableError(
             f"cannot reach the Docker engine at {endpoint.host} (from {endpoint.origin}): {text}",
-            "start the engine, or set DOCKER_HOST / DOCKER_CONTEXT to one that runs")
+            "start the engine, or set DOCKER_HOST / DOCKER_CONTEXT to one that runs",
+        )
 
     def _inspect(self, api: Any, reference: str) -> dict[str, Any] | None:
         import docker
@@ -126,23 +136,32 @@ class DockerEngineSource:
             return None
         except docker.errors.APIError as exc:
             if exc.status_code == 400 and "invalid reference" in _reason(exc).lower():
-                raise ImageNotFoundError(f"{reference!r} is not a valid image reference",
-                                         "use NAME[:TAG] or NAME@DIGEST") from None
+                raise ImageNotFoundError(
+                    f"{reference!r} is not a valid image reference", "use NAME[:TAG] or NAME@DIGEST"
+                ) from None
             raise self._unreachable(exc) from None
         except docker.errors.DockerException as exc:
             raise self._unreachable(exc) from None
         except Exception as exc:  # requests ConnectionError and friends
             raise self._unreachable(exc) from None
 
-    def _do_pull(self, api: Any, reference: str, platform: Platform | None,
-                 progress: ProgressListener) -> None:
+    def _do_pull(
+        self, api: Any, reference: str, platform: Platform | None, progress: ProgressListener
+    ) -> None:
         import docker
 
         repo, tag = split_reference(reference)
-        progress.message(f"Image {reference} is not in the local store of {self.endpoint.host}; pulling it")
+        progress.message(
+            f"Image {reference} is not in the local store of {self.endpoint.host}; pulling it"
+        )
         try:
-            stream = api.pull(repo, tag=tag, stream=True, decode=True,
-                              platform=str(platform) if platform else None)
+            stream = api.pull(
+                repo,
+                tag=tag,
+                stream=True,
+                decode=True,
+                platform=str(platform) if platform else None,
+            )
             for line in stream:
                 if not isinstance(line, dict):
                     continue
@@ -150,22 +169,33 @@ class DockerEngineSource:
                     raise ImageNotFoundError(
                         f"image {reference} is not in the local store of {self.endpoint.host}, "
                         f"and pulling it failed: {' '.join(str(line['error']).split())}",
-                        "check the name and tag, the registry address, and 'docker login'")
+                        "check the name and tag, the registry address, and 'docker login'",
+                    )
                 detail = line.get("progressDetail") or {}
-                progress.pull(str(line.get("id", "")), str(line.get("status", "")),
-                              int(detail.get("current") or 0), int(detail.get("total") or 0))
+                progress.pull(
+                    str(line.get("id", "")),
+                    str(line.get("status", "")),
+                    int(detail.get("current") or 0),
+                    int(detail.get("total") or 0),
+                )
         except docker.errors.APIError as exc:
             raise ImageNotFoundError(
                 f"image {reference} is not in the local store of {self.endpoint.host}, "
                 f"and pulling it failed: {_reason(exc)}",
-                "check the name and tag, the registry address, and 'docker login'") from None
+                "check the name and tag, the registry address, and 'docker login'",
+            ) from None
         except ImageError:
             raise
         except Exception as exc:
             raise self._unreachable(exc) from None
 
-    def fetch(self, reference: str, *, platform: Platform | None = None,
-              progress: ProgressListener | None = None) -> Image:
+    def fetch(
+        self,
+        reference: str,
+        *,
+        platform: Platform | None = None,
+        progress: ProgressListener | None = None,
+    ) -> Image:
         """Read ``reference`` from the engine, pulling it first when it is missing.
 
         Args:
@@ -194,19 +224,24 @@ class DockerEngineSource:
                 raise self._unreachable(exc) from None
         except EngineUnreachableError as error:
             if os.path.exists(reference):
-                error.hint = (f"{reference} is a file: read it with docker-archive://{reference} "
-                              "(or --source docker-archive / oci)")
+                error.hint = (
+                    f"{reference} is a file: read it with docker-archive://{reference} "
+                    "(or --source docker-archive / oci)"
+                )
             raise
         inspected = self._inspect(api, reference)
         if inspected is None:
             if not self._pull:
-                raise ImageNotFoundError(f"image {reference} is not in the local store of {self.endpoint.host}",
-                                         "build or pull it first")
+                raise ImageNotFoundError(
+                    f"image {reference} is not in the local store of {self.endpoint.host}",
+                    "build or pull it first",
+                )
             self._do_pull(api, reference, platform, progress)
             inspected = self._inspect(api, reference)
             if inspected is None:
-                raise ImageNotFoundError(f"image {reference} was pulled but the engine cannot find it",
-                                         "try again")
+                raise ImageNotFoundError(
+                    f"image {reference} was pulled but the engine cannot find it", "try again"
+                )
         progress.message(f"Reading {reference} from the engine at {self.endpoint.host}")
         try:
             stream = iter(api.get_image(reference, chunk_size=SAVE_CHUNK))
@@ -214,11 +249,15 @@ class DockerEngineSource:
             # take it here, so that a 404 (the image was removed since inspect) is told as such.
             first = next(stream, b"")
         except docker.errors.NotFound:
-            raise ImageNotFoundError(f"image {reference} disappeared from {self.endpoint.host} "
-                                     "before it could be saved", "check whether something removed it, then retry") from None
+            raise ImageNotFoundError(
+                f"image {reference} disappeared from {self.endpoint.host} before it could be saved",
+                "check whether something removed it, then retry",
+            ) from None
         except docker.errors.APIError as exc:
-            raise ImageError(f"the engine at {self.endpoint.host} could not save {reference}: {_reason(exc)}",
-                             "check the engine's log") from None
+            raise ImageError(
+                f"the engine at {self.endpoint.host} could not save {reference}: {_reason(exc)}",
+                "check the engine's log",
+            ) from None
         except Exception as exc:
             raise self._unreachable(exc) from None
         chunks = itertools.chain([first], stream)
@@ -232,15 +271,21 @@ class DockerEngineSource:
         try:
             parts = read_archive_stream(reader, progress=on_layer)
         except StreamCutError as exc:
-            raise ArchiveError(f"the save stream of {reference} from {self.endpoint.host} was cut off: {exc}",
-                               "check the engine is still running, then retry") from None
+            raise ArchiveError(
+                f"the save stream of {reference} from {self.endpoint.host} was cut off: {exc}",
+                "check the engine is still running, then retry",
+            ) from None
         except ArchiveFormatError as exc:
             message = str(exc)
             if "truncated" in message or "ended" in message:
-                raise ArchiveError(f"the save stream of {reference} from {self.endpoint.host} ended early ({message})",
-                                   "check the engine is still running and the image still exists, then retry") from None
-            raise ArchiveError(f"the engine sent a corrupt archive for {reference}: {message}",
-                               "check the engine's log") from None
+                raise ArchiveError(
+                    f"the save stream of {reference} from {self.endpoint.host} ended early ({message})",
+                    "check the engine is still running and the image still exists, then retry",
+                ) from None
+            raise ArchiveError(
+                f"the engine sent a corrupt archive for {reference}: {message}",
+                "check the engine's log",
+            ) from None
         finally:
             close = getattr(stream, "close", None)
             if close is not None:

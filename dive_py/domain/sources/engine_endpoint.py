@@ -11,8 +11,9 @@ Order (docker CLI, cli/command/cli.go ``resolveContextName`` and opts/hosts.go `
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from dive_py.errors import UsageError
@@ -52,15 +53,19 @@ def parse_host(value: str, tls: bool = False) -> str:
     if scheme in ("http", "https"):
         scheme = "tcp"
     if scheme not in ("tcp", "unix", "ssh", "npipe"):
-        raise UsageError(f"DOCKER_HOST {value!r} has an unsupported scheme {scheme!r}",
-                         "use unix://PATH, tcp://HOST:PORT or ssh://USER@HOST")
+        raise UsageError(
+            f"DOCKER_HOST {value!r} has an unsupported scheme {scheme!r}",
+            "use unix://PATH, tcp://HOST:PORT or ssh://USER@HOST",
+        )
     if scheme == "tcp":
         parts = urlsplit("tcp://" + rest)
         host = parts.hostname or "localhost"
         try:
             port = parts.port or (2376 if tls else 2375)
         except ValueError:
-            raise UsageError(f"DOCKER_HOST {value!r} has a bad port", "use tcp://HOST:PORT") from None
+            raise UsageError(
+                f"DOCKER_HOST {value!r} has a bad port", "use tcp://HOST:PORT"
+            ) from None
         if ":" in host:
             host = f"[{host}]"
         path = parts.path.rstrip("/")
@@ -124,11 +129,15 @@ def _read_context(env: Mapping[str, str], name: str, origin: str) -> tuple[str, 
         endpoint = meta["Endpoints"]["docker"]
         host = endpoint.get("Host") or ""
     except FileNotFoundError:
-        raise UsageError(f"docker context {name!r} (from {origin}) does not exist",
-                         "check 'docker context ls' or unset DOCKER_CONTEXT") from None
+        raise UsageError(
+            f"docker context {name!r} (from {origin}) does not exist",
+            "check 'docker context ls' or unset DOCKER_CONTEXT",
+        ) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageError(f"cannot read docker context {name!r}: {exc}",
-                         "check 'docker context inspect " + name + "'") from None
+        raise UsageError(
+            f"cannot read docker context {name!r}: {exc}",
+            "check 'docker context inspect " + name + "'",
+        ) from None
     tls_dir = os.path.join(base, "tls", key, "docker")
     tls = None
     if os.path.isdir(tls_dir) or endpoint.get("SkipTLSVerify"):
@@ -139,8 +148,11 @@ def _read_context(env: Mapping[str, str], name: str, origin: str) -> tuple[str, 
             return path if os.path.isfile(path) else None
 
         cert, key_file = part("cert.pem"), part("key.pem")
-        tls = TLSConfig(client_cert=(cert, key_file) if cert and key_file else None,
-                        ca_cert=part("ca.pem"), verify=not endpoint.get("SkipTLSVerify"))
+        tls = TLSConfig(
+            client_cert=(cert, key_file) if cert and key_file else None,
+            ca_cert=part("ca.pem"),
+            verify=not endpoint.get("SkipTLSVerify"),
+        )
     return str(host), tls
 
 
@@ -164,5 +176,6 @@ def _env_tls(env: Mapping[str, str], verify: bool) -> Any:
     try:
         return kwargs_from_env(environment=dict(env)).get("tls")
     except Exception as exc:
-        raise UsageError(f"bad Docker TLS settings: {exc}",
-                         "check DOCKER_CERT_PATH and DOCKER_TLS_VERIFY") from None
+        raise UsageError(
+            f"bad Docker TLS settings: {exc}", "check DOCKER_CERT_PATH and DOCKER_TLS_VERIFY"
+        ) from None

@@ -15,8 +15,9 @@ platform; if that leaves more than one, :class:`~dive_py.errors.PlatformError` l
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from dive_py.domain.history import parse_history
 from dive_py.domain.image import Image, Layer
@@ -25,8 +26,10 @@ from dive_py.domain.sources.archive_stream import ArchiveParts
 from dive_py.domain.sources.platform import Platform, host_platform
 from dive_py.errors import ArchiveError, PlatformError
 
-_INDEX_TYPES = {"application/vnd.oci.image.index.v1+json",
-                "application/vnd.docker.distribution.manifest.list.v2+json"}
+_INDEX_TYPES = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
 _MAX_INDEX_DEPTH = 8
 _MAX_DESCRIPTORS = 10_000  # descriptors walked in all indexes of one archive, at most
 
@@ -50,8 +53,10 @@ def blob_path(digest: str) -> str:
     """
     algorithm, sep, encoded = digest.partition(":")
     if not sep or not algorithm or not encoded or "/" in encoded or "/" in algorithm:
-        raise ArchiveError(f"bad digest {digest!r} in image index or manifest",
-                           "the archive is corrupt: save the image again")
+        raise ArchiveError(
+            f"bad digest {digest!r} in image index or manifest",
+            "the archive is corrupt: save the image again",
+        )
     return f"blobs/{algorithm}/{encoded}"
 
 
@@ -59,20 +64,28 @@ def _document(parts: ArchiveParts, name: str, what: str) -> Any:
     try:
         return parts.document(name)
     except ValueError as exc:
-        raise ArchiveError(f"{what} {name} is not valid JSON ({exc})",
-                           "the archive is corrupt: save the image again") from None
+        raise ArchiveError(
+            f"{what} {name} is not valid JSON ({exc})",
+            "the archive is corrupt: save the image again",
+        ) from None
 
 
 def _docker_candidates(parts: ArchiveParts, manifest: Any) -> list[_Candidate]:
     if not isinstance(manifest, list) or not manifest:
-        raise ArchiveError("manifest.json lists no image",
-                           "the archive is corrupt or empty: save the image again")
+        raise ArchiveError(
+            "manifest.json lists no image", "the archive is corrupt or empty: save the image again"
+        )
     found = []
     for item in manifest:
-        if not isinstance(item, dict) or not isinstance(item.get("Config"), str) \
-                or not isinstance(item.get("Layers"), list):
-            raise ArchiveError("manifest.json has an entry without Config or Layers",
-                               "the archive is corrupt: save the image again")
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("Config"), str)
+            or not isinstance(item.get("Layers"), list)
+        ):
+            raise ArchiveError(
+                "manifest.json has an entry without Config or Layers",
+                "the archive is corrupt: save the image again",
+            )
         raw_tags = item.get("RepoTags")
         tags = [t for t in raw_tags if isinstance(t, str)] if isinstance(raw_tags, list) else []
         config = _document(parts, item["Config"], "config")
@@ -81,21 +94,30 @@ def _docker_candidates(parts: ArchiveParts, manifest: Any) -> list[_Candidate]:
         digests = []
         for path in layers:
             resolved = parts.resolve(path)
-            digests.append("sha256:" + resolved.rsplit("/", 1)[-1]
-                           if resolved.startswith("blobs/sha256/") else "")
+            digests.append(
+                "sha256:" + resolved.rsplit("/", 1)[-1]
+                if resolved.startswith("blobs/sha256/")
+                else ""
+            )
         found.append(_Candidate(item["Config"], layers, digests, tags, plat))
     return found
 
 
-def _walk_index(parts: ArchiveParts, index: Any, inherited: list[str], depth: int,
-                visited: set[str] | None = None) -> Iterator[_Candidate]:
+def _walk_index(
+    parts: ArchiveParts,
+    index: Any,
+    inherited: list[str],
+    depth: int,
+    visited: set[str] | None = None,
+) -> Iterator[_Candidate]:
     visited = set() if visited is None else visited
     if depth > _MAX_INDEX_DEPTH:
         raise ArchiveError("image index nests too deeply", "the archive is corrupt")
     manifests = index.get("manifests") if isinstance(index, dict) else None
     if not isinstance(manifests, list):
-        raise ArchiveError("index.json has no manifests list",
-                           "the archive is corrupt: save the image again")
+        raise ArchiveError(
+            "index.json has no manifests list", "the archive is corrupt: save the image again"
+        )
     for desc in manifests:
         if not isinstance(desc, dict) or not isinstance(desc.get("digest"), str):
             continue
@@ -103,8 +125,10 @@ def _walk_index(parts: ArchiveParts, index: Any, inherited: list[str], depth: in
             continue  # each manifest or index once (a crafted index can list one many times)
         visited.add(desc["digest"])
         if len(visited) > _MAX_DESCRIPTORS:
-            raise ArchiveError(f"image index lists more than {_MAX_DESCRIPTORS} manifests",
-                               "the archive is corrupt or hostile")
+            raise ArchiveError(
+                f"image index lists more than {_MAX_DESCRIPTORS} manifests",
+                "the archive is corrupt or hostile",
+            )
         annotations = desc["annotations"] if isinstance(desc.get("annotations"), dict) else {}
         names = list(inherited)
         for key in ("io.containerd.image.name", "org.opencontainers.image.ref.name"):
@@ -116,16 +140,21 @@ def _walk_index(parts: ArchiveParts, index: Any, inherited: list[str], depth: in
         if doc is None:
             continue  # a platform whose blobs were not saved (containerd image store)
         if not isinstance(doc, dict):
-            raise ArchiveError(f"manifest {path} is not a JSON object",
-                               "the archive is corrupt: save the image again")
+            raise ArchiveError(
+                f"manifest {path} is not a JSON object",
+                "the archive is corrupt: save the image again",
+            )
         media = desc.get("mediaType") or doc.get("mediaType", "")
         if media in _INDEX_TYPES or "manifests" in doc:
             yield from _walk_index(parts, doc, names, depth + 1, visited)
             continue
         config = doc.get("config")
         layers = doc.get("layers")
-        if not isinstance(config, dict) or not isinstance(config.get("digest"), str) \
-                or not isinstance(layers, list):
+        if (
+            not isinstance(config, dict)
+            or not isinstance(config.get("digest"), str)
+            or not isinstance(layers, list)
+        ):
             continue  # not an image manifest (attestation, signature …)
         config_path = blob_path(config["digest"])
         config_doc = _document(parts, config_path, "config")
@@ -138,8 +167,10 @@ def _walk_index(parts: ArchiveParts, index: Any, inherited: list[str], depth: in
         digests = []
         for layer in layers:
             if not isinstance(layer, dict) or not isinstance(layer.get("digest"), str):
-                raise ArchiveError(f"manifest {path} has a layer without a digest",
-                                   "the archive is corrupt: save the image again")
+                raise ArchiveError(
+                    f"manifest {path} has a layer without a digest",
+                    "the archive is corrupt: save the image again",
+                )
             layer_paths.append(blob_path(layer["digest"]))
             digests.append(layer["digest"])
         yield _Candidate(config_path, layer_paths, digests, names, plat)
@@ -155,7 +186,7 @@ def _tag_matches(reference: str, names: list[str]) -> bool:
         short = name
         for prefix in ("docker.io/library/", "docker.io/"):
             if short.startswith(prefix):
-                short = short[len(prefix):]
+                short = short[len(prefix) :]
                 break
         if name in wanted or short in wanted:
             return True
@@ -164,8 +195,10 @@ def _tag_matches(reference: str, names: list[str]) -> bool:
 
 def _choose(candidates: list[_Candidate], reference: str, wanted: Platform | None) -> _Candidate:
     if not candidates:
-        raise ArchiveError("the archive holds no image manifest whose config is present",
-                           "save the image again, or check the archive is an image")
+        raise ArchiveError(
+            "the archive holds no image manifest whose config is present",
+            "save the image again, or check the archive is an image",
+        )
     pool = candidates
     if len(pool) > 1:
         by_tag = [c for c in pool if _tag_matches(reference, c.names)]
@@ -175,8 +208,10 @@ def _choose(candidates: list[_Candidate], reference: str, wanted: Platform | Non
         by_platform = [c for c in pool if c.platform is not None and c.platform.matches(wanted)]
         if not by_platform:
             choices = ", ".join(sorted({str(c.platform) for c in pool if c.platform})) or "none"
-            raise PlatformError(f"no image for platform {wanted} in the archive (it has: {choices})",
-                                "pass one of those with --platform")
+            raise PlatformError(
+                f"no image for platform {wanted} in the archive (it has: {choices})",
+                "pass one of those with --platform",
+            )
         pool = by_platform
     elif len(pool) > 1:
         host = host_platform()
@@ -186,18 +221,24 @@ def _choose(candidates: list[_Candidate], reference: str, wanted: Platform | Non
     if len({(c.config, tuple(c.layers)) for c in pool}) > 1:
         platforms = [str(c.platform) for c in pool if c.platform is not None]
         if len(set(platforms)) == len(pool):
-            raise PlatformError(f"the archive holds images for {len(pool)} platforms: "
-                                f"{', '.join(sorted(platforms))}",
-                                "choose one with --platform os/arch[/variant]")
+            raise PlatformError(
+                f"the archive holds images for {len(pool)} platforms: "
+                f"{', '.join(sorted(platforms))}",
+                "choose one with --platform os/arch[/variant]",
+            )
         choices = "; ".join(
-            f"{', '.join(c.names) or c.config} ({c.platform or 'unknown platform'})" for c in pool)
-        raise PlatformError(f"the archive holds {len(pool)} images: {choices}",
-                            "name one by its tag, or choose one with --platform os/arch[/variant]")
+            f"{', '.join(c.names) or c.config} ({c.platform or 'unknown platform'})" for c in pool
+        )
+        raise PlatformError(
+            f"the archive holds {len(pool)} images: {choices}",
+            "name one by its tag, or choose one with --platform os/arch[/variant]",
+        )
     return pool[0]
 
 
-def assemble_image(parts: ArchiveParts, *, reference: str, source: str,
-                   platform: Platform | None = None) -> Image:
+def assemble_image(
+    parts: ArchiveParts, *, reference: str, source: str, platform: Platform | None = None
+) -> Image:
     """Build the :class:`Image` an archive holds from its parsed parts.
 
     Args:
@@ -222,28 +263,38 @@ def assemble_image(parts: ArchiveParts, *, reference: str, source: str,
     else:
         index = _document(parts, "index.json", "index")
         if index is None:
-            raise ArchiveError("not an image archive: it has neither manifest.json nor index.json",
-                               "pass a file written by 'docker save' or an OCI image layout")
+            raise ArchiveError(
+                "not an image archive: it has neither manifest.json nor index.json",
+                "pass a file written by 'docker save' or an OCI image layout",
+            )
         candidates = list(_walk_index(parts, index, [], 0))
     chosen = _choose(candidates, reference, platform)
     config_bytes = parts.document_bytes(chosen.config)
     if config_bytes is None:
-        raise ArchiveError(f"image config {chosen.config} is missing from the archive",
-                           "the archive is incomplete: save the image again")
+        raise ArchiveError(
+            f"image config {chosen.config} is missing from the archive",
+            "the archive is incomplete: save the image again",
+        )
     config = _document(parts, chosen.config, "config")
     if not isinstance(config, dict):
-        raise ArchiveError(f"image config {chosen.config} is not a JSON object",
-                           "the archive is corrupt: save the image again")
+        raise ArchiveError(
+            f"image config {chosen.config} is not a JSON object",
+            "the archive is corrupt: save the image again",
+        )
     contents: list[LayerContents] = []
     for path in chosen.layers:
         layer = parts.layer(path)
         if layer is None:
             why = parts.broken.get(parts.resolve(path))
             if why:
-                raise ArchiveError(f"layer {path} is unreadable: {why}",
-                                   "the archive is corrupt or truncated: save the image again")
-            raise ArchiveError(f"layer {path} named by the manifest is missing from the archive",
-                               "the archive is incomplete: save the image again")
+                raise ArchiveError(
+                    f"layer {path} is unreadable: {why}",
+                    "the archive is corrupt or truncated: save the image again",
+                )
+            raise ArchiveError(
+                f"layer {path} named by the manifest is missing from the archive",
+                "the archive is incomplete: save the image again",
+            )
         contents.append(layer)
     warnings: list[str] = []
     rootfs = config.get("rootfs") if isinstance(config.get("rootfs"), dict) else {}
@@ -252,25 +303,50 @@ def assemble_image(parts: ArchiveParts, *, reference: str, source: str,
         warnings.append(f"config lists {len(diff_ids)} diff IDs for {len(contents)} layers")
     history = parse_history(config, len(contents))
     made = sum(1 for step in history if not step.empty_layer) - sum(
-        1 for step in history if step.command == "(missing history)" and not step.created_by)
+        1 for step in history if step.command == "(missing history)" and not step.created_by
+    )
     if config.get("history") and made != len(contents):
-        warnings.append(f"config history names {made} layer-making steps for {len(contents)} "
-                        "layers (steps were matched to layers in order)")
+        warnings.append(
+            f"config history names {made} layer-making steps for {len(contents)} "
+            "layers (steps were matched to layers in order)"
+        )
     steps_by_layer = {s.layer_index: s for s in history if s.layer_index is not None}
     layers = []
-    for index, (path, layer_contents) in enumerate(zip(chosen.layers, contents)):
-        stated = diff_ids[index] if index < len(diff_ids) and isinstance(diff_ids[index], str) else ""
+    for index, (path, layer_contents) in enumerate(zip(chosen.layers, contents, strict=False)):
+        stated = (
+            diff_ids[index] if index < len(diff_ids) and isinstance(diff_ids[index], str) else ""
+        )
         if stated and stated != layer_contents.diff_id:
-            warnings.append(f"layer {index}: config diff ID {stated} does not match the layer's "
-                            f"content ({layer_contents.diff_id})")
+            warnings.append(
+                f"layer {index}: config diff ID {stated} does not match the layer's "
+                f"content ({layer_contents.diff_id})"
+            )
         resolved = parts.resolve(path)
-        layer_id = (resolved.rsplit("/", 1)[-1] if resolved.startswith("blobs/")
-                    else resolved.split("/", 1)[0])
-        layers.append(Layer(index=index, diff_id=stated or layer_contents.diff_id,
-                            digest=chosen.layer_digests[index], id=layer_id,
-                            contents=layer_contents, step=steps_by_layer[index]))
+        layer_id = (
+            resolved.rsplit("/", 1)[-1]
+            if resolved.startswith("blobs/")
+            else resolved.split("/", 1)[0]
+        )
+        layers.append(
+            Layer(
+                index=index,
+                diff_id=stated or layer_contents.diff_id,
+                digest=chosen.layer_digests[index],
+                id=layer_id,
+                contents=layer_contents,
+                step=steps_by_layer[index],
+            )
+        )
     image_id = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
     plat = Platform.from_json(config)
-    return Image(reference=reference, source=source, image_id=image_id,
-                 repo_tags=list(chosen.names), layers=layers, history=history, config=config,
-                 platform=str(plat) if plat else "", warnings=warnings)
+    return Image(
+        reference=reference,
+        source=source,
+        image_id=image_id,
+        repo_tags=list(chosen.names),
+        layers=layers,
+        history=history,
+        config=config,
+        platform=str(plat) if plat else "",
+        warnings=warnings,
+    )

@@ -43,9 +43,11 @@ class LayoutDirectory(ArchiveParts):
         return full if os.path.isfile(full) else None
 
     def _unreadable(self, name: str, exc: OSError) -> ArchiveError:
-        return ArchiveError(f"cannot read {name} in the OCI image layout {self._root}: "
-                            f"{(exc.strerror or str(exc)).lower()}",
-                            "check the layout's files and their permissions")
+        return ArchiveError(
+            f"cannot read {name} in the OCI image layout {self._root}: "
+            f"{(exc.strerror or str(exc)).lower()}",
+            "check the layout's files and their permissions",
+        )
 
     def document_bytes(self, name: str) -> bytes | None:
         if name not in self.documents:
@@ -88,8 +90,13 @@ class OciLayoutSource:
 
     name = "oci"
 
-    def fetch(self, reference: str, *, platform: Platform | None = None,
-              progress: ProgressListener | None = None) -> Image:
+    def fetch(
+        self,
+        reference: str,
+        *,
+        platform: Platform | None = None,
+        progress: ProgressListener | None = None,
+    ) -> Image:
         """Read the layout at path ``reference``.
 
         Raises:
@@ -99,14 +106,22 @@ class OciLayoutSource:
         """
         progress = progress or ProgressListener()
         if os.path.isfile(reference):
-            return read_archive_file(reference, reference=reference, source=self.name,
-                                     platform=platform, progress=progress)
+            return read_archive_file(
+                reference,
+                reference=reference,
+                source=self.name,
+                platform=platform,
+                progress=progress,
+            )
         if not os.path.isdir(reference):
-            raise ImageNotFoundError(f"OCI image layout {reference} does not exist",
-                                     "check the path")
+            raise ImageNotFoundError(
+                f"OCI image layout {reference} does not exist", "check the path"
+            )
         if not os.path.isfile(os.path.join(reference, "index.json")):
-            raise ArchiveError(f"{reference} is not an OCI image layout: it has no index.json",
-                               "name the directory that holds oci-layout and index.json")
+            raise ArchiveError(
+                f"{reference} is not an OCI image layout: it has no index.json",
+                "name the directory that holds oci-layout and index.json",
+            )
         progress.message(f"Reading {reference}")
         parts = LayoutDirectory(reference, progress)
         image = assemble_image(parts, reference=reference, source=self.name, platform=platform)

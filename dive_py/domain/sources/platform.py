@@ -13,9 +13,17 @@ from typing import Any
 from dive_py.errors import UsageError
 
 _MACHINE_TO_ARCH = {
-    "x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
-    "armv7l": "arm", "armv6l": "arm", "i386": "386", "i686": "386", "ppc64le": "ppc64le",
-    "s390x": "s390x", "riscv64": "riscv64",
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm",
+    "armv6l": "arm",
+    "i386": "386",
+    "i686": "386",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
 }
 
 
@@ -32,7 +40,7 @@ class Platform:
         return f"{base}/{self.variant}" if self.variant else base
 
     @classmethod
-    def parse(cls, text: str) -> "Platform":
+    def parse(cls, text: str) -> Platform:
         """Parse ``"os/arch[/variant]"``.
 
         Raises:
@@ -40,12 +48,13 @@ class Platform:
         """
         parts = text.strip().split("/")
         if len(parts) not in (2, 3) or not all(parts):
-            raise UsageError(f"bad --platform value {text!r}",
-                             "use os/arch or os/arch/variant, e.g. linux/amd64")
+            raise UsageError(
+                f"bad --platform value {text!r}", "use os/arch or os/arch/variant, e.g. linux/amd64"
+            )
         return cls(*parts)
 
     @classmethod
-    def from_json(cls, data: Any) -> "Platform | None":
+    def from_json(cls, data: Any) -> Platform | None:
         """Read a platform from a descriptor's ``platform`` object or an image config."""
         if not isinstance(data, dict):
             return None
@@ -56,10 +65,13 @@ class Platform:
         variant = data.get("variant")
         return cls(os_name, arch, variant if isinstance(variant, str) else "")
 
-    def matches(self, wanted: "Platform") -> bool:
+    def matches(self, wanted: Platform) -> bool:
         """True when this platform satisfies ``wanted`` (an empty wanted variant matches any)."""
-        return (self.os == wanted.os and self.architecture == wanted.architecture
-                and (not wanted.variant or self.variant == wanted.variant))
+        return (
+            self.os == wanted.os
+            and self.architecture == wanted.architecture
+            and (not wanted.variant or self.variant == wanted.variant)
+        )
 
 
 def host_platform() -> Platform:

@@ -29,8 +29,13 @@ class PodmanSource:
     def _run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run([self._binary, *args], capture_output=True, check=False)
 
-    def fetch(self, reference: str, *, platform: Platform | None = None,
-              progress: ProgressListener | None = None) -> Image:
+    def fetch(
+        self,
+        reference: str,
+        *,
+        platform: Platform | None = None,
+        progress: ProgressListener | None = None,
+    ) -> Image:
         """Read ``reference`` from podman, pulling it when it is missing.
 
         Raises:
@@ -41,20 +46,28 @@ class PodmanSource:
         progress = progress or ProgressListener()
         binary = shutil.which(self._binary)
         if binary is None:
-            raise EngineUnreachableError("podman is not installed (no 'podman' on PATH)",
-                                         "install podman, or use --source docker")
+            raise EngineUnreachableError(
+                "podman is not installed (no 'podman' on PATH)",
+                "install podman, or use --source docker",
+            )
         self._binary = binary
         if self._run("image", "exists", reference).returncode != 0:
             progress.message(f"Image {reference} is not in podman's store; pulling it")
-            pulled = self._run("pull", *(["--platform", str(platform)] if platform else []), reference)
+            pulled = self._run(
+                "pull", *(["--platform", str(platform)] if platform else []), reference
+            )
             if pulled.returncode != 0:
                 reason = " ".join(pulled.stderr.decode("utf-8", "replace").split())[-300:]
                 raise ImageNotFoundError(
                     f"image {reference} is not in podman's store, and pulling it failed: {reason}",
-                    "check the name and tag, and 'podman login'")
+                    "check the name and tag, and 'podman login'",
+                )
         progress.message(f"Reading {reference} from podman")
-        child = subprocess.Popen([self._binary, "image", "save", "--format", "docker-archive",
-                                  reference], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child = subprocess.Popen(
+            [self._binary, "image", "save", "--format", "docker-archive", reference],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         assert child.stdout is not None and child.stderr is not None
         try:
             parts = read_archive_stream(child.stdout, progress=lambda n, pos: progress.read(pos, n))
@@ -62,15 +75,19 @@ class PodmanSource:
             child.kill()
             child.wait()
             reason = " ".join(child.stderr.read().decode("utf-8", "replace").split())[-300:]
-            raise ArchiveError(f"podman's save stream of {reference} is unreadable: {exc} {reason}".strip(),
-                               "retry; check 'podman image save' works") from None
+            raise ArchiveError(
+                f"podman's save stream of {reference} is unreadable: {exc} {reason}".strip(),
+                "retry; check 'podman image save' works",
+            ) from None
         finally:
             if child.poll() is None:
                 child.stdout.close()
         if child.wait() != 0:
             reason = " ".join(child.stderr.read().decode("utf-8", "replace").split())[-300:]
-            raise ArchiveError(f"podman image save {reference} failed: {reason}",
-                               "retry; check 'podman image save' works")
+            raise ArchiveError(
+                f"podman image save {reference} failed: {reason}",
+                "retry; check 'podman image save' works",
+            )
         child.stderr.close()
         image = assemble_image(parts, reference=reference, source=self.name, platform=platform)
         progress.done()
