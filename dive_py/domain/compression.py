@@ -106,8 +106,12 @@ class ZstdStream:
     """
 
     def __init__(self, raw: Readable) -> None:
+        # zstandard reads any object with read(n) (python-zstandard's docs: "an object with a
+        # read(size) method"); its stubs ask for IO[bytes], which a socket stream is not.
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            raw, read_size=_CHUNK, read_across_frames=True
+            raw,  # type: ignore[arg-type]  # any read(n) object, see above
+            read_size=_CHUNK,
+            read_across_frames=True,
         )
 
     def read(self, n: int = -1) -> bytes:

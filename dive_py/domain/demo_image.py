@@ -29,6 +29,11 @@ from dive_py.atomic_file import write_atomically
 DEMO_NAME = "python-hello-world-demo.tar"
 _MTIME = 1_700_000_000
 
+DemoEntry = tuple[str, str, bytes | int | str | None]
+"""One member of a demo layer: (path, kind, value). Kinds: ``dir`` (value None), ``link``
+(value: the target), ``file`` and ``exe`` (value: the bytes, or a size in bytes of
+deterministic filler)."""
+
 
 def _payload(name: str, size: int) -> bytes:
     """Deterministic pseudo-random bytes (sha256 stream of ``name``)."""
@@ -40,7 +45,7 @@ def _payload(name: str, size: int) -> bytes:
     return bytes(out[:size])
 
 
-def _layer(entries: Iterable[tuple[str, str, object]]) -> bytes:
+def _layer(entries: Iterable[DemoEntry]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path, kind, value in entries:
@@ -53,15 +58,20 @@ def _layer(entries: Iterable[tuple[str, str, object]]) -> bytes:
                 info.type, info.mode, info.linkname = tarfile.SYMTYPE, 0o777, str(value)
                 tar.addfile(info)
             else:
-                data = value if isinstance(value, bytes) else _payload(path, int(value))  # type: ignore[arg-type]
+                if isinstance(value, bytes):
+                    data = value
+                elif isinstance(value, int):
+                    data = _payload(path, value)
+                else:
+                    raise TypeError(f"demo file {path}: give its bytes or its size, not {value!r}")
                 info.mode = 0o755 if kind == "exe" else 0o644
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
 
-def _base() -> list[tuple[str, str, object]]:
-    entries: list[tuple[str, str, object]] = [("bin", "dir", None), ("bin/busybox", "exe", 820_000)]
+def _base() -> list[DemoEntry]:
+    entries: list[DemoEntry] = [("bin", "dir", None), ("bin/busybox", "exe", 820_000)]
     for applet in ("sh", "ls", "cat", "cp", "mv", "rm", "mkdir", "echo", "grep", "sed", "tar"):
         entries.append((f"bin/{applet}", "link", "/bin/busybox"))
     entries += [
@@ -97,9 +107,9 @@ def _base() -> list[tuple[str, str, object]]:
     return entries
 
 
-def _pip_install() -> list[tuple[str, str, object]]:
+def _pip_install() -> list[DemoEntry]:
     site = "usr/local/lib/python3.12/site-packages"
-    entries: list[tuple[str, str, object]] = [
+    entries: list[DemoEntry] = [
         ("usr", "dir", None),
         ("usr/local", "dir", None),
         ("usr/local/bin", "dir", None),
@@ -172,7 +182,7 @@ def demo_archive_bytes() -> bytes:
             ),
         ),
     ]
-    history = []
+    history: list[dict[str, str | bool]] = []
     for command, _blob in layers:
         if command.startswith("RUN "):
             created_by = "/bin/sh -c " + command[4:]

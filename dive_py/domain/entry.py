@@ -64,6 +64,10 @@ _GO_CHARDEV = 1 << 21
 _GO_STICKY = 1 << 20
 
 
+_EntryArgs = tuple[str, EntryType, int, int, int, int, str, int, bool, int, int]
+"""The arguments of :class:`FileEntry`'s constructor, in order (what pickling stores)."""
+
+
 class FileEntry:
     """One entry of a layer: a file, directory, link, device or fifo.
 
@@ -127,13 +131,15 @@ class FileEntry:
         self.devminor = devminor
         self.data: FileEntry | None = self if type is EntryType.FILE else None
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(
+        self,
+    ) -> tuple[type[FileEntry], _EntryArgs] | tuple[type[FileEntry], _EntryArgs, FileEntry | None]:
         """Pickle compactly (the analysis cache holds hundreds of thousands of entries).
 
         A file's ``data`` is itself again after ``__init__``; a hardlink's ``data`` (another
         entry, or None) travels as the state.
         """
-        args = (
+        args: _EntryArgs = (
             self.path,
             self.type,
             self.size,

@@ -127,7 +127,7 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
         LayerFormatError: the blob is truncated, corrupt or not a tar archive.
     """
     if not head and hasattr(raw, "peek"):
-        head = raw.peek(8)  # type: ignore[attr-defined]
+        head = raw.peek(8)
     stream, compression = open_decompressed(raw, head)
     hashing = _HashingReader(stream)
     reader = TarReader(hashing)

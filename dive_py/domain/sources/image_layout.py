@@ -297,8 +297,10 @@ def assemble_image(
             )
         contents.append(layer)
     warnings: list[str] = []
-    rootfs = config.get("rootfs") if isinstance(config.get("rootfs"), dict) else {}
-    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs.get("diff_ids"), list) else []
+    stated_rootfs = config.get("rootfs")
+    rootfs: dict[str, Any] = stated_rootfs if isinstance(stated_rootfs, dict) else {}
+    stated_diff_ids = rootfs.get("diff_ids")
+    diff_ids: list[Any] = stated_diff_ids if isinstance(stated_diff_ids, list) else []
     if len(diff_ids) != len(contents):
         warnings.append(f"config lists {len(diff_ids)} diff IDs for {len(contents)} layers")
     history = parse_history(config, len(contents))
