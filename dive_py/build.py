@@ -267,7 +267,7 @@ def parse_build_args(
 
 
 def _stream_text(text: str) -> str:
-    from dive_py.domain.display_text import escape_text
+    from dive_py.display_text import escape_text
 
     # keep the log's line structure, but no terminal control sequences from the build
     return "\n".join(
@@ -384,9 +384,11 @@ def run_build(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stder
     ci = ci_enabled(args, env)
     rules = None
     if ci:
+        from dive_py.ci.options import CiOptions
         from dive_py.ci.rules import load_rules
 
-        rules = load_rules(args, env)  # misconfiguration fails before the build
+        ci_options = CiOptions.from_arguments(args)
+        rules = load_rules(ci_options)  # misconfiguration fails before the build
     from dive_py.domain.sources.docker_engine import DockerEngineSource
     from dive_py.domain.sources.engine_endpoint import resolve_endpoint
 
@@ -410,9 +412,9 @@ def run_build(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stder
             write_atomically(args.json_path, render_json(analysis))
             print(f"Exported analysis to {args.json_path}", file=stderr)
         if ci:
-            from dive_py.ci.report import run_ci
+            from dive_py.ci.run import run_ci
 
-            return run_ci(analysis, rules, args, env, stdout)  # type: ignore[arg-type]
+            return run_ci(analysis, rules, ci_options, env, stdout)  # type: ignore[arg-type]  # rules: set above whenever ci is
         return 0
     from dive_py.ui.launch import run_explorer
 

@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TextIO
 
 from dive_py import __version__
+from dive_py.display_text import escape_text
 from dive_py.domain.byte_size import format_bytes
-from dive_py.domain.display_text import escape_text
 from dive_py.errors import DivepyError, UsageError
 from dive_py.exit_codes import ExitCode
 
@@ -301,17 +301,19 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: Tex
 
         rules = None
         if ci:
+            from dive_py.ci.options import CiOptions
             from dive_py.ci.rules import load_rules
 
-            rules = load_rules(args, env)  # misconfiguration fails before the image is read
+            ci_options = CiOptions.from_arguments(args)
+            rules = load_rules(ci_options)  # misconfiguration fails before the image is read
         analysis = _load(args, env, StderrProgress(stderr))
         if args.json_path:
             write_atomically(args.json_path, render_json(analysis))  # type: ignore[arg-type]
             print(f"Exported analysis to {escape_text(args.json_path)}", file=stderr)
         if ci:
-            from dive_py.ci.report import run_ci
+            from dive_py.ci.run import run_ci
 
-            return run_ci(analysis, rules, args, env, stdout)  # type: ignore[arg-type]
+            return run_ci(analysis, rules, ci_options, env, stdout)  # type: ignore[arg-type]  # _load's -> object; rules set when ci
         return ExitCode.OK
     from dive_py.ui.launch import run_explorer
 

@@ -1,7 +1,14 @@
-"""Provides divepy's exception hierarchy: every expected failure carries its exit code and a hint."""
+"""Provides divepy's exception hierarchy: every expected failure carries its exit code and a hint.
+
+An error holds its text as written (image names, paths, engine messages may hold any
+character); :meth:`DivepyError.one_line` escapes it for printing. The escaping lives in
+:mod:`dive_py.display_text`, beside this module at the bottom of the package, so errors never
+reach up into the domain.
+"""
 
 from __future__ import annotations
 
+from dive_py.display_text import escape_text
 from dive_py.exit_codes import ExitCode
 
 
@@ -25,8 +32,6 @@ class DivepyError(Exception):
 
     def one_line(self) -> str:
         """Return ``"message - hint"`` with control characters escaped, never spanning lines."""
-        from dive_py.domain.display_text import escape_text
-
         text = f"{self.message} - {self.hint}" if self.hint else self.message
         return escape_text(text)
 

@@ -38,12 +38,15 @@ class RuleResult:
         threshold: the rule and its threshold (with origin).
         status: PASS, FAIL or SKIP.
         message: one line: why it failed, or the measured value against the threshold.
+        measured: the figure compared with the threshold (a ratio for ``lowestEfficiency`` and
+            ``highestUserWastedPercent``, bytes for the others); None when the rule was
+            skipped or the figure is undefined (a single-layer image's userWastedPercent).
     """
 
     threshold: Threshold
     status: Status
-
     message: str
+    measured: float | int | None = None
 
     @property
     def name(self) -> str:
@@ -56,37 +59,37 @@ def _percent(ratio: float) -> str:
 
 
 def _bytes(count: int) -> str:
-
     return f"{count} ({format_bytes(count)})"
 
 
-def _threshold_text(threshold: Threshold) -> str:
-    value = threshold.value
+def _threshold_text(threshold: Threshold, limit: float | int) -> str:
     if threshold.spec.kind == "bytes":
-        shown = str(value)
+        shown = str(limit)
         if threshold.text != shown:
             shown += f" ({threshold.text})"
     else:
-        shown = format_ratio(float(value))  # type: ignore[arg-type]
+        shown = format_ratio(float(limit))
     return f"threshold={shown} [{threshold.origin}]"
 
 
 def evaluate_one(threshold: Threshold, efficiency: Efficiency) -> RuleResult:
-    """Check one rule against the figures."""
+    """Check one rule against the figures (comparisons as listed in this module's docstring)."""
     name = threshold.spec.name
-    if threshold.disabled:
-        return RuleResult(threshold, Status.SKIP, f"rule disabled [{threshold.origin}]")
     limit = threshold.value
+    if limit is None:
+        return RuleResult(threshold, Status.SKIP, f"rule disabled [{threshold.origin}]")
+    against = _threshold_text(threshold, limit)
     if name == "lowestEfficiency":
         score = efficiency.score
         measured = f"efficiency={format_ratio(score)} ({_percent(score)})"
-        if score < limit:  # type: ignore[operator]
+        if score < limit:
             return RuleResult(
                 threshold,
                 Status.FAIL,
-                f"image efficiency is too low: {measured} < {_threshold_text(threshold)}",
+                f"image efficiency is too low: {measured} < {against}",
+                score,
             )
-        return RuleResult(threshold, Status.PASS, f"{measured} >= {_threshold_text(threshold)}")
+        return RuleResult(threshold, Status.PASS, f"{measured} >= {against}", score)
     if name == "highestUserWastedPercent":
         percent = efficiency.user_wasted_percent
         if percent is None:
@@ -94,17 +97,17 @@ def evaluate_one(threshold: Threshold, efficiency: Efficiency) -> RuleResult:
                 threshold,
                 Status.PASS,
                 "userWastedPercent=n/a: the image has a single layer, so no user "
-                f"bytes were added ({_threshold_text(threshold)})",
+                f"bytes were added ({against})",
             )
         measured = f"userWastedPercent={format_ratio(percent)} ({_percent(percent)})"
-        if percent > limit:  # type: ignore[operator]
+        if percent > limit:
             return RuleResult(
                 threshold,
                 Status.FAIL,
-                "too many bytes wasted, relative to the user bytes added: "
-                f"{measured} > {_threshold_text(threshold)}",
+                f"too many bytes wasted, relative to the user bytes added: {measured} > {against}",
+                percent,
             )
-        return RuleResult(threshold, Status.PASS, f"{measured} <= {_threshold_text(threshold)}")
+        return RuleResult(threshold, Status.PASS, f"{measured} <= {against}", percent)
     if name == "highestWastedBytes":
         label, measured_bytes, reason = (
             "wastedBytes",
@@ -120,11 +123,11 @@ def evaluate_one(threshold: Threshold, efficiency: Efficiency) -> RuleResult:
     else:  # pragma: no cover - RULE_SPECS and this function change together
         raise ValueError(f"unknown rule {name}")
     measured = f"{label}={_bytes(measured_bytes)}"
-    if measured_bytes > limit:  # type: ignore[operator]
+    if measured_bytes > limit:
         return RuleResult(
-            threshold, Status.FAIL, f"{reason}: {measured} > {_threshold_text(threshold)}"
+            threshold, Status.FAIL, f"{reason}: {measured} > {against}", measured_bytes
         )
-    return RuleResult(threshold, Status.PASS, f"{measured} <= {_threshold_text(threshold)}")
+    return RuleResult(threshold, Status.PASS, f"{measured} <= {against}", measured_bytes)
 
 
 def evaluate(rules: Rules, efficiency: Efficiency) -> list[RuleResult]:

@@ -1,4 +1,4 @@
-"""Provides :func:`render_junit`: the CI verdict as JUnit XML, one test case per rule.
+"""Provides :func:`render_junit`: a :class:`~dive_py.ci.result.CiResult` as JUnit XML, one test case per rule.
 
 The shape GitLab (``artifacts:reports:junit``), Jenkins (``junit``) and the GitHub test
 reporters read: ``<testsuites>`` holding one ``<testsuite>`` whose ``<testcase>`` elements are
@@ -10,11 +10,11 @@ All text is escaped (control characters as ``\\xNN``) so the file is always well
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 
-from dive_py.ci.evaluate import RuleResult, Status
-from dive_py.ci.rules import Rules
-from dive_py.domain.display_text import escape_text
+from dive_py.ci.evaluate import Status
+from dive_py.ci.report import render_report
+from dive_py.ci.result import CiResult
+from dive_py.display_text import escape_text
 
 
 def _clean(text: str) -> str:
@@ -22,18 +22,19 @@ def _clean(text: str) -> str:
     return text.replace("\ufffe", "\\ufffe").replace("\uffff", "\\uffff")
 
 
-def render_junit(analysis: object, rules: Rules, results: Sequence[RuleResult]) -> str:
-    """Return the JUnit XML document (UTF-8 text with an XML declaration)."""
-    from dive_py.ci.report import render_report, summary_counts
+def render_junit(result: CiResult) -> str:
+    """Return the JUnit XML document (UTF-8 text with an XML declaration).
 
-    image = analysis.image  # type: ignore[attr-defined]
-    efficiency = analysis.efficiency  # type: ignore[attr-defined]
-    counts = summary_counts(results)
+    The suite's ``<system-out>`` holds the text report listing every inefficient file.
+    """
+    image = result.analysis.image
+    efficiency = result.analysis.efficiency
+    rules = result.rules
     totals = {
-        "tests": str(len(results)),
-        "failures": str(counts[Status.FAIL]),
+        "tests": str(result.total),
+        "failures": str(result.failed),
         "errors": "0",
-        "skipped": str(counts[Status.SKIP]),
+        "skipped": str(result.skipped),
         "time": "0",
     }
     root = ET.Element("testsuites", {"name": "divepy CI", **totals})
@@ -61,19 +62,19 @@ def render_junit(analysis: object, rules: Rules, results: Sequence[RuleResult]) 
         figures[f"threshold.{threshold.spec.name}"] = f"{threshold.text} [{threshold.origin}]"
     for name, value in figures.items():
         ET.SubElement(properties, "property", {"name": name, "value": _clean(value)})
-    for result in results:
+    for outcome in result.outcomes:
         case = ET.SubElement(
-            suite, "testcase", {"classname": "divepy.ci", "name": result.name, "time": "0"}
+            suite, "testcase", {"classname": "divepy.ci", "name": outcome.name, "time": "0"}
         )
-        message = _clean(result.message)
-        if result.status is Status.FAIL:
+        message = _clean(outcome.message)
+        if outcome.status is Status.FAIL:
             failure = ET.SubElement(case, "failure", {"message": message, "type": "RuleFailed"})
-            failure.text = f"{result.name}: {message}"
-        elif result.status is Status.SKIP:
+            failure.text = f"{outcome.name}: {message}"
+        elif outcome.status is Status.SKIP:
             ET.SubElement(case, "skipped", {"message": message})
         else:
             ET.SubElement(case, "system-out").text = message
-    report = render_report(analysis, rules, results, all_files=True)
+    report = render_report(result, all_files=True)
     ET.SubElement(suite, "system-out").text = _clean_lines(report)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,4 +1,4 @@
-"""Provides :func:`run_ci`: print the CI report, write the JUnit file, return the exit code.
+"""Provides :func:`render_report`: CI mode's text report of a :class:`~dive_py.ci.result.CiResult`.
 
 The report (stdout) keeps the shape of dive's so that people and scripts reading dive's find
 their way::
@@ -21,20 +21,15 @@ their way::
 
 Every threshold names its origin (``[default]``, ``[file .dive-ci]``, ``[flag --x]``). File
 paths are escaped (a name holding a newline or ESC cannot break the report or drive the
-terminal). Colours only when stdout is a terminal and ``NO_COLOR`` is not set (no-color.org).
+terminal). Colours are ANSI codes, asked for by :func:`~dive_py.ci.run.run_ci`.
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Mapping, Sequence
-from typing import TextIO
-
-from dive_py.ci.evaluate import RuleResult, Status, evaluate
-from dive_py.ci.rules import Rules
+from dive_py.ci.evaluate import Status
+from dive_py.ci.result import CiResult
+from dive_py.display_text import escape_text
 from dive_py.domain.byte_size import format_bytes
-from dive_py.domain.display_text import escape_text
-from dive_py.exit_codes import ExitCode
 
 FILE_ROWS = 10
 """Inefficient files listed by default; ``--ci-all-files`` lists all."""
@@ -46,38 +41,8 @@ _GREEN = "\x1b[32m"
 _RED = "\x1b[31m"
 
 
-def use_colour(stream: TextIO, env: Mapping[str, str]) -> bool:
-    """True when ``stream`` is a terminal and ``NO_COLOR`` is unset or empty."""
-    if env.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except (OSError, ValueError):
-        return False
-
-
-def _ellipsis(stream: TextIO) -> str:
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        "\u2026".encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return "..."
-    return "\u2026"
-
-
-def summary_counts(results: Sequence[RuleResult]) -> dict[Status, int]:
-    """Return how many rules passed, failed and were skipped."""
-    counts = {status: 0 for status in Status}
-    for result in results:
-        counts[result.status] += 1
-    return counts
-
-
 def render_report(
-    analysis: object,
-    rules: Rules,
-    results: Sequence[RuleResult],
+    result: CiResult,
     *,
     all_files: bool = False,
     colour: bool = False,
@@ -86,22 +51,20 @@ def render_report(
     """Return the CI report text (ending with a newline).
 
     Args:
-        analysis: the :class:`~dive_py.domain.analysis.Analysis`.
-        rules: the rules in use (for the configuration note).
-        results: the rule outcomes, in the order to print.
+        result: the verdict: the image's figures, the rules in use (for the configuration
+            note), the rule outcomes in the order to print, and the counts.
         all_files: list every inefficient file instead of the first :data:`FILE_ROWS`.
         colour: use ANSI colours.
         ellipsis: the character that starts the "N more" line.
     """
-
-    image = analysis.image  # type: ignore[attr-defined]
-    efficiency = analysis.efficiency  # type: ignore[attr-defined]
+    image = result.analysis.image
+    efficiency = result.analysis.efficiency
 
     def bold(text: str) -> str:
         return f"{_BOLD}{text}{_RESET}" if colour else text
 
     lines = [
-        f"  {rules.note}",
+        f"  {result.rules.note}",
         f"{bold('Image Source:')} {escape_text(f'{image.source}://{image.reference}')}",
         f"  efficiency: {efficiency.score * 100:.4f} %",
         f"  wastedBytes: {efficiency.wasted_bytes} bytes ({format_bytes(efficiency.wasted_bytes)})",
@@ -117,10 +80,9 @@ def render_report(
         f"  reclaimableBytes: {efficiency.reclaimable_bytes} bytes "
         f"({format_bytes(efficiency.reclaimable_bytes)})"
     )
-    warnings = list(getattr(image, "warnings", []) or [])
-    if warnings:
+    if image.warnings:
         lines.append(bold("Warnings:"))
-        lines.extend(f"  {escape_text(text)}" for text in warnings)
+        lines.extend(f"  {escape_text(text)}" for text in image.warnings)
     lines.append(bold("Inefficient Files:"))
     inefficient = list(efficiency.inefficient)
     if not inefficient:
@@ -139,50 +101,16 @@ def render_report(
                 f"{ellipsis} {hidden} more ({format_bytes(rest)}; --ci-all-files lists them all)"
             )
     lines.append(bold("Results:"))
-    for result in results:
-        label = result.status.value
+    for outcome in result.outcomes:
+        label = outcome.status.value
         if colour:
-            label = f"{_STATUS_COLOURS[result.status]}{label}{_RESET}"
-        lines.append(f"  {label}: {result.name}: {escape_text(result.message)}")
-    counts = summary_counts(results)
-    verdict = "FAIL" if counts[Status.FAIL] else "PASS"
+            label = f"{_STATUS_COLOURS[outcome.status]}{label}{_RESET}"
+        lines.append(f"  {label}: {outcome.name}: {escape_text(outcome.message)}")
     summary = (
-        f"Result:{verdict} [Total:{len(results)}] [Passed:{counts[Status.PASS]}] "
-        f"[Failed:{counts[Status.FAIL]}] [Warn:0] [Skipped:{counts[Status.SKIP]}]"
+        f"Result:{result.verdict.value} [Total:{result.total}] [Passed:{result.passed}] "
+        f"[Failed:{result.failed}] [Warn:0] [Skipped:{result.skipped}]"
     )
     if colour:
-        summary = f"{_RED if counts[Status.FAIL] else _GREEN}{summary}{_RESET}"
+        summary = f"{_RED if result.failed else _GREEN}{summary}{_RESET}"
     lines.append(summary)
     return "\n".join(lines) + "\n"
-
-
-def run_ci(
-    analysis: object, rules: Rules, args: argparse.Namespace, env: Mapping[str, str], stdout: TextIO
-) -> int:
-    """Evaluate the rules, print the report, write ``--junit``; return the exit code.
-
-    Returns:
-        :attr:`ExitCode.OK` when no rule failed, else :attr:`ExitCode.RULE_FAILED`.
-
-    Raises:
-        OutputError: the JUnit file could not be written (after the report was printed).
-    """
-    results = evaluate(rules, analysis.efficiency)  # type: ignore[attr-defined]
-    text = render_report(
-        analysis,
-        rules,
-        results,
-        all_files=bool(getattr(args, "ci_all_files", False)),
-        colour=use_colour(stdout, env),
-        ellipsis=_ellipsis(stdout),
-    )
-    stdout.write(text)
-    stdout.flush()
-    junit_path = getattr(args, "junit", None)
-    if junit_path:
-        from dive_py.atomic_file import write_atomically
-        from dive_py.ci.junit import render_junit
-
-        write_atomically(junit_path, render_junit(analysis, rules, results))
-    failed = any(result.status is Status.FAIL for result in results)
-    return ExitCode.RULE_FAILED if failed else ExitCode.OK

@@ -20,16 +20,15 @@ raised at once, as one :class:`~dive_py.errors.UsageError` (exit 2), before the 
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dive_py.ci.sizes import ValueProblem, parse_bytes, parse_ratio
-from dive_py.domain.display_text import escape_text
+from dive_py.display_text import escape_text
 from dive_py.errors import UsageError
 
 DEFAULT_CONFIG_NAME = ".dive-ci"
@@ -245,25 +244,35 @@ def parse_threshold(spec: RuleSpec, text: str) -> float | int | None:
     return parse_bytes(stripped)
 
 
-def load_rules(
-    args: argparse.Namespace, env: Mapping[str, str], cwd: str | os.PathLike[str] | None = None
-) -> Rules:
+class RuleFlags(Protocol):
+    """What :func:`load_rules` reads from the command line (a
+    :class:`~dive_py.ci.options.CiOptions` is one)."""
+
+    @property
+    def config_path(self) -> str | None:
+        """The ``--ci-config`` value as given, or None to look for ``.dive-ci``."""
+        ...
+
+    @property
+    def rule_flags(self) -> Mapping[str, str]:
+        """Rule name -> threshold text, for the rule flags given on the command line."""
+        ...
+
+
+def load_rules(flags: RuleFlags, cwd: str | os.PathLike[str] | None = None) -> Rules:
     """Return the effective CI rules, or raise one error listing every problem.
 
     Args:
-        args: parsed ``divepy`` flags: ``ci_config`` and one attribute per rule name (None
-            when the flag was not given).
-        env: the environment (unused today; kept for symmetry with the other CI entry points).
+        flags: the ``--ci-config`` value and the rule flags given (by rule name).
         cwd: the directory holding the default ``.dive-ci`` (the working directory by default).
 
     Raises:
         UsageError: a ``--ci-config`` file that does not exist, an unreadable file, bad YAML,
             an unknown rule key, or a bad or empty value (all problems in one line).
     """
-    del env
     base = Path(os.getcwd() if cwd is None else cwd)
     problems: list[str] = []
-    explicit = getattr(args, "ci_config", None)
+    explicit = flags.config_path
     file_values: dict[str, str | None] = {}
     config_path: str | None = None
     if explicit is not None:
@@ -289,11 +298,12 @@ def load_rules(
             note = f"Using default CI config (no {DEFAULT_CONFIG_NAME} in the working directory)"
     thresholds: list[Threshold] = []
     for spec in RULE_SPECS:
-        flag_value = getattr(args, spec.name, None)
+        flag_value = flags.rule_flags.get(spec.name)
+        file_value = file_values.get(spec.name)
         if flag_value is not None:
-            text, origin = str(flag_value), f"flag {spec.flag}"
-        elif file_values.get(spec.name) is not None:
-            text, origin = file_values[spec.name], f"file {config_path}"  # type: ignore[assignment]
+            text, origin = flag_value, f"flag {spec.flag}"
+        elif file_value is not None:
+            text, origin = file_value, f"file {config_path}"
         elif spec.name in file_values:
             text, origin = spec.default, f"default; no value in file {config_path}"
         else:

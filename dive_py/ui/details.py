@@ -22,8 +22,8 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
-from dive_py.domain.display_text import escape_text
 from dive_py.domain.image import Layer
 from dive_py.ui.list_bindings import LIST_MOVES
 from dive_py.ui.tree_rows import format_size

@@ -10,8 +10,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
+from dive_py.display_text import escape_text
 from dive_py.domain.compare import CompareMode, compare_ranges
-from dive_py.domain.display_text import escape_text
 from dive_py.domain.image import Image
 from dive_py.ui.list_bindings import LIST_MOVES
 from dive_py.ui.tree_rows import format_size

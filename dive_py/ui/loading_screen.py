@@ -10,7 +10,7 @@ from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Footer, LoadingIndicator, Static
 
-from dive_py.domain.display_text import escape_text
+from dive_py.display_text import escape_text
 from dive_py.domain.progress import ProgressListener
 from dive_py.ui.tree_rows import format_size
 

@@ -15,9 +15,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Static
 from textual.worker import get_current_worker
 
+from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.compare import BuildCancelled, CompareMode
-from dive_py.domain.display_text import escape_text
 from dive_py.domain.file_tree import FileNode
 from dive_py.explorer_config import ExplorerConfig
 from dive_py.ui.details import InefficientTable, image_summary, layer_details

@@ -27,9 +27,9 @@ from enum import Enum
 from operator import attrgetter
 from typing import overload
 
+from dive_py.display_text import escape_text
 from dive_py.domain.byte_size import format_bytes as format_size
 from dive_py.domain.change_type import DiffType
-from dive_py.domain.display_text import escape_text
 from dive_py.domain.entry import EntryType
 from dive_py.domain.file_tree import FileNode
 

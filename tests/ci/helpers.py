@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from dive_py.ci.options import CiOptions
 from dive_py.cli import build_parser, run
 from dive_py.domain.efficiency import Efficiency, InefficientPath
 from tests.image_builder import ImageSpec, docker_archive
 
 
-def ci_args(*argv: str) -> argparse.Namespace:
-    """The divepy namespace for ``divepy --ci [argv] IMAGE``."""
-    return build_parser().parse_args(["--ci", *argv, "some-image"])
+def ci_args(*argv: str) -> CiOptions:
+    """The CI options of ``divepy --ci [argv] IMAGE``."""
+    return CiOptions.from_arguments(build_parser().parse_args(["--ci", *argv, "some-image"]))
 
 
 def figures(

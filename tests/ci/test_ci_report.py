@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.ci.evaluate import evaluate
 from dive_py.ci.junit import render_junit
-from dive_py.ci.report import FILE_ROWS, render_report, run_ci, use_colour
+from dive_py.ci.report import FILE_ROWS, render_report
+from dive_py.ci.result import compute_result
 from dive_py.ci.rules import load_rules
+from dive_py.ci.run import run_ci, use_colour
 from dive_py.domain.efficiency import InefficientPath
 from dive_py.exit_codes import ExitCode
 from tests.ci.helpers import ci_args, fake_analysis, figures
@@ -20,9 +21,9 @@ from tests.ci.helpers import ci_args, fake_analysis, figures
 def report(
     tmp_path: Path, eff, *argv: str, all_files: bool = False, colour: bool = False, **kw
 ) -> str:
-    rules = load_rules(ci_args(*argv), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(*argv), cwd=tmp_path)
     analysis = fake_analysis(eff, **kw)
-    return render_report(analysis, rules, evaluate(rules, eff), all_files=all_files, colour=colour)
+    return render_report(compute_result(analysis, rules), all_files=all_files, colour=colour)
 
 
 def test_report_lines(tmp_path: Path) -> None:
@@ -156,7 +157,7 @@ def test_use_colour(stream, env, expected) -> None:
 
 
 def test_run_ci_colours_on_a_tty_unless_no_color(tmp_path: Path) -> None:
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     analysis = fake_analysis(figures(score=0.5))
     out = Tty()
     assert run_ci(analysis, rules, ci_args(), {}, out) == ExitCode.RULE_FAILED
@@ -167,13 +168,13 @@ def test_run_ci_colours_on_a_tty_unless_no_color(tmp_path: Path) -> None:
 
 
 def test_run_ci_exit_codes(tmp_path: Path) -> None:
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     assert run_ci(fake_analysis(figures(score=0.95)), rules, ci_args(), {}, io.StringIO()) == 0
     assert run_ci(fake_analysis(figures(score=0.85)), rules, ci_args(), {}, io.StringIO()) == 1
 
 
 def test_ascii_stdout_gets_three_dots(tmp_path: Path) -> None:
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="ascii")
     run_ci(fake_analysis(figures(inefficient=many(FILE_ROWS + 1))), rules, ci_args(), {}, out)
@@ -187,7 +188,7 @@ def test_junit_one_case_per_rule(tmp_path: Path) -> None:
     junit = tmp_path / "out" / "junit.xml"
     junit.parent.mkdir()
     args = ci_args("--junit", str(junit), "--highestWastedBytes", "1kB")
-    rules = load_rules(args, {}, cwd=tmp_path)
+    rules = load_rules(args, cwd=tmp_path)
     eff = figures(score=0.5, wasted=2506, inefficient=[InefficientPath("/x\x1b\n<&>", 2, 2506)])
     code = run_ci(fake_analysis(eff, reference='a<b>&"c\x01'), rules, args, {}, io.StringIO())
     assert code == ExitCode.RULE_FAILED
@@ -220,17 +221,17 @@ def test_junit_one_case_per_rule(tmp_path: Path) -> None:
 
 
 def test_junit_pass_has_no_failures(tmp_path: Path) -> None:
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
-    text = render_junit(fake_analysis(figures()), rules, evaluate(rules, figures()))
+    rules = load_rules(ci_args(), cwd=tmp_path)
+    text = render_junit(compute_result(fake_analysis(figures()), rules))
     root = ET.fromstring(text.encode())
     assert root.get("failures") == "0"
     assert not root.findall(".//failure")
 
 
 def test_junit_single_layer_has_no_nan(tmp_path: Path) -> None:
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     eff = figures(user_wasted=None, user_size=0)
-    text = render_junit(fake_analysis(eff), rules, evaluate(rules, eff))
+    text = render_junit(compute_result(fake_analysis(eff), rules))
     ET.fromstring(text.encode())
     assert "nan" not in text.lower()
 
@@ -239,6 +240,6 @@ def test_junit_replaces_an_older_longer_file_whole(tmp_path: Path) -> None:
     junit = tmp_path / "j.xml"
     junit.write_text("x" * 100_000)
     args = ci_args("--junit", str(junit))
-    rules = load_rules(args, {}, cwd=tmp_path)
+    rules = load_rules(args, cwd=tmp_path)
     run_ci(fake_analysis(figures()), rules, args, {}, io.StringIO())
     ET.parse(junit)

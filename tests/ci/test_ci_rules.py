@@ -33,7 +33,7 @@ def write(tmp_path: Path, text: str, name: str = ".dive-ci") -> Path:
 
 
 def test_missing_default_file_means_defaults(tmp_path: Path) -> None:
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     assert [t.spec.name for t in rules.thresholds] == ALL_RULES
     assert {t.spec.name: (t.value, t.origin) for t in rules.thresholds} == {
         "highestReclaimableBytes": (None, "default"),
@@ -47,7 +47,7 @@ def test_missing_default_file_means_defaults(tmp_path: Path) -> None:
 
 def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"nope\.yaml \(--ci-config\) does not exist") as info:
-        load_rules(ci_args("--ci-config", "nope.yaml"), {}, cwd=tmp_path)
+        load_rules(ci_args("--ci-config", "nope.yaml"), cwd=tmp_path)
     assert info.value.exit_code == 2
 
 
@@ -57,7 +57,7 @@ def test_file_values_and_overriding_flag(tmp_path: Path) -> None:
         "rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 20MB\n"
         "  highestUserWastedPercent: 0.2\n  highestReclaimableBytes: 1MiB\n",
     )
-    rules = load_rules(ci_args("--lowestEfficiency", "0.5"), {}, cwd=tmp_path)
+    rules = load_rules(ci_args("--lowestEfficiency", "0.5"), cwd=tmp_path)
     got = {t.spec.name: (t.value, t.origin) for t in rules.thresholds}
     assert got == {
         "highestReclaimableBytes": (1_048_576, "file .dive-ci"),
@@ -70,7 +70,7 @@ def test_file_values_and_overriding_flag(tmp_path: Path) -> None:
 
 def test_rule_missing_from_file_uses_default_and_says_so(tmp_path: Path) -> None:
     write(tmp_path, "rules:\n  # lowestEfficiency: 0.99\n  highestWastedBytes: 2KB\n")
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     assert rules.get("lowestEfficiency").origin == "default"
     assert rules.get("lowestEfficiency").value == 0.9
     assert rules.get("highestWastedBytes").value == 2000
@@ -78,14 +78,14 @@ def test_rule_missing_from_file_uses_default_and_says_so(tmp_path: Path) -> None
 
 def test_flag_overrides_a_bad_file_value(tmp_path: Path) -> None:
     write(tmp_path, "rules:\n  lowestEfficiency: 7\n")
-    rules = load_rules(ci_args("--lowest-efficiency", "0.8"), {}, cwd=tmp_path)
+    rules = load_rules(ci_args("--lowest-efficiency", "0.8"), cwd=tmp_path)
     assert rules.get("lowestEfficiency").value == 0.8
 
 
 def test_explicit_config_path(tmp_path: Path) -> None:
     write(tmp_path, "rules:\n  lowestEfficiency: 0.5\n", name="ci.yaml")
     write(tmp_path, "rules:\n  lowestEfficiency: 0.7\n")  # ignored: --ci-config wins
-    rules = load_rules(ci_args("--ci-config", "ci.yaml"), {}, cwd=tmp_path)
+    rules = load_rules(ci_args("--ci-config", "ci.yaml"), cwd=tmp_path)
     assert rules.get("lowestEfficiency").value == 0.5
     assert rules.get("lowestEfficiency").origin == "file ci.yaml"
 
@@ -122,26 +122,26 @@ def test_camel_and_kebab_keys(tmp_path: Path, keys: tuple[str, ...]) -> None:
             for key, value in zip(keys, ("0.91", "3kB", "0.33", "4KiB"), strict=False)
         ),
     )
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     assert [t.value for t in rules.thresholds] == [4096, 0.33, 3000, 0.91]
 
 
 @pytest.mark.parametrize("flag", ["--highestWastedBytes", "--highest-wasted-bytes"])
 def test_camel_and_kebab_flags(tmp_path: Path, flag: str) -> None:
-    rules = load_rules(ci_args(flag, "20MiB"), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(flag, "20MiB"), cwd=tmp_path)
     assert rules.get("highestWastedBytes").value == 20_971_520
     assert rules.get("highestWastedBytes").origin == "flag --highestWastedBytes"
 
 
 def test_other_top_level_keys_are_ignored(tmp_path: Path) -> None:
     write(tmp_path, "plugins:\n  - name: x\nrules:\n  lowestEfficiency: 0.5\n")
-    assert load_rules(ci_args(), {}, cwd=tmp_path).get("lowestEfficiency").value == 0.5
+    assert load_rules(ci_args(), cwd=tmp_path).get("lowestEfficiency").value == 0.5
 
 
 @pytest.mark.parametrize("text", ["", "# nothing\n", "rules:\n", "rules: {}\n"])
 def test_empty_file_or_rules_means_defaults(tmp_path: Path, text: str) -> None:
     write(tmp_path, text)
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     assert [t.origin for t in rules.thresholds] == ["default"] * 4
 
 
@@ -164,10 +164,10 @@ def test_human_byte_sizes_in_file_and_flags(
     tmp_path: Path, text: str, expected: int | None
 ) -> None:
     write(tmp_path, f"rules:\n  highestWastedBytes: {text}\n  highestReclaimableBytes: {text}\n")
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     assert rules.get("highestWastedBytes").value == expected
     assert rules.get("highestReclaimableBytes").value == expected
-    flagged = load_rules(ci_args("--highestReclaimableBytes", text), {}, cwd=tmp_path / "..")
+    flagged = load_rules(ci_args("--highestReclaimableBytes", text), cwd=tmp_path / "..")
     assert flagged.get("highestReclaimableBytes").value == expected
 
 
@@ -177,7 +177,7 @@ def test_human_byte_sizes_in_file_and_flags(
 def problems_of(tmp_path: Path, text: str, *argv: str) -> str:
     write(tmp_path, text)
     with pytest.raises(UsageError) as info:
-        load_rules(ci_args(*argv), {}, cwd=tmp_path)
+        load_rules(ci_args(*argv), cwd=tmp_path)
     assert info.value.exit_code == 2
     line = info.value.one_line()
     assert "\n" not in line
@@ -213,7 +213,7 @@ def test_misconfigured_low_values(tmp_path: Path) -> None:
 def test_rule_without_value_uses_the_default_as_dive_does(tmp_path: Path) -> None:
     """dive 0.13.1 applies the default to ``lowestEfficiency:`` (YAML null): keep parity, say so."""
     write(tmp_path, "rules:\n  lowestEfficiency:\n  highestWastedBytes: ~\n")
-    rules = load_rules(ci_args(), {}, cwd=tmp_path)
+    rules = load_rules(ci_args(), cwd=tmp_path)
     assert rules.get("lowestEfficiency").value == 0.9
     assert rules.get("lowestEfficiency").origin == "default; no value in file .dive-ci"
     assert rules.get("highestWastedBytes").disabled
@@ -231,7 +231,7 @@ def test_empty_flag_value_is_misconfigured(tmp_path: Path) -> None:
         match=r"highestWastedBytes \(flag --highestWastedBytes\): "
         r"empty value",
     ):
-        load_rules(ci_args("--highestWastedBytes", ""), {}, cwd=tmp_path)
+        load_rules(ci_args("--highestWastedBytes", ""), cwd=tmp_path)
 
 
 def test_bad_flag_values_are_listed_with_file_problems(tmp_path: Path) -> None:
@@ -298,7 +298,7 @@ def test_bad_yaml_shapes(tmp_path: Path, text: str, fragment: str) -> None:
 def test_config_that_is_a_directory(tmp_path: Path) -> None:
     (tmp_path / "dir").mkdir()
     with pytest.raises(UsageError, match="is a directory"):
-        load_rules(ci_args("--ci-config", "dir"), {}, cwd=tmp_path)
+        load_rules(ci_args("--ci-config", "dir"), cwd=tmp_path)
 
 
 # --- verdicts ---------------------------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_config_that_is_a_directory(tmp_path: Path) -> None:
 def all_rules(tmp_path: Path, **values: str):
     text = "rules:\n" + "".join(f"  {k}: {v}\n" for k, v in values.items())
     write(tmp_path, text)
-    return load_rules(ci_args(), {}, cwd=tmp_path)
+    return load_rules(ci_args(), cwd=tmp_path)
 
 
 def test_all_rules_pass(tmp_path: Path) -> None:
@@ -393,7 +393,7 @@ def test_single_layer_passes_user_wasted_percent(tmp_path: Path) -> None:
 
 def test_results_name_value_threshold_and_origin(tmp_path: Path) -> None:
     write(tmp_path, "rules:\n  highestWastedBytes: 2KB\n")
-    rules = load_rules(ci_args("--lowestEfficiency", "0.99"), {}, cwd=tmp_path)
+    rules = load_rules(ci_args("--lowestEfficiency", "0.99"), cwd=tmp_path)
     messages = {
         r.name: (r.status, r.message)
         for r in evaluate(rules, figures(score=0.95, wasted=2506, user_wasted=0.05))

@@ -4,6 +4,10 @@ A file name in an image may hold any byte but ``/`` and NUL: newlines, ESC seque
 drive the terminal, bytes that are not UTF-8. Shown text escapes them the way Python's
 ``repr`` does (``\\n``, ``\\x1b``) and shows a non-UTF-8 byte (kept as a lone surrogate by
 ``surrogateescape`` decoding) as ``\\xNN`` — never as a lossy U+FFFD.
+
+It imports nothing of divepy and sits at the bottom of the package, beside
+:mod:`dive_py.errors` (whose one-line messages it escapes); the CLI, CI mode and the explorer
+use it too.
 """
 
 from __future__ import annotations
