@@ -30,7 +30,8 @@ def parse_bytes(text: str) -> int:
     Raises:
         ValueProblem: no leading number, an unknown unit, or a value of 2**64 or more.
     """
-    number = _NUMBER.match(text).group()  # type: ignore[union-attr]
+    leading = _NUMBER.match(text)  # always matches (possibly empty): the pattern is [0-9.,]*
+    number = leading.group() if leading is not None else ""
     unit = text[len(number) :].strip().lower()
     digits = number.replace(",", "")
     try:
