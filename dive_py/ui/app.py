@@ -128,7 +128,8 @@ class DiveApp(App[int]):
         self.switch_screen(MainScreen(analysis, image_name=self.image_name, config=self.config))
 
     # -- actions ---------------------------------------------------------------------------
-    def action_quit(self) -> None:  # type: ignore[override]
+    async def action_quit(self) -> None:
+        """Quit with exit code 0 (noting when the image was still loading)."""
         if self.analysis is None:
             self.quit_while_loading = True
         self.exit(0)

@@ -60,6 +60,3 @@ class HelpScreen(ModalScreen[None]):
             scroll.border_title = "divepy keys  (Esc closes)"
             yield Static(legend)
             yield Static(table)
-
-    def action_dismiss(self) -> None:  # type: ignore[override]
-        self.dismiss(None)
