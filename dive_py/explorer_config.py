@@ -23,42 +23,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dive_py.domain.change_type import CONFIG_NAMES
 from dive_py.errors import UsageError
 
-DIFF_NAMES = ("added", "removed", "modified", "unmodified")
-"""Names accepted in ``diff.hide`` (case-insensitive)."""
-
-#: dive's ``keybinding.*`` keys with divepy's defaults, in Textual key syntax. Where dive's
-#: default cannot work in a terminal or clashes with Textual, divepy's replacement is used
-#: (``ctrl+m`` arrives as Enter -> ``ctrl+n``; ``ctrl+p`` is the command palette; ``ctrl+/``
-#: arrives as ``ctrl+_`` on most terminals).
-DEFAULT_KEYS: dict[str, str] = {
-    "quit": "q",
-    "force-quit": "ctrl+c",
-    "toggle-view": "tab",
-    "filter-files": "ctrl+f,slash,ctrl+underscore",
-    "close-filter-files": "escape",
-    "up": "up,k",
-    "down": "down,j",
-    "left": "left,h",
-    "right": "right,l",
-    "page-up": "pageup,u",
-    "page-down": "pagedown,d",
-    "home": "home",
-    "end": "end",
-    "compare-all": "ctrl+a",
-    "compare-layer": "ctrl+l",
-    "toggle-empty-steps": "e",
-    "toggle-collapse-dir": "space",
-    "toggle-collapse-all-dir": "ctrl+space,ctrl+@",
-    "toggle-sort-order": "ctrl+o",
-    "toggle-filetree-attributes": "ctrl+b",
-    "toggle-added-files": "ctrl+a",
-    "toggle-removed-files": "ctrl+r",
-    "toggle-modified-files": "ctrl+n",
-    "toggle-unmodified-files": "ctrl+u",
-    "help": "question_mark",
-}
+#: dive's ``keybinding.*`` names that divepy reads differently from a binding id.
+#:
+#: * ``quit``: divepy has two bindings, ``quit`` (plain keys, which a focused filter input
+#:   would otherwise swallow as text) and ``force-quit`` (ctrl keys, priority bindings that
+#:   work everywhere); dive's ``quit`` list is split between them (letters to ``quit``,
+#:   ctrl keys to ``force-quit``; a side left empty gets ``ctrl+q``).
+#: * ``toggle-unchanged-files``: dive's older name of ``toggle-unmodified-files`` (read only
+#:   when the newer name is not set, as dive does).
+#:
+#: Every other ``keybinding.*`` name is a binding id of the explorer (dive's names are the
+#: ids, see :data:`dive_py.ui.key_table.DEFAULT_KEYS`). Where dive's default key cannot work
+#: in a terminal or clashes with Textual, divepy's binding uses another default: dive's
+#: ``ctrl+m`` (toggle modified files) arrives as Enter, so divepy uses ``ctrl+n``; ``ctrl+p``
+#: is the command palette; ``ctrl+/`` arrives as ``ctrl+_`` on most terminals.
+DIVE_KEY_ALIASES = {"toggle-unchanged-files": "toggle-unmodified-files"}
 
 #: dive keybinding keys that divepy accepts but has no action for (the value is still checked).
 IGNORED_KEYS = frozenset({"toggle-wrap-tree", "extract-file"})
@@ -129,13 +111,18 @@ class ExplorerConfig:
 
     Attributes:
         keymap: binding id -> Textual key list (``"ctrl+a"``, ``"up,k"``) for every binding
-            the config file or the environment set; defaults are in :data:`DEFAULT_KEYS`.
-        hide: change types hidden at start (names from :data:`DIFF_NAMES`).
+            the config file or the environment set (what the explorer hands to
+            :meth:`textual.app.App.set_keymap`).
+        hide: change types hidden at start (names from
+            :data:`~dive_py.domain.change_type.CONFIG_NAMES`).
         show_aggregated_changes: start in aggregated compare mode.
         collapse_dir: start with every directory collapsed.
         show_attributes: show the permission / owner / size column.
         pane_width: the file tree pane's share of the screen width, 0 < x < 1.
         source: the file the settings came from, or None.
+        default_keys: every remappable binding id -> its default Textual key list, as given
+            to :func:`load_explorer_config` (the explorer's table,
+            :data:`dive_py.ui.key_table.DEFAULT_KEYS`); empty when not loaded. Not compared.
     """
 
     keymap: dict[str, str] = field(default_factory=dict)
@@ -145,10 +132,11 @@ class ExplorerConfig:
     show_attributes: bool = True
     pane_width: float = 0.5
     source: str | None = None
+    default_keys: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def keys_for(self, binding_id: str) -> str:
-        """Return the Textual key list in effect for ``binding_id``."""
-        return self.keymap.get(binding_id, DEFAULT_KEYS.get(binding_id, ""))
+        """Return the Textual key list in effect for ``binding_id`` ("" for an unknown id)."""
+        return self.keymap.get(binding_id, self.default_keys.get(binding_id, ""))
 
 
 def translate_keys(value: str, where: str = "keybinding") -> str:
@@ -247,15 +235,22 @@ def _bool(value: Any, where: str) -> bool:
     raise UsageError(f"{where}: {value!r} is not true or false", "use true or false")
 
 
-def load_explorer_config(path: str | None, env: Mapping[str, str]) -> ExplorerConfig:
+def load_explorer_config(
+    path: str | None, env: Mapping[str, str], *, default_keys: Mapping[str, str]
+) -> ExplorerConfig:
     """Read the explorer settings from ``path`` (or dive's default locations) and ``env``.
 
     Args:
         path: ``--config PATH``, or None for the default locations.
         env: the environment (``HOME``, ``XDG_CONFIG_*``, ``DIVE_*``).
+        default_keys: every remappable binding id -> its default Textual key list (the
+            explorer passes :data:`dive_py.ui.key_table.DEFAULT_KEYS`, derived from its
+            bindings); a ``keybinding.*`` name must be one of these ids, one of
+            :data:`DIVE_KEY_ALIASES`, or one of :data:`IGNORED_KEYS`.
 
     Raises:
-        UsageError: the named file is missing or unreadable, the YAML is invalid, or a value is.
+        UsageError: the named file is missing or unreadable, the YAML is invalid, or a value is
+            (an unknown ``keybinding.*`` name or key, an unknown change type in ``diff.hide``).
     """
     import yaml
 
@@ -286,20 +281,23 @@ def load_explorer_config(path: str | None, env: Mapping[str, str]) -> ExplorerCo
     for name, value in env.items():
         if name.startswith("DIVE_") and "." in name:
             values[name[5:].lower().replace("_", "-")] = value
-    config = ExplorerConfig(source=str(file) if file is not None else None)
+    config = ExplorerConfig(
+        source=str(file) if file is not None else None, default_keys=dict(default_keys)
+    )
 
     def where(key: str) -> str:
         return f"{label}: {key}"
 
-    # keybindings (legacy alias read first, as dive does)
-    legacy = values.get("keybinding.toggle-unchanged-files")
-    if legacy is not None and "keybinding.toggle-unmodified-files" not in values:
-        values["keybinding.toggle-unmodified-files"] = legacy
+    # keybindings (legacy aliases read first, as dive does: the newer name wins)
+    for old, new in DIVE_KEY_ALIASES.items():
+        legacy = values.get(f"keybinding.{old}")
+        if legacy is not None and f"keybinding.{new}" not in values:
+            values[f"keybinding.{new}"] = legacy
     for key, value in values.items():
         if not key.startswith("keybinding."):
             continue
         action = key[len("keybinding.") :]
-        if action == "toggle-unchanged-files":
+        if action in DIVE_KEY_ALIASES:
             continue
         if value is None or str(value).strip() == "":
             continue
@@ -313,7 +311,7 @@ def load_explorer_config(path: str | None, env: Mapping[str, str]) -> ExplorerCo
             config.keymap["quit"] = ",".join(plain) if plain else "ctrl+q"
             config.keymap["force-quit"] = ",".join(ctrl) if ctrl else "ctrl+q"
             continue
-        if action not in DEFAULT_KEYS:
+        if action not in default_keys:
             raise UsageError(f"{where(key)}: unknown keybinding", "see dive's keybinding names")
         config.keymap[action] = keys
     hide = values.get("diff.hide")
@@ -324,10 +322,10 @@ def load_explorer_config(path: str | None, env: Mapping[str, str]) -> ExplorerCo
             name = str(item).strip().lower()
             if not name:
                 continue
-            if name not in DIFF_NAMES:
+            if name not in CONFIG_NAMES:
                 raise UsageError(
                     f"{where('diff.hide')}: unknown change type {item!r}",
-                    "use added, removed, modified or unmodified",
+                    f"use {', '.join(CONFIG_NAMES[:-1])} or {CONFIG_NAMES[-1]}",
                 )
             names.add(name)
         config.hide = frozenset(names)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.progress import ProgressListener
@@ -78,7 +79,12 @@ class DiveApp(App[int]):
             return image.repo_tags[0] if image.repo_tags else image.reference
         return "image"
 
-    def get_default_screen(self):  # type: ignore[no-untyped-def]
+    @property
+    def applied_keymap(self) -> Mapping[str, str]:
+        """The keymap handed to :meth:`~textual.app.App.set_keymap` (binding id -> keys)."""
+        return self.config.keymap
+
+    def get_default_screen(self) -> Screen[Any]:
         if self.analysis is not None:
             return MainScreen(self.analysis, image_name=self.image_name, config=self.config)
         return super().get_default_screen()
@@ -108,7 +114,8 @@ class DiveApp(App[int]):
             return
         self._call(self._loaded, analysis)
 
-    def _call(self, callback, *args) -> None:  # type: ignore[no-untyped-def]
+    def _call(self, callback: Callable[..., object], *args: object) -> None:
+        """Run ``callback(*args)`` on the app's thread (from the loading thread)."""
         with contextlib.suppress(RuntimeError):  # the app is gone (quit while loading)
             self.call_from_thread(callback, *args)
 
@@ -121,7 +128,8 @@ class DiveApp(App[int]):
         self.switch_screen(MainScreen(analysis, image_name=self.image_name, config=self.config))
 
     # -- actions ---------------------------------------------------------------------------
-    def action_quit(self) -> None:  # type: ignore[override]
+    async def action_quit(self) -> None:
+        """Quit with exit code 0 (noting when the image was still loading)."""
         if self.analysis is None:
             self.quit_while_loading = True
         self.exit(0)

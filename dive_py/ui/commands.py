@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, runtime_checkable
 
+from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
-
-if TYPE_CHECKING:
-    from textual.app import App
+from textual.widget import Widget
 
 
 @dataclass(frozen=True)
@@ -27,33 +26,35 @@ class ActionEntry:
     focus: bool
 
 
-def _display_keys(app: App, binding: Binding) -> str:
-    keymap = getattr(app, "_keymap", {}) or {}
+@runtime_checkable
+class KeymapOwner(Protocol):
+    """An app that remembers the keymap it handed to :meth:`~textual.app.App.set_keymap`."""
+
+    @property
+    def applied_keymap(self) -> Mapping[str, str]:
+        """Binding id -> Textual key list, for the bindings the user remapped."""
+        ...
+
+
+def _display_keys(app: App[Any], binding: Binding) -> str:
+    """The keys of ``binding`` as the app shows them (``"^f, /"``), remapping applied."""
+    keymap = app.applied_keymap if isinstance(app, KeymapOwner) else {}
     keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
     return ", ".join(app.get_key_display(Binding(key.strip(), "")) for key in keys.split(","))
 
 
 def _bindings(node: DOMNode) -> list[Binding]:
-    out = []
-    seen = set()
-    for cls in type(node).__mro__:
-        for item in getattr(cls, "BINDINGS", None) or ():
-            if isinstance(item, Binding) and item.id and item.id not in seen and item.description:
-                seen.add(item.id)
-                out.append(item)
-        if cls.__name__ in (
-            "LayersTable",
-            "FileTreeView",
-            "InefficientTable",
-            "FilterInput",
-            "MainScreen",
-            "DiveApp",
-        ):
-            break
+    """The described bindings ``node``'s class declares itself (Textual's own are left out)."""
+    out: list[Binding] = []
+    seen: set[str] = set()
+    for item in vars(type(node)).get("BINDINGS", ()):
+        if isinstance(item, Binding) and item.id and item.id not in seen and item.description:
+            seen.add(item.id)
+            out.append(item)
     return out
 
 
-def explorer_actions(app: App) -> Iterator[ActionEntry]:
+def explorer_actions(app: App[Any]) -> Iterator[ActionEntry]:
     """Yield every action of the explorer screen (pane, description, keys, how to run it)."""
     from dive_py.ui.details import InefficientTable
     from dive_py.ui.file_tree_view import FileTreeView
@@ -86,9 +87,9 @@ class ExplorerCommands(Provider):
     """Every action of the explorer, with its keys, runnable from the command palette."""
 
     async def _run(self, entry: ActionEntry) -> None:
-        if entry.focus and hasattr(entry.node, "focus"):
-            entry.node.focus()  # type: ignore[attr-defined]
-        await entry.node.run_action(entry.action)
+        if entry.focus and isinstance(entry.node, Widget):
+            entry.node.focus()
+        await self.app.run_action(entry.action, entry.node)
 
     def _entries(self) -> list[ActionEntry]:
         return list(explorer_actions(self.app))

@@ -8,8 +8,11 @@ screen.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timezone
 from typing import ClassVar
 
+import humanize
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -24,9 +27,9 @@ from textual.strip import Strip
 
 from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
+from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.image import Layer
 from dive_py.ui.list_bindings import LIST_MOVES
-from dive_py.ui.tree_rows import format_size
 
 
 def _label(text: Text, label: str, value: str) -> None:
@@ -35,8 +38,49 @@ def _label(text: Text, label: str, value: str) -> None:
     text.append("\n")
 
 
-def layer_details(layer: Layer | None, layer_count: int) -> Text:
-    """Return the Layer Details text: index, diff ID, digest, size, created, full command."""
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)")
+
+
+def parse_created(created: str) -> datetime | None:
+    """Return a history step's ``created`` time (RFC 3339, as Docker writes it: up to nine
+    fraction digits, ``Z`` or an offset) as an aware datetime, or None when it is not one."""
+    match = _RFC3339.fullmatch(created.strip())
+    if match is None:
+        return None
+    day, clock, fraction, zone = match.groups()
+    micro = f".{(fraction or '')[:6]:0<6}"
+    offset = "+00:00" if zone in ("Z", "z") else zone
+    try:
+        return datetime.fromisoformat(f"{day}T{clock}{micro}{offset}")
+    except ValueError:  # a day or hour out of range
+        return None
+
+
+def now_utc() -> datetime:
+    """The current time, aware (UTC): what creation times are relative to in the explorer."""
+    return datetime.now(timezone.utc)
+
+
+def created_text(created: str, now: datetime | None = None) -> str:
+    """Return ``created`` as a person reads it: the timestamp and how long ago it was, in
+    ``docker image history``'s words (``"2024-05-01T12:00:00Z (3 weeks ago)"``, via
+    :func:`humanize.naturaltime`); the text as written when it is not a time, ``"(unknown)"``
+    when empty. ``now`` defaults to the current time."""
+    text = escape_text(created)
+    if not text:
+        return "(unknown)"
+    when = parse_created(created)
+    if when is None:
+        return text
+    ago = humanize.naturaltime(when, when=now or now_utc())
+    return f"{text} ({ago})"
+
+
+def layer_details(layer: Layer | None, layer_count: int, now: datetime | None = None) -> Text:
+    """Return the Layer Details text: index, diff ID, digest, size, created, full command.
+
+    ``now`` (default: the current time) is what the creation time is said to be relative to.
+    """
     text = Text()
     if layer is None:
         text.append("(no layers)")
@@ -44,8 +88,8 @@ def layer_details(layer: Layer | None, layer_count: int) -> Text:
     _label(text, "Layer:", f"{layer.index + 1} of {layer_count} (index {layer.index})")
     _label(text, "Diff ID:", escape_text(layer.diff_id))
     _label(text, "Digest:", escape_text(layer.digest) or "(not recorded)")
-    _label(text, "Size:", format_size(layer.size_bytes))
-    _label(text, "Created:", escape_text(layer.step.created) or "(unknown)")
+    _label(text, "Size:", format_bytes(layer.size_bytes))
+    _label(text, "Created:", created_text(layer.step.created, now))
     text.append("Command:\n", style="bold")
     text.append(escape_text(layer.step.created_by or layer.step.command) or "(none)")
     return text
@@ -57,9 +101,9 @@ def image_summary(analysis: Analysis, image_name: str) -> Text:
     text = Text()
     rows = [
         ("Efficiency score:", f"{int(100 * eff.score)} %"),
-        ("Potential wasted space:", format_size(eff.wasted_bytes)),
-        ("Reclaimable bytes:", format_size(eff.reclaimable_bytes)),
-        ("Total size:", format_size(eff.size_bytes)),
+        ("Potential wasted space:", format_bytes(eff.wasted_bytes)),
+        ("Reclaimable bytes:", format_bytes(eff.reclaimable_bytes)),
+        ("Total size:", format_bytes(eff.size_bytes)),
         ("Image name:", escape_text(image_name)),
         ("Image ID:", escape_text(image.image_id)),
     ]
@@ -141,9 +185,9 @@ class InefficientTable(ScrollView, can_focus=True):
         self._count_width = max(
             len(_HEADERS[0]), len(str(max((item.count for item in items), default=0)))
         )
-        self._space_width = max(len(_HEADERS[1]), 8)  # format_size gives at most "999.9 kB"
+        self._space_width = max(len(_HEADERS[1]), 8)  # format_bytes gives at most "999.9 kB"
         self._path_width = max(len(_HEADERS[2]), max((len(item.path) for item in items), default=0))
-        self._cache: LRUCache[tuple, Strip] = LRUCache(256)
+        self._cache: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(256)
         self._widest = 0
 
     @property
@@ -167,7 +211,7 @@ class InefficientTable(ScrollView, can_focus=True):
             item = self.analysis.efficiency.inefficient[index]
             count, space, path = (
                 str(item.count),
-                format_size(item.wasted_bytes),
+                format_bytes(item.wasted_bytes),
                 escape_text(item.path),
             )
         return (

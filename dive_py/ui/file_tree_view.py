@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -15,17 +16,17 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from dive_py.domain.change_type import DiffType
-from dive_py.domain.file_tree import FileNode
+from dive_py.domain.change_type import CONFIG_NAMES, DiffType
 from dive_py.ui.list_bindings import LIST_MOVES
-from dive_py.ui.tree_rows import MARKERS, SortOrder, TreeRows, attributes, display_name
+from dive_py.ui.tree_rows import SortOrder, TreeRows, attributes, display_name
 
-_DIFF_CLASS = {
-    DiffType.ADDED: "file-tree--added",
-    DiffType.REMOVED: "file-tree--removed",
-    DiffType.MODIFIED: "file-tree--modified",
-    DiffType.UNMODIFIED: "file-tree--unmodified",
-}
+
+def diff_class(diff: DiffType) -> str:
+    """The component class a row of change type ``diff`` is coloured with
+    (``file-tree--added``, ``file-tree--modified``, ``file-tree--removed``,
+    ``file-tree--unmodified``)."""
+    return f"file-tree--{diff.config_name}"
+
 
 ATTRIBUTES_MIN_WIDTH = 50
 """Below this pane width the attribute column is left out (as dive does)."""
@@ -111,10 +112,7 @@ Colours follow the theme: added = success, modified = warning, removed = error.
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "file-tree--added",
-        "file-tree--removed",
-        "file-tree--modified",
-        "file-tree--unmodified",
+        *(diff_class(diff) for diff in DiffType),
         "file-tree--cursor",
         "file-tree--guides",
     }
@@ -170,7 +168,7 @@ Colours follow the theme: added = success, modified = warning, removed = error.
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.model = model
-        self._cache: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[int, int, bool, bool, bool], Strip] = LRUCache(1024)
         self._styles: dict[object, Style] | None = None
         self._widest = 0
         self.set_reactive(FileTreeView.show_attributes, show_attributes)
@@ -186,13 +184,6 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         """The path under the cursor, or None when the tree shows nothing."""
         if 0 <= self.cursor_line < len(self.model):
             return self.model.path_of(self.cursor_line)
-        return None
-
-    @property
-    def cursor_node(self) -> FileNode | None:
-        """The node under the cursor, or None."""
-        if 0 <= self.cursor_line < len(self.model):
-            return self.model.nodes[self.cursor_line]
         return None
 
     def _set_virtual_size(self, size: Size) -> None:
@@ -239,7 +230,7 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         self.scroll_to(y=max(0, index - self.scrollable_content_region.height // 2), animate=False)
         return True
 
-    def rebuild(self, change) -> None:  # type: ignore[no-untyped-def]
+    def rebuild(self, change: Callable[[TreeRows], object]) -> None:
         """Apply ``change(model)`` (a settings change) and keep the cursor on its path."""
         path = self.cursor_path
         change(self.model)
@@ -300,8 +291,8 @@ Colours follow the theme: added = success, modified = warning, removed = error.
                 "cursor-guides": base + cursor,
                 "guides": base + self.get_component_rich_style("file-tree--guides", partial=True),
             }
-            for diff, name in _DIFF_CLASS.items():
-                own = self.get_component_rich_style(name, partial=True)
+            for diff in DiffType:
+                own = self.get_component_rich_style(diff_class(diff), partial=True)
                 styles[(diff, False)] = base + own
                 styles[(diff, True)] = base + own + cursor
             self._styles = styles
@@ -313,7 +304,7 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         styles = self._row_styles()
         style = styles[(node.diff, cursor)]
         guide_style = styles["cursor-guides" if cursor else "guides"]
-        head = f"{MARKERS[node.diff]} " + (attributes(node) if attrs else "")
+        head = f"{node.diff.marker} " + (attributes(node) if attrs else "")
         segments = [
             Segment(head, style),
             Segment(model.guides(index), guide_style),
@@ -407,13 +398,8 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         self.post_message(self.SettingsChanged())
 
     def action_toggle_diff(self, name: str) -> None:
-        """Show or hide the rows of one change type."""
-        diff = {
-            "added": DiffType.ADDED,
-            "removed": DiffType.REMOVED,
-            "modified": DiffType.MODIFIED,
-            "unmodified": DiffType.UNMODIFIED,
-        }[name]
+        """Show or hide the rows of one change type (``name``: its config name, ``"added"``)."""
+        diff = DiffType.from_config_name(name)
         self.rebuild(lambda model: model.toggle_hidden(diff))
 
     def action_enter_dir(self) -> None:
@@ -449,14 +435,7 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         if self.model.sort is SortOrder.SIZE:
             parts.append("by size")
         hidden = [
-            name
-            for name, diff in (
-                ("added", DiffType.ADDED),
-                ("removed", DiffType.REMOVED),
-                ("modified", DiffType.MODIFIED),
-                ("unmodified", DiffType.UNMODIFIED),
-            )
-            if diff in self.model.hidden
+            name for name in CONFIG_NAMES if DiffType.from_config_name(name) in self.model.hidden
         ]
         if hidden:
             parts.append("hiding " + ", ".join(hidden))

@@ -12,14 +12,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from dive_py.domain.change_type import DiffType
 from dive_py.ui.commands import explorer_actions
 
-LEGEND = [
-    ("+", "added", "file-tree--added"),
-    ("~", "modified", "file-tree--modified"),
-    ("-", "removed", "file-tree--removed"),
-    (" ", "unchanged", "file-tree--unmodified"),
-]
+LEGEND_ORDER = (DiffType.ADDED, DiffType.MODIFIED, DiffType.REMOVED, DiffType.UNMODIFIED)
+"""The change types in the order the marker legend lists them."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -48,8 +45,8 @@ class HelpScreen(ModalScreen[None]):
         table.add_row("Any", "ctrl+p", "Command palette")
         legend = Text()
         legend.append("File tree markers\n", style="bold")
-        for marker, name, _ in LEGEND:
-            legend.append(f"  '{marker}'  {name}\n")
+        for diff in LEGEND_ORDER:
+            legend.append(f"  '{diff.marker}'  {diff.label}\n")
         legend.append("\nCompare bar (Layers pane)\n", style="bold")
         legend.append("  ░░  base layers the selected layer is compared against\n")
         legend.append("  ██  compared layers (their changes are marked in the tree)\n")
@@ -63,6 +60,3 @@ class HelpScreen(ModalScreen[None]):
             scroll.border_title = "divepy keys  (Esc closes)"
             yield Static(legend)
             yield Static(table)
-
-    def action_dismiss(self) -> None:  # type: ignore[override]
-        self.dismiss(None)

@@ -37,8 +37,9 @@ def run_explorer(
     """
     from dive_py.explorer_config import load_explorer_config
     from dive_py.ui.app import DiveApp
+    from dive_py.ui.key_table import DEFAULT_KEYS
 
-    config = load_explorer_config(getattr(args, "config", None), env)
+    config = load_explorer_config(getattr(args, "config", None), env, default_keys=DEFAULT_KEYS)
     image_name = None if getattr(args, "demo", False) else getattr(args, "image", None)
     if not _has_terminal():
         # Read the image first (its errors are the more useful ones), then refuse: an explorer

@@ -5,19 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
 from dive_py.display_text import escape_text
+from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.compare import CompareMode, compare_ranges
 from dive_py.domain.image import Image
 from dive_py.ui.list_bindings import LIST_MOVES
-from dive_py.ui.tree_rows import format_size
+
+_BarStyles = tuple[Style, Style, Style]
+"""The styles of the compare bar's base and top layers, and of a step without a layer."""
 
 
-class LayersTable(DataTable):
+class LayersTable(DataTable[Text]):
     """The layers pane: size and command of every build step, steps without a layer dimmed.
 
     The cursor only rests on steps that made a layer; moving it selects that layer.
@@ -96,7 +100,7 @@ class LayersTable(DataTable):
         self.show_empty = show_empty
         self.layer_index = 0
         self._row_steps: list[int] = []
-        self._styles_key: tuple = ()
+        self._styles_key: _BarStyles | None = None
 
     def on_mount(self) -> None:
         self.add_column("Cmp", key="cmp")
@@ -105,14 +109,14 @@ class LayersTable(DataTable):
         self._fill()
 
     # -- content ---------------------------------------------------------------------------
-    def _styles(self) -> tuple:
+    def _styles(self) -> _BarStyles:
         return (
             self.get_component_rich_style("layers--base", partial=True),
             self.get_component_rich_style("layers--top", partial=True),
             self.get_component_rich_style("layers--empty", partial=True),
         )
 
-    def _bar(self, layer: int | None, styles: tuple | None = None) -> Text:
+    def _bar(self, layer: int | None, styles: _BarStyles | None = None) -> Text:
         base_style, top_style, _ = styles or self._styles()
         if layer is None:
             return Text("  ")
@@ -125,8 +129,8 @@ class LayersTable(DataTable):
 
     def _fill(self) -> None:
         """(Re)build every row from the image history."""
-        self._styles_key = self._styles()
-        _, _, empty_style = self._styles_key
+        self._styles_key = styles = self._styles()
+        _, _, empty_style = styles
         self.clear()
         self._row_steps = []
         layers = self.image.layers
@@ -139,7 +143,7 @@ class LayersTable(DataTable):
                 size = Text("0 B", style=empty_style, justify="right")
                 cmd = Text(command, style=empty_style)
             else:
-                size = Text(format_size(layers[layer].size_bytes), justify="right")
+                size = Text(format_bytes(layers[layer].size_bytes), justify="right")
                 cmd = Text(command)
             self.add_row(self._bar(layer), size, cmd, key=str(number))
             self._row_steps.append(number)

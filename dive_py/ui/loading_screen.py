@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import humanize
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
@@ -11,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, LoadingIndicator, Static
 
 from dive_py.display_text import escape_text
+from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.progress import ProgressListener
-from dive_py.ui.tree_rows import format_size
 
 
 class LoadProgress(ProgressListener):
@@ -35,7 +36,7 @@ class LoadProgress(ProgressListener):
     def pull(self, layer: str, status: str, current: int, total: int) -> None:
         if not layer:
             return
-        text = status if not total else f"{status} {format_size(current)} / {format_size(total)}"
+        text = status if not total else f"{status} {format_bytes(current)} / {format_bytes(total)}"
         with self._lock:
             self.pulls[escape_text(layer[:12])] = escape_text(text)
             self.version += 1
@@ -59,7 +60,8 @@ class LoadProgress(ProgressListener):
                 text.append(f"{line}\n")
             for layer, status in list(self.pulls.items())[-12:]:
                 text.append(f"  {layer}: {status}\n")
-            text.append(f"\nRead {format_size(self.bytes_read)}, {self.layers_read} layers")
+            layers = humanize.intcomma(self.layers_read)
+            text.append(f"\nRead {format_bytes(self.bytes_read)}, {layers} layers")
             if self.finished:
                 text.append("\nAnalysing ...")
             return text

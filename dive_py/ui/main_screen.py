@@ -17,13 +17,14 @@ from textual.worker import get_current_worker
 
 from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
-from dive_py.domain.compare import BuildCancelled, CompareMode
-from dive_py.domain.file_tree import FileNode
+from dive_py.domain.change_type import DiffType
+from dive_py.domain.compare import CompareMode
+from dive_py.domain.file_tree import BuildCancelled, FileNode
 from dive_py.explorer_config import ExplorerConfig
 from dive_py.ui.details import InefficientTable, image_summary, layer_details
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
-from dive_py.ui.tree_rows import DIFF_BY_NAME, TreeRows
+from dive_py.ui.tree_rows import TreeRows
 
 TREE_TITLES = {
     CompareMode.LAYER: "Current Layer Contents",
@@ -85,7 +86,7 @@ class MainScreen(Screen[None]):
         self.analysis = analysis
         self.image_name = image_name
         self.config = config
-        hidden = [DIFF_BY_NAME[name] for name in config.hide]
+        hidden = [DiffType.from_config_name(name) for name in config.hide]
         self._empty_root = FileNode("", None, None, None)
         self._empty_root.children = {}
         self.model = TreeRows(self._empty_root, collapse_all=config.collapse_dir, hidden=hidden)

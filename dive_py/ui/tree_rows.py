@@ -25,32 +25,13 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from operator import attrgetter
-from typing import overload
+from typing import TypeVar, cast, overload
 
 from dive_py.display_text import escape_text
 from dive_py.domain.byte_size import format_bytes as format_size
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType
 from dive_py.domain.file_tree import FileNode
-
-MARKERS = {
-    DiffType.ADDED: "+",
-    DiffType.MODIFIED: "~",
-    DiffType.REMOVED: "-",
-    DiffType.UNMODIFIED: " ",
-}
-"""The one-character change marker of each :class:`DiffType`."""
-
-DIFF_BY_NAME = {
-    "added": DiffType.ADDED,
-    "removed": DiffType.REMOVED,
-    "modified": DiffType.MODIFIED,
-    "unmodified": DiffType.UNMODIFIED,
-}
-"""Config names of the change types."""
-
-ATTR_WIDTH = 10 + 1 + 11 + 1 + 10 + 1
-"""Cells of the attribute column: permission string, ``uid:gid``, size, separators."""
 
 _BY_NAME = attrgetter("name")
 
@@ -82,7 +63,10 @@ def display_name(node: FileNode) -> str:
     return name
 
 
-class _Column(Sequence):  # type: ignore[type-arg]
+_T = TypeVar("_T")
+
+
+class _Column(Sequence[_T]):
     """One column of the rows (node, depth or mask), read on demand: ``model.nodes[i]``."""
 
     def __init__(self, model: TreeRows, which: int) -> None:
@@ -93,11 +77,11 @@ class _Column(Sequence):  # type: ignore[type-arg]
         return len(self._model)
 
     @overload
-    def __getitem__(self, index: int) -> object: ...
+    def __getitem__(self, index: int) -> _T: ...
     @overload
-    def __getitem__(self, index: slice) -> list: ...  # type: ignore[type-arg]
+    def __getitem__(self, index: slice) -> list[_T]: ...
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+    def __getitem__(self, index: int | slice) -> _T | list[_T]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         count = len(self._model)
@@ -105,11 +89,11 @@ class _Column(Sequence):  # type: ignore[type-arg]
             index += count
         if not 0 <= index < count:
             raise IndexError("row index out of range")
-        return self._model._row(index)[self._which]
+        return cast(_T, self._model._row(index)[self._which])
 
-    def __iter__(self) -> Iterator[object]:
+    def __iter__(self) -> Iterator[_T]:
         for index in range(len(self)):
-            yield self._model._row(index)[self._which]
+            yield cast(_T, self._model._row(index)[self._which])
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (list, tuple, _Column)):
@@ -175,17 +159,17 @@ class TreeRows:
     @property
     def nodes(self) -> Sequence[FileNode]:
         """The node of each visible row."""
-        return _Column(self, 0)  # type: ignore[return-value]
+        return _Column[FileNode](self, 0)
 
     @property
     def depths(self) -> Sequence[int]:
         """The depth of each visible row."""
-        return _Column(self, 1)  # type: ignore[return-value]
+        return _Column[int](self, 1)
 
     @property
     def masks(self) -> Sequence[int]:
         """The guide mask of each visible row."""
-        return _Column(self, 2)  # type: ignore[return-value]
+        return _Column[int](self, 2)
 
     # -- settings ---------------------------------------------------------------------------
     def copy_for(self, root: FileNode) -> TreeRows:
@@ -604,10 +588,10 @@ class TreeRows:
 
     def marker(self, index: int) -> str:
         """Return the change marker of row ``index``."""
-        return MARKERS[self._row(index)[0].diff]
+        return self._row(index)[0].diff.marker
 
     def row_text(self, index: int, attrs: bool = True) -> str:
         """Return row ``index`` as plain text: marker, attributes, guides, name."""
         node = self._row(index)[0]
-        head = f"{MARKERS[node.diff]} " + (attributes(node) if attrs else "")
+        head = f"{node.diff.marker} " + (attributes(node) if attrs else "")
         return head + self.guides(index) + display_name(node)

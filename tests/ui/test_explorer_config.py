@@ -8,12 +8,12 @@ import pytest
 
 from dive_py.errors import UsageError
 from dive_py.explorer_config import (
-    DEFAULT_KEYS,
     ExplorerConfig,
     find_config_file,
     load_explorer_config,
     translate_keys,
 )
+from dive_py.ui.key_table import DEFAULT_KEYS
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ filetree:
   pane-width: 0.6
 """,
     )
-    config = load_explorer_config(str(cfg), {"HOME": str(tmp_path)})
+    config = load_explorer_config(str(cfg), {"HOME": str(tmp_path)}, default_keys=DEFAULT_KEYS)
     assert config.keymap == {
         "quit": "x",
         "force-quit": "ctrl+c",
@@ -112,13 +112,17 @@ def test_environment_overrides(tmp_path: Path) -> None:
             "DIVE_FILETREE.SHOW_ATTRIBUTES": "false",
             "DIVE_DIFF.HIDE": "unmodified",
         },
+        default_keys=DEFAULT_KEYS,
     )
     assert not config.show_attributes and config.hide == frozenset({"unmodified"})
     assert config.source is None
 
 
 def test_defaults_without_file(tmp_path: Path) -> None:
-    assert load_explorer_config(None, {"HOME": str(tmp_path)}) == ExplorerConfig()
+    assert (
+        load_explorer_config(None, {"HOME": str(tmp_path)}, default_keys=DEFAULT_KEYS)
+        == ExplorerConfig()
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,11 +141,13 @@ def test_defaults_without_file(tmp_path: Path) -> None:
 def test_bad_values_are_usage_errors(tmp_path: Path, text: str, message: str) -> None:
     cfg = write(tmp_path / "bad.yaml", text)
     with pytest.raises(UsageError) as info:
-        load_explorer_config(str(cfg), {"HOME": str(tmp_path)})
+        load_explorer_config(str(cfg), {"HOME": str(tmp_path)}, default_keys=DEFAULT_KEYS)
     assert message in info.value.one_line()
     assert "\n" not in info.value.one_line()
 
 
 def test_missing_named_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="cannot read config file"):
-        load_explorer_config(str(tmp_path / "nope.yaml"), {"HOME": str(tmp_path)})
+        load_explorer_config(
+            str(tmp_path / "nope.yaml"), {"HOME": str(tmp_path)}, default_keys=DEFAULT_KEYS
+        )

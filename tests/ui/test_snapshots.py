@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+import pytest
+
 from dive_py.domain.analysis import Analysis
+from dive_py.ui import details
 from dive_py.ui.app import make_app
 from tests.ui.conftest import settle
 
 SIZE = (140, 40)
+NOW = datetime(2024, 5, 22, 12, 0, tzinfo=timezone.utc)
+"""The time the snapshots are taken at: 21 days after the demo image's steps ("a month ago")."""
+
+
+@pytest.fixture(autouse=True)
+def _fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(details, "now_utc", lambda: NOW)
 
 
 async def _wait(pilot) -> None:  # type: ignore[no-untyped-def]
