@@ -6,7 +6,7 @@ most 1.3x the time of ``docker save IMAGE > /dev/null`` and is at least 10x fast
 ``CI=true dive IMAGE``; its peak RSS is at most dive's; reopening an analysed image (the
 analysis cache) takes under 1 s.
 
-Usage (see bench/README-real.md)::
+Usage (see bench/README.md, "A real image from the Docker Engine")::
 
     python3 bench/real_image.py engine                       # start a private dockerd
     python3 bench/real_image.py build --engine unix:///work/bench-engine/docker.sock

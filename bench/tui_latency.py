@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Explorer (TUI) latency and memory benchmark (issue 5): first paint, cursor moves, layer switches.
 
-Usage (see bench/README-tui.md):
+Usage (see bench/README.md, "Explorer latency and memory"):
 
     python3 bench/tui_latency.py --sizes 500000 --rss-size 1000000 --workdir /tmp/tuiw --out DIR
     python3 bench/tui_latency.py --smoke --out /tmp/tui-smoke      # 20k entries, a few seconds

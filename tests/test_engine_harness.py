@@ -54,6 +54,13 @@ def test_engine_versions_are_the_expected_ones(engines):
     assert any(e.major >= 25 for e in engines), "no engine with the OCI `docker save` layout"
 
 
+def test_engines_cover_both_save_layouts(engines):
+    # scripts/test runs the other Debian's dockerd next to the distro's (issue 10).
+    assert any(e.legacy_save for e in engines), "no engine with the legacy `docker save` layout"
+    assert any(not e.legacy_save for e in engines), "no engine with the OCI `docker save` layout"
+    assert any(e.containerd_store for e in engines), "no engine with the containerd image store"
+
+
 def test_fixture_images_present(engine_client):
     names = fixture_image_names()
     assert {
@@ -175,3 +182,12 @@ def test_podman_store_has_the_fixtures(podman_bin, tmp_path):
         )
     with tarfile.open(out) as saved:
         assert "manifest.json" in saved.getnames()
+
+
+def test_podman_wrapper_prints_no_warnings(podman_bin):
+    # podman 5 warns about cgroups v1 on every call unless the wrapper silences it.
+    done = subprocess.run(
+        [podman_bin, "image", "exists", BASE_IMAGE], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stderr == ""

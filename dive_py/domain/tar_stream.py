@@ -1,13 +1,26 @@
 """Provides a fast, strict, streaming reader of tar archives (ustar, GNU and PAX headers).
 
+Why not :mod:`tarfile`: reading every header of an image is the hot path of an analysis
+(a layer can hold hundreds of thousands of entries), and ``tarfile`` builds a full ``TarInfo``
+per member, decodes every PAX record into ``str`` and goes through its own buffered stream
+layer. Parsing 100,000 members that each carry a PAX ``x`` header (a 205 MB archive, data
+skipped) is 5.6-6.1x faster with :class:`TarReader` than with ``tarfile.open(mode="r|")``
+(4.7 s against 0.78 s in the quieter of two runs on a 2-core machine, CPython 3.11;
+``python bench/tar_reader.py`` measures it, bench/README.md keeps the table).
+It is also strict where ``tarfile`` is lenient: truncation and corruption are errors
+(:class:`TarFormatError`), never silently shortened results.
+
 Written for layer tars and ``docker save`` archives: it reads headers one 512-byte block at a
 time from any object with ``read(n)``, never seeks, never extracts, and lets the caller consume
-(or skip) each member's bytes before asking for the next header. Truncation and corruption are
-errors (:class:`TarFormatError`), never silently shortened results.
+(or skip) each member's bytes before asking for the next header.
 
-Formats (POSIX.1-2001 pax, GNU tar manual "Basic Tar Format"): ustar name/prefix split, GNU
-``L``/``K`` long names, PAX ``x`` per-member and ``g`` global headers, GNU ``S`` sparse members
-(old format) and PAX sparse 0.x/1.0 size keys, base-256 numeric fields.
+Supported (POSIX.1-2001 pax, GNU tar manual "Basic Tar Format"): ustar headers with the
+name/prefix split (and v7 headers without magic when the checksum is right), GNU ``L``/``K``
+long names and link names, PAX ``x`` per-member and ``g`` global headers (``path``,
+``linkpath``, ``size``, ``uid``, ``gid`` are applied; other keys are read and ignored), GNU
+``S`` sparse members (old format) and PAX sparse 0.x/1.0 size keys (the expanded size is
+reported; the data read is the stored data, not re-expanded), base-256 numeric fields (sizes
+and ids over the octal limits). Not supported: writing, seeking, extraction.
 """
 
 from __future__ import annotations
@@ -168,14 +181,14 @@ class TarReader:
     """Iterate the members of a tar stream, reading each member's data on demand.
 
     Args:
-        raw: the stream to read from (``read(n)`` only; never seeked).
-        strict_end: when True (the default) the archive must end with the end-of-archive zero
-            block; a stream that stops at a member boundary without it raises
-            :class:`TarTruncatedError`.
+        raw: the stream to read from (``read(n)`` only; never seeked). The archive must end
+            with the end-of-archive zero block; a stream that stops at a member boundary
+            without it raises :class:`TarTruncatedError`.
 
-    Usage: ``for member in reader: ...``; inside the loop ``reader.read_data()`` returns the
-    member's bytes in chunks (an iterator of ``bytes``/``memoryview``) or ``reader.data_stream()``
-    a file-like view of them; what the caller does not read is skipped on the next iteration.
+    Usage: ``for member in reader: ...``; inside the loop ``reader.read(n)`` returns the
+    member's bytes, ``reader.feed_data(update)`` passes them to a hash without copying, and
+    ``reader.data_stream()`` gives a file-like view of them; what the caller does not read is
+    skipped on the next iteration.
 
     Raises:
         TarFormatError: a corrupt header (checksum, numeric field, PAX record).
@@ -190,12 +203,11 @@ class TarReader:
         "_remaining",
         "_padding",
         "_eof",
-        "_strict_end",
         "_globals",
         "ended",
     )
 
-    def __init__(self, raw: Readable, *, strict_end: bool = True) -> None:
+    def __init__(self, raw: Readable) -> None:
         self._raw = raw
         self._buf = b""
         self._pos = 0
@@ -203,7 +215,6 @@ class TarReader:
         self._remaining = 0  # data bytes of the current member not yet read
         self._padding = 0  # padding bytes after the current member's data
         self._eof = False
-        self._strict_end = strict_end
         self._globals: dict[str, bytes] = {}
         self.ended = False
         """True once the end-of-archive marker was read."""
@@ -251,24 +262,6 @@ class TarReader:
             n -= step
 
     # -- member data ---------------------------------------------------------------------
-    def read_data(self, chunk: int = _CHUNK) -> Iterator[bytes]:
-        """Yield the current member's remaining data bytes in pieces of at most ``chunk`` bytes.
-
-        Raises:
-            TarTruncatedError: the stream ended inside the member's data.
-        """
-        while self._remaining > 0:
-            avail = len(self._buf) - self._pos
-            if avail == 0:
-                if not self._fill(1):
-                    raise TarTruncatedError("tar archive truncated in member data", self.position)
-                avail = len(self._buf) - self._pos
-            step = min(avail, self._remaining, chunk)
-            start = self._pos
-            self._pos += step
-            self._remaining -= step
-            yield self._buf[start : self._pos]
-
     def read(self, n: int = -1) -> bytes:
         """Read up to ``n`` bytes of the current member's data; all of it when ``n < 0``.
 
@@ -356,9 +349,6 @@ class TarReader:
         while True:
             offset = self._consumed + self._pos
             if len(self._buf) - self._pos < BLOCK and not self._fill(BLOCK):
-                if len(self._buf) - self._pos == 0 and not self._strict_end:
-                    self.ended = True
-                    raise StopIteration
                 raise TarTruncatedError(
                     "tar archive ended without its end-of-archive marker"
                     if len(self._buf) - self._pos == 0

@@ -129,7 +129,7 @@ def test_oci_layout_directory(tmp_path: Path) -> None:
             docker_archive(ImageSpec(layers=[[f("a", "1")], [wh("a")]]), layout="oci-only")
         )
     ) as tar:
-        tar.extractall(layout)
+        tar.extractall(layout, filter="data")
     image = open_image(str(layout), source="oci")
     assert [len(layer.contents.whiteouts) for layer in image.layers] == [0, 1]
     # oci:// prefix and docker-archive on a directory both read it too

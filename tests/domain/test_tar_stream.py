@@ -30,7 +30,7 @@ def _read_all(data: bytes) -> list[tuple[str, bytes, int, bytes]]:
     reader = TarReader(io.BytesIO(data))
     out = []
     for member in reader:
-        out.append((member.name, member.typeflag, member.size, b"".join(reader.read_data())))
+        out.append((member.name, member.typeflag, member.size, reader.read()))
     return out
 
 
