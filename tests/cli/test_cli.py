@@ -380,16 +380,16 @@ def test_terminal_read_line_is_redrawn_at_most_ten_times_a_second(
 ) -> None:
     import io
 
-    import dive_py.cli as cli
+    from dive_py.commands import stderr_progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     clock = [100.0]
-    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(stderr_progress.time, "monotonic", lambda: clock[0])
     out = Terminal()
-    progress = cli.StderrProgress(out)
+    progress = stderr_progress.StderrProgress(out)
     for chunk in range(1, 1001):  # 1,000 chunks within 50 ms: one redraw
         clock[0] += 0.00005
         progress.read(chunk * 32768, 0)
