@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from dive_py.commands.explore import build_parser, check_arguments, ci_enabled, explore
 from dive_py.domain.sources.image_build import BuildRequest, build_image
@@ -170,7 +170,7 @@ _ARGPARSE_ERRORS = (
 class _BuildParser(argparse.ArgumentParser):
     """argparse that raises :class:`UsageError` in divepy build's words."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]  # raises instead of NoReturn's exit
+    def error(self, message: str) -> NoReturn:
         for pattern, text in _ARGPARSE_ERRORS:
             found = pattern.match(message)
             if found:

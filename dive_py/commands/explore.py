@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from dive_py import __version__
 from dive_py.commands.pause_hook import PauseHook
@@ -56,7 +56,7 @@ TRUTHY = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 class _Parser(argparse.ArgumentParser):
     """argparse that raises :class:`UsageError` instead of printing usage and exiting."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]  # raises instead of NoReturn's exit
+    def error(self, message: str) -> NoReturn:
         raise UsageError(message, "see 'divepy --help'")
 
 
