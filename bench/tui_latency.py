@@ -108,7 +108,7 @@ def ensure_archive(shape: Shape, workdir: Path) -> tuple[Path, dict[str, Any]]:
 def load_analysis(archive: Path) -> tuple[Any, float]:
     """Read and analyse ``archive`` as ``divepy --no-cache --source docker-archive`` does.
 
-    This calls the CLI's own loader (``dive_py.cli._load``: the garbage collector paused while
+    This calls the CLI's own loader (``dive_py.commands.explore.load_analysis``: the garbage collector paused while
     reading, the analysis frozen afterwards) with ``--no-cache``; without it (an older CLI),
     :func:`open_image` then :func:`analyse`.
 
@@ -119,14 +119,14 @@ def load_analysis(archive: Path) -> tuple[Any, float]:
 
     t0 = time.perf_counter()
     try:
-        from dive_py.cli import _load
+        from dive_py.commands.explore import load_analysis
     except ImportError:
-        _load = None
-    if _load is not None:
+        load_analysis = None
+    if load_analysis is not None:
         args = argparse.Namespace(
             image=str(archive), source="docker-archive", platform=None, no_cache=True
         )
-        analysis = _load(args, {}, ProgressListener())
+        analysis = load_analysis(args, {}, ProgressListener()).analysis
     else:
         from dive_py.domain.analysis import analyse
         from dive_py.domain.sources import open_image

@@ -13,18 +13,34 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 from dive_py.errors import OutputError
 
+Content: TypeAlias = "str | bytes | Sequence[bytes]"
+"""What :func:`write_atomically` writes: text (as UTF-8), bytes, or byte chunks written in order
+(a large file made of parts need not be joined in memory first)."""
 
-def write_atomically(path: str | os.PathLike[str], text: str | bytes, mode: int = 0o644) -> None:
-    """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` atomically.
+
+def _chunks(content: Content) -> Sequence[bytes]:
+    if isinstance(content, str):
+        return [content.encode("utf-8")]
+    if isinstance(content, bytes):
+        return [content]
+    return content
+
+
+def write_atomically(path: str | os.PathLike[str], text: Content, mode: int = 0o644) -> None:
+    """Write ``text`` (str as UTF-8, bytes as they are, or byte chunks in order) to ``path`` atomically.
 
     Args:
         path: the destination file.
         text: the whole content.
-        mode: permission bits of the new file (before the umask).
+        mode: permission bits of the new file (before the umask); the temporary file is
+            created 0600 and only gets them when it is complete, so a private file (the
+            analysis cache's 0600 entries) is never readable by others, not even briefly.
 
     Raises:
         OutputError: the directory does not exist or is not writable, or the disk is full.
@@ -41,7 +57,8 @@ def write_atomically(path: str | os.PathLike[str], text: str | bytes, mode: int 
         # temp file over it would replace the device node.
         try:
             with open(target, "wb") as handle:
-                handle.write(text.encode("utf-8") if isinstance(text, str) else text)
+                for chunk in _chunks(text):
+                    handle.write(chunk)
         except OSError as exc:
             raise OutputError(
                 f"cannot write {path}: {exc.strerror}", "choose another path"
@@ -63,8 +80,9 @@ def write_atomically(path: str | os.PathLike[str], text: str | bytes, mode: int 
             "check the directory's permissions or choose another path",
         ) from None
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8") if isinstance(text, str) else text)
+        with os.fdopen(fd, "wb") as handle:  # mkstemp: 0600
+            for chunk in _chunks(text):
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         umask = os.umask(0)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gc
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dive_py.domain.collector_pause import collector_paused
 from dive_py.domain.compare import CompareMode, compared_from_states
 from dive_py.domain.efficiency import Efficiency, measure_efficiency
 from dive_py.domain.file_tree import FileTree, StackedStates
@@ -76,7 +76,7 @@ class Analysis:
         with self._lock:
             tree = self._trees.get(key)
             if tree is None:
-                with _collector_paused():
+                with collector_paused():
                     tree = compared_from_states(self._stacked(), mode, key[0], stop)
                     self._trees[key] = tree
                     if tree.root.count > _FREEZE_ABOVE:  # (it has at least its states' nodes)
@@ -126,7 +126,7 @@ class Analysis:
         with self._lock:
             states = self._stacked()
             if states.built <= index:
-                with _collector_paused():
+                with collector_paused():
                     if states.state(states.built, stop).count > _FREEZE_ABOVE:
                         gc.freeze()
             return states.built > index
@@ -144,18 +144,6 @@ class Analysis:
         if self._states is None:
             self._states = StackedStates([layer.contents for layer in self.image.layers])
         return self._states
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (process-wide) for the block; builds are serialised."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def analyse(image: Image) -> Analysis:

@@ -7,7 +7,10 @@ loaded from the user's cache directory instead.
 Key (one entry per way of reaching an image; the entry records the config digest too):
 
 * ``docker``: the image ID the engine reports in ``GET /images/{name}/json`` (inspect), asked
-  *before* the save stream is opened. On classic engines that ID is the config digest (the
+  *before* the save stream is opened. The cache never talks to the engine itself: the source
+  hands it the key (:meth:`DockerEngineSource.cache_key
+  <dive_py.domain.sources.docker_engine.DockerEngineSource.cache_key>`, passed to
+  :func:`open_slot` as ``engine_key``). On classic engines that ID is the config digest (the
   image's content digest, :attr:`Image.image_id`); on engines with the containerd image store
   it is the digest of the manifest or index. Either way it is a content digest: a different
   image under the same name gets a different ID. The endpoint (``DOCKER_HOST``…) is part of
@@ -27,8 +30,10 @@ fingerprint of the domain code (:mod:`dive_py.domain` sources), so a fix in the 
 invalidates old entries even without a version bump.
 
 Storage: ``platformdirs.user_cache_dir("divepy")/analyses`` (or ``$DIVEPY_CACHE_DIR``), the
-directory 0700, every entry 0600, written to a temporary file and renamed into place (atomic:
-concurrent runs see an old entry or a whole new one; the last writer wins). An entry is
+directory 0700, every entry 0600, written by :func:`dive_py.atomic_file.write_atomically`
+(a temporary file renamed into place: concurrent runs see an old entry or a whole new one; the
+last writer wins; an interrupted write leaves nothing). The caller decides when to store: the
+command line stores only once a run has completed, so an interrupted run leaves no entry. An entry is
 ``MAGIC | header length | JSON header | payload``; the header names the format, versions,
 key, payload length and the payload's sha256. An entry is only unpickled when the directory
 and the file belong to the current user and nobody else may write them, and the header and
@@ -47,7 +52,6 @@ import json
 import os
 import pickle
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,6 +59,9 @@ from pathlib import Path
 from typing import Any
 
 from dive_py import __version__
+from dive_py.atomic_file import write_atomically
+from dive_py.domain.analysis import Analysis
+from dive_py.domain.sources.platform import Platform
 
 CACHE_FORMAT = 1
 """Bump when the entry layout or the pickled classes change incompatibly."""
@@ -139,31 +146,6 @@ def _file_identity(path: str) -> dict[str, Any] | None:
     }
 
 
-def docker_image_id(reference: str) -> tuple[str, str] | None:
-    """Ask the engine for ``reference``'s image ID: (endpoint host, ID), or None.
-
-    None when the engine cannot be reached or does not have the image (the real read then
-    reports the error, or pulls).
-    """
-    try:
-        from dive_py.domain.sources.docker_engine import DockerEngineSource
-
-        source = DockerEngineSource(pull=False)
-        api = source.client()
-        try:
-            inspected = api.inspect_image(reference)
-        finally:
-            close = getattr(api, "close", None)
-            if close is not None:
-                close()
-        image_id = inspected.get("Id") if isinstance(inspected, dict) else None
-        if isinstance(image_id, str) and image_id.startswith("sha256:") and len(image_id) == 71:
-            return source.endpoint.host, image_id
-    except Exception:
-        return None
-    return None
-
-
 # ------------------------------------------------------------------------------------------
 # entries
 # ------------------------------------------------------------------------------------------
@@ -179,8 +161,9 @@ class CacheSlot:
         identity: what the key was made of (kept in the entry's header, for debugging).
         source: the canonical source name.
         reference: the reference as the source sees it (scheme prefix removed).
-        recheck: for ``docker``: called before storing, returns the engine's current image ID
-            (guards against the name moving to another image between inspect and save).
+        recheck: for ``docker``: called before storing, returns the engine's current
+            (endpoint host, image ID) (guards against the name moving to another image
+            between inspect and save).
     """
 
     directory: Path
@@ -196,7 +179,7 @@ class CacheSlot:
 
     # -- reading --------------------------------------------------------------------------
 
-    def load(self) -> Any | None:
+    def load(self) -> Analysis | None:
         """Return the cached :class:`Analysis`, or None (missing, or bad and now deleted)."""
         try:
             info = os.stat(self.directory, follow_symlinks=False)
@@ -224,8 +207,6 @@ class CacheSlot:
                 data = handle.read()
             payload = self._verified_payload(data)
             image, efficiency = pickle.loads(payload)
-            from dive_py.domain.analysis import Analysis
-
             image.reference = self.reference
             image.source = self.source
             analysis = Analysis(image=image, efficiency=efficiency)
@@ -264,7 +245,7 @@ class CacheSlot:
 
     # -- writing --------------------------------------------------------------------------
 
-    def store(self, analysis: Any) -> bool:
+    def store(self, analysis: Analysis) -> bool:
         """Write ``analysis`` atomically (0600); True when it was stored. Never raises."""
         try:
             image = analysis.image
@@ -293,20 +274,9 @@ class CacheSlot:
             ).encode()
             if not _private_dir(self.directory):
                 return False
-            fd, temp = tempfile.mkstemp(
-                prefix=f".{self.key[:16]}.", suffix=".tmp", dir=self.directory
+            write_atomically(
+                self.path, [MAGIC + len(header).to_bytes(4, "big") + header, payload], mode=0o600
             )
-            try:
-                with os.fdopen(fd, "wb") as handle:  # mkstemp: 0600
-                    handle.write(MAGIC + len(header).to_bytes(4, "big") + header)
-                    handle.write(payload)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
-                raise
             _prune(self.directory)
             return True
         except Exception:
@@ -337,8 +307,17 @@ def _prune(directory: Path) -> None:
             os.unlink(path)
 
 
+EngineKey = Callable[[str], "tuple[str, str] | None"]
+"""Asks the engine for an image's cache key: reference -> (endpoint host, image ID), or None
+when the engine cannot say (unreachable, no such image). Never raises."""
+
+
 def open_slot(
-    text: str, source: str, platform: object | None, env: Mapping[str, str] | None = None
+    text: str,
+    source: str,
+    platform: Platform | None,
+    env: Mapping[str, str] | None = None,
+    engine_key: EngineKey | None = None,
 ) -> CacheSlot | None:
     """Return the cache slot for the image the user named, or None when it cannot be cached.
 
@@ -347,8 +326,10 @@ def open_slot(
         source: the ``--source`` value (or its default).
         platform: the ``--platform`` value, or None.
         env: the environment (``DIVEPY_CACHE_DIR``); ``os.environ`` by default.
+        engine_key: for the ``docker`` source, the source's key lookup
+            (:meth:`~dive_py.domain.sources.docker_engine.DockerEngineSource.cache_key`);
+            without it a docker image is not cached.
 
-    For the ``docker`` source this asks the engine for the image ID (one inspect call).
     Never raises.
     """
     try:
@@ -358,15 +339,19 @@ def open_slot(
         if not reference:
             return None
         recheck = None
+        identity: dict[str, Any] | None
         if name in ("docker-archive", "oci"):
             identity = _file_identity(reference)
-        elif name == "docker":
-            found = docker_image_id(reference)
+        elif name == "docker" and engine_key is not None:
+            found = engine_key(reference)
             if found is None:
                 return None
             identity = {"kind": "docker", "host": found[0], "id": found[1]}
-            ref = reference
-            recheck = lambda: docker_image_id(ref)  # noqa: E731
+            lookup = engine_key
+
+            def recheck() -> tuple[str, str] | None:
+                return lookup(reference)
+
         else:
             return None
         if identity is None:

@@ -1,4 +1,4 @@
-"""The analysis cache (dive_py/domain/analysis_cache.py) and its use by ``divepy`` (cli._load)."""
+"""The analysis cache (dive_py/domain/analysis_cache.py) and its use by ``divepy`` (commands.explore)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import dive_py.domain.sources as sources
 from dive_py.cli import run
 from dive_py.domain import analysis_cache
 from dive_py.domain.analysis_cache import MAGIC, open_slot
+from dive_py.domain.sources.docker_engine import DockerEngineSource
 from tests.image_builder import ImageSpec, d, docker_archive, f, wh
 
 
@@ -265,7 +266,7 @@ def test_docker_source_consults_the_cache_before_the_save(
     """docker: keyed on the engine's image ID from inspect; a hit never opens the save stream."""
     engine = {"id": "sha256:" + "1" * 64}
     monkeypatch.setattr(
-        analysis_cache, "docker_image_id", lambda ref: ("unix:///fake.sock", engine["id"])
+        DockerEngineSource, "cache_key", lambda self, ref: ("unix:///fake.sock", engine["id"])
     )
     real = sources.open_image
 
@@ -294,7 +295,7 @@ def test_docker_entry_not_stored_when_the_name_moved_during_the_read(
     tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = iter(["sha256:" + "1" * 64, "sha256:" + "3" * 64])
-    monkeypatch.setattr(analysis_cache, "docker_image_id", lambda ref: ("unix:///x", next(ids)))
+    monkeypatch.setattr(DockerEngineSource, "cache_key", lambda self, ref: ("unix:///x", next(ids)))
     real = sources.open_image
     monkeypatch.setattr(
         sources,
@@ -309,7 +310,8 @@ def test_unreachable_engine_means_no_cache_not_an_error(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
 ) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    assert open_slot("busybox", "docker", None, env) is None
+    engine = DockerEngineSource(env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert open_slot("busybox", "docker", None, env, engine.cache_key) is None
 
 
 def test_a_directory_owned_by_someone_else_or_open_to_others_is_not_used(

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from dive_py.ci.options import CiOptions
-from dive_py.cli import build_parser, run
+from dive_py.cli import run
+from dive_py.commands.explore import build_parser
 from dive_py.domain.efficiency import Efficiency, InefficientPath
 from tests.image_builder import ImageSpec, docker_archive
 

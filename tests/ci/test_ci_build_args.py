@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from dive_py.build import BuildRequest, build_image, parse_build_args, run_build
+from dive_py.commands.build import parse_build_args, run_build
+from dive_py.domain.sources.image_build import BuildRequest, build_image
 from dive_py.errors import EngineUnreachableError, ImageError, UsageError
 
 
@@ -140,7 +141,7 @@ def test_misconfigured_rules_fail_before_building(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(
-        "dive_py.build.build_image", lambda *a: pytest.fail("the build must not start")
+        "dive_py.commands.build.build_image", lambda *a: pytest.fail("the build must not start")
     )
     with pytest.raises(UsageError, match="misconfigured CI rules"):
         run_build(

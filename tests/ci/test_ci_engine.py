@@ -323,7 +323,7 @@ def test_build_without_ci_opens_the_explorer_on_the_built_image(
     import io
     import types
 
-    from dive_py.build import run_build
+    from dive_py.commands.build import run_build
 
     make_context(tmp_path)
     monkeypatch.chdir(tmp_path)

@@ -11,7 +11,7 @@ from dive_py.ci.options import CiOptions
 from dive_py.ci.report import render_report
 from dive_py.ci.result import compute_result
 from dive_py.ci.rules import load_rules
-from dive_py.cli import build_parser
+from dive_py.commands.explore import build_parser
 from tests.ci.helpers import ci_args, fake_analysis, figures
 
 

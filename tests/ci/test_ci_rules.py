@@ -415,7 +415,7 @@ def test_results_name_value_threshold_and_origin(tmp_path: Path) -> None:
 
 
 def test_rule_specs_match_the_cli_flags() -> None:
-    from dive_py.cli import build_parser
+    from dive_py.commands.explore import build_parser
 
     dests = {action.dest for action in build_parser()._actions}
     assert {spec.name for spec in RULE_SPECS} <= dests

@@ -34,6 +34,35 @@ def run_divepy(
     )
 
 
+PAUSE_LINE = "divepy: test pause at {}"
+
+
+def start_paused(
+    args: list[str], phase: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[str], str]:
+    """Start ``python -m dive_py.cli ARGS`` with ``DIVEPY_TEST_PAUSE_AT=phase``; return once it
+    waits there for a signal (its pause line read from stderr).
+
+    Returns:
+        (the running child, the stderr it printed before the pause line).
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-m", "dive_py.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**env, "DIVEPY_TEST_PAUSE_AT": phase},
+    )
+    assert child.stderr is not None
+    before = []
+    for line in child.stderr:
+        if line.rstrip("\n") == PAUSE_LINE.format(phase):
+            return child, "".join(before)
+        before.append(line)
+    child.wait(timeout=60)
+    pytest.fail(f"the run never paused at {phase} (exit {child.returncode}): {''.join(before)}")
+
+
 @pytest.fixture
 def spec_a_archive(tmp_path: Path) -> Path:
     path = tmp_path / "spec-a.tar"
@@ -284,42 +313,60 @@ def test_paths_in_progress_lines_are_escaped(tmp_path: Path) -> None:
     assert "\\x1b[31mred\\n.tar" in result.stderr
 
 
-def test_sigterm_exits_143_and_leaves_no_temp_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("phase", ["reading", "analysed"])
+def test_sigterm_exits_143_and_leaves_no_temp_file(tmp_path: Path, phase: str) -> None:
     import signal
-    import time
 
     archive = tmp_path / "big.tar"
-    layers = [[f(f"d{i // 500}/f{i}", b"x" * 64) for i in range(40_000)] for _ in range(3)]
+    layers = [[f(f"d{i // 500}/f{i}", b"x" * 64) for i in range(2_000)] for _ in range(3)]
     archive.write_bytes(docker_archive(ImageSpec(layers=layers)))
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["PYTHONPATH"] = str(REPO)
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dive_py.cli",
-            "--json",
-            str(out_dir / "o.json"),
-            "--source",
-            "docker-archive",
-            str(archive),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    time.sleep(1.5)
+    env["DIVEPY_CACHE_DIR"] = str(tmp_path / "cache")
+    args = ["--json", str(out_dir / "o.json"), "--source", "docker-archive", str(archive)]
+    child, _ = start_paused(args, phase, env)
     child.send_signal(signal.SIGTERM)
     _, err = child.communicate(timeout=60)
-    if child.returncode == 0:
-        pytest.skip(
-            "the run finished before SIGTERM arrived"
-        )  # pragma: no cover - machine too fast
     assert child.returncode == 143, err
     assert "terminated" in err and "Traceback" not in err
     assert list(out_dir.iterdir()) == []
+    assert not (tmp_path / "cache").exists() or list((tmp_path / "cache").iterdir()) == []
+
+
+def test_sigterm_after_the_outputs_commits_no_cache_entry(tmp_path: Path) -> None:
+    import signal
+
+    archive = tmp_path / "a.tar"
+    archive.write_bytes(docker_archive(ImageSpec(layers=spec_a())))
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env.update(PYTHONPATH=str(REPO), DIVEPY_CACHE_DIR=str(tmp_path / "cache"))
+    out = tmp_path / "o.json"
+    child, _ = start_paused(
+        ["--json", str(out), f"docker-archive://{archive}"], "outputs-written", env
+    )
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 143, err
+    assert json.loads(out.read_text())["image"]["sizeBytes"] == SPEC_A["sizeBytes"]  # written
+    cache = tmp_path / "cache"
+    assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
+    # the same run, not interrupted, commits its entry
+    done = run_divepy("--json", str(out), f"docker-archive://{archive}", env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(list(cache.glob("*.analysis"))) == 1
+
+
+def test_an_unknown_pause_phase_is_a_usage_error(spec_a_archive: Path, tmp_path: Path) -> None:
+    result = run_divepy(
+        "--json",
+        str(tmp_path / "o.json"),
+        f"docker-archive://{spec_a_archive}",
+        env={"DIVEPY_TEST_PAUSE_AT": "nowhere"},
+    )
+    assert result.returncode == 2
+    assert "DIVEPY_TEST_PAUSE_AT='nowhere' names no phase" in result.stderr
 
 
 def test_unreachable_default_engine_with_a_file_name_suggests_the_archive_source(
@@ -380,16 +427,16 @@ def test_terminal_read_line_is_redrawn_at_most_ten_times_a_second(
 ) -> None:
     import io
 
-    import dive_py.cli as cli
+    from dive_py.commands import stderr_progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     clock = [100.0]
-    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(stderr_progress.time, "monotonic", lambda: clock[0])
     out = Terminal()
-    progress = cli.StderrProgress(out)
+    progress = stderr_progress.StderrProgress(out)
     for chunk in range(1, 1001):  # 1,000 chunks within 50 ms: one redraw
         clock[0] += 0.00005
         progress.read(chunk * 32768, 0)
@@ -399,3 +446,46 @@ def test_terminal_read_line_is_redrawn_at_most_ten_times_a_second(
     progress.read(11 << 20, 1)  # and so does the next chunk after 0.1 s
     assert out.getvalue().count("read ") == 3
     assert out.getvalue().endswith("read 12 MB, 1 layers")  # 11 MiB in go-humanize SI units
+
+
+def test_the_injected_environment_picks_the_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run()'s env reaches the engine connection: os.environ's DOCKER_HOST is not used."""
+    import io
+
+    from dive_py.cli import run
+    from dive_py.errors import EngineUnreachableError
+
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/from-the-process.sock")
+    env = {
+        "DOCKER_HOST": "unix:///nonexistent/injected.sock",
+        "DIVEPY_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    with pytest.raises(EngineUnreachableError) as info:
+        run(["--json", str(tmp_path / "o.json"), "some/image:1"], env, io.StringIO(), io.StringIO())
+    assert "/nonexistent/injected.sock" in info.value.one_line()
+    assert "from-the-process" not in info.value.one_line()
+
+
+def test_terminal_summary_line_counts_and_duration_in_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from dive_py.commands import stderr_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = [100.0]
+    monkeypatch.setattr(stderr_progress.time, "monotonic", lambda: clock[0])
+    out = Terminal()
+    progress = stderr_progress.StderrProgress(out)
+    progress.read(1_000, 0)
+    clock[0] += 75.25
+    progress.read(5_000_000, 1_234)
+    assert out.getvalue().endswith("read 5.0 MB, 1,234 layers")
+    progress.done()
+    assert out.getvalue().endswith("read 5.0 MB, 1,234 layers in 1 minute and 15.2 seconds\n")

@@ -27,7 +27,7 @@ import pytest
 from dive_py.domain.sources.docker_engine import DockerEngineSource
 from dive_py.domain.sources.engine_endpoint import Endpoint
 from dive_py.errors import ImageNotFoundError
-from tests.cli.test_cli import REPO, run_divepy
+from tests.cli.test_cli import REPO, run_divepy, start_paused
 from tests.conftest import BASE_IMAGE
 from tests.hostile.helpers import assert_clean_failure
 
@@ -276,22 +276,11 @@ def test_ctrl_c_while_reading_the_save_stream(engine, big_image: str, tmp_path: 
     out_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env.update(_private_env(engine, tmp_path), PYTHONPATH=str(REPO))
-    child = subprocess.Popen(
-        [sys.executable, "-m", "dive_py.cli", "--json", str(out_dir / "out.json"), big_image],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert child.stderr is not None
-    first = child.stderr.readline()
+    child, first = start_paused(["--json", str(out_dir / "out.json"), big_image], "reading", env)
     assert first.startswith("Reading "), first  # the save stream is open
-    time.sleep(0.5)
     child.send_signal(signal.SIGINT)
     out, err = child.communicate(timeout=60)
     err = first + err
-    if child.returncode == 0:
-        pytest.skip("the run finished before SIGINT arrived")  # pragma: no cover - machine too fast
     assert child.returncode == 130, err
     assert err.strip().splitlines()[-1] == "divepy: interrupted" and "Traceback" not in err
     assert out == ""
@@ -318,23 +307,11 @@ def test_ctrl_c_during_a_pull(
         out_dir.mkdir()
         env = {k: v for k, v in os.environ.items() if k != "CI"}
         env.update(_private_env(engine, tmp_path), PYTHONPATH=str(REPO))
-        child = subprocess.Popen(
-            [sys.executable, "-m", "dive_py.cli", "--json", str(out_dir / "out.json"), remote],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert child.stderr is not None
-        first = child.stderr.readline()
+        child, first = start_paused(["--json", str(out_dir / "out.json"), remote], "pull", env)
         assert "pulling it" in first, first  # the pull has started
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=120)
         err = first + err
-        if child.returncode == 0:
-            pytest.skip(
-                "the pull finished before SIGINT arrived"
-            )  # pragma: no cover - machine too fast
         assert child.returncode == 130, err
         assert err.strip().splitlines()[-1] == "divepy: interrupted" and "Traceback" not in err
         assert out == "" and list(out_dir.iterdir()) == []

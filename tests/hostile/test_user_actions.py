@@ -2,67 +2,80 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import REPO
+from tests.cli.test_cli import REPO, start_paused
 from tests.hostile.helpers import archive_file, assert_clean_failure, snapshot
 from tests.image_builder import ImageSpec, f
 
 
 def _big_archive(tmp_path: Path) -> Path:
-    layers = [[f(f"d{i // 500}/f{i}", b"x" * 64) for i in range(40_000)] for _ in range(3)]
+    layers = [[f(f"d{i // 500}/f{i}", b"x" * 64) for i in range(2_000)] for _ in range(3)]
     return archive_file(tmp_path, ImageSpec(layers=layers), name="big.tar")
 
 
-def test_ctrl_c_during_analysis_exits_130_and_leaves_everything_as_it_was(tmp_path: Path) -> None:
+def _ctrl_c_at(tmp_path: Path, phase: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Run ``--ci --json --junit`` on a 3-layer archive, SIGINT at ``phase``; return the result."""
     archive = _big_archive(tmp_path)
+    out_dir = tmp_path / "out"
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "DOCKER_HOST")}
+    env.update(PYTHONPATH=str(REPO), TMPDIR=str(tmp), DIVEPY_CACHE_DIR=str(tmp_path / "cache"))
+    args = [
+        "--ci",
+        "--json",
+        str(out_dir / "o.json"),
+        "--junit",
+        str(out_dir / "junit.xml"),
+        f"docker-archive://{archive}",
+    ]
+    child, before = start_paused(args, phase, env)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    return subprocess.CompletedProcess(child.args, child.returncode, out, before + err), out_dir
+
+
+@pytest.mark.parametrize("phase", ["reading", "analysed"])
+def test_ctrl_c_during_analysis_exits_130_and_leaves_everything_as_it_was(
+    tmp_path: Path, phase: str
+) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     (out_dir / "o.json").write_text("old analysis")
     (out_dir / "junit.xml").write_text("old junit")
     before = snapshot(out_dir)
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "DOCKER_HOST")}
-    cache = tmp_path / "cache"
-    env.update(PYTHONPATH=str(REPO), TMPDIR=str(tmp), DIVEPY_CACHE_DIR=str(cache))
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dive_py.cli",
-            "--ci",
-            "--json",
-            str(out_dir / "o.json"),
-            "--junit",
-            str(out_dir / "junit.xml"),
-            f"docker-archive://{archive}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert child.stderr is not None
-    assert child.stderr.readline().startswith("Reading ")  # the analysis has started
-    time.sleep(0.5)
-    child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=60)
-    if child.returncode == 0:
-        pytest.skip("the run finished before SIGINT arrived")  # pragma: no cover - machine too fast
-    assert child.returncode == 130, err
+    result, _ = _ctrl_c_at(tmp_path, phase)
+    out, err = result.stdout, result.stderr
+    assert err.startswith("Reading ")  # the analysis had started
+    assert result.returncode == 130, err
     assert err.strip().splitlines()[-1] == "divepy: interrupted" and "Traceback" not in err
     assert out == ""
     assert snapshot(out_dir) == before
-    assert list(tmp.iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+    cache = tmp_path / "cache"
+    assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
+
+
+def test_ctrl_c_after_the_outputs_leaves_no_cache_entry(tmp_path: Path) -> None:
+    """The outputs were written whole; the run did not complete, so nothing is cached."""
+    (tmp_path / "out").mkdir()
+    result, out_dir = _ctrl_c_at(tmp_path, "outputs-written")
+    assert result.returncode == 130, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "divepy: interrupted"
+    assert "Traceback" not in result.stderr
+    assert json.loads((out_dir / "o.json").read_text())["layer"]  # replaced whole
+    assert (out_dir / "junit.xml").read_text().startswith("<?xml")
+    assert list((tmp_path / "tmp").iterdir()) == []
+    cache = tmp_path / "cache"
     assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
 
 

@@ -9,6 +9,7 @@ scheme leaves the whole text to ``--source`` (as dive does).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from dive_py.domain.image import Image
@@ -62,12 +63,21 @@ def split_scheme(text: str, default_source: str) -> tuple[str, str]:
     return canonical_source(default_source), text
 
 
-def make_source(name: str) -> ImageSource:
-    """Return a source object for a canonical source name."""
+def make_source(name: str, env: Mapping[str, str] | None = None) -> ImageSource:
+    """Return a source object for a canonical source name.
+
+    Args:
+        name: a canonical source name (:data:`SOURCE_NAMES`).
+        env: the environment the Docker engine's endpoint is picked from (``DOCKER_HOST``…);
+            ``os.environ`` when None.
+
+    Raises:
+        UsageError: an unknown source name.
+    """
     if name == "docker":
         from dive_py.domain.sources.docker_engine import DockerEngineSource
 
-        return DockerEngineSource()
+        return DockerEngineSource(env=env)
     if name == "docker-archive":
         from dive_py.domain.sources.docker_archive import DockerArchiveSource
 
@@ -89,6 +99,7 @@ def open_image(
     source: str = "docker",
     platform: Platform | None = None,
     progress: ProgressListener | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Image:
     """Read the image the user named.
 
@@ -97,6 +108,8 @@ def open_image(
         source: the ``--source`` value used when ``text`` has no known scheme.
         platform: the wanted platform, or None.
         progress: receives progress events.
+        env: the environment that picks the Docker engine (``DOCKER_HOST``…); ``os.environ``
+            when None.
 
     Raises:
         UsageError: unknown source.
@@ -105,4 +118,4 @@ def open_image(
     name, reference = split_scheme(text, source)
     if not reference:
         raise UsageError("no image named", "give an image name or archive path")
-    return make_source(name).fetch(reference, platform=platform, progress=progress)
+    return make_source(name, env).fetch(reference, platform=platform, progress=progress)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from dive_py.domain.image import Image
@@ -48,25 +49,60 @@ class DockerEngineSource:
     """Fetch images from a Docker (or Docker-API compatible) engine.
 
     Args:
-        endpoint: the API endpoint; None to resolve it from the environment.
+        endpoint: the API endpoint; None to resolve it from ``env`` as the docker CLI would.
         name: the source name recorded on images (``"docker"``; ``"podman"`` for podman's
             Docker-compatible socket).
         pull: pull the image when the engine does not have it.
+        env: the environment that picks the endpoint (``DOCKER_HOST``, ``DOCKER_CONTEXT``…)
+            and the API version (``DOCKER_API_VERSION``); ``os.environ`` when None. The
+            command line passes the environment it was given.
     """
 
     def __init__(
-        self, endpoint: Endpoint | None = None, name: str = "docker", pull: bool = True
+        self,
+        endpoint: Endpoint | None = None,
+        name: str = "docker",
+        pull: bool = True,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self._endpoint = endpoint
         self.name = name
         self._pull = pull
+        self._env: Mapping[str, str] = os.environ if env is None else env
 
     @property
     def endpoint(self) -> Endpoint:
-        """The endpoint in use (resolved on first use)."""
+        """The endpoint in use (resolved from the environment on first use).
+
+        Raises:
+            UsageError: a malformed ``DOCKER_HOST`` or an unknown docker context.
+        """
         if self._endpoint is None:
-            self._endpoint = resolve_endpoint()
+            self._endpoint = resolve_endpoint(self._env)
         return self._endpoint
+
+    def cache_key(self, reference: str) -> tuple[str, str] | None:
+        """What the analysis cache keys an engine image on: (endpoint host, image ID), or None.
+
+        The image ID is the ``Id`` of ``GET /images/{name}/json`` (inspect), a content digest
+        (the config digest on classic engines, the manifest or index digest with the
+        containerd image store). None when the engine cannot be reached or does not have the
+        image (the real read then reports the error, or pulls). Never raises.
+        """
+        try:
+            api = self.client()
+            try:
+                inspected = api.inspect_image(reference)
+            finally:
+                close = getattr(api, "close", None)
+                if close is not None:
+                    close()
+            image_id = inspected.get("Id") if isinstance(inspected, dict) else None
+            if isinstance(image_id, str) and image_id.startswith("sha256:") and len(image_id) == 71:
+                return self.endpoint.host, image_id
+        except Exception:
+            return None
+        return None
 
     def client(self) -> Any:
         """Return a connected ``docker.APIClient`` (API version negotiated with the engine).
@@ -79,7 +115,7 @@ class DockerEngineSource:
         endpoint = self.endpoint
         try:
             # DOCKER_API_VERSION pins the API version, as for the docker CLI; else negotiate.
-            version = os.environ.get("DOCKER_API_VERSION", "").strip() or "auto"
+            version = self._env.get("DOCKER_API_VERSION", "").strip() or "auto"
             api = docker.APIClient(
                 base_url=endpoint.host, tls=endpoint.tls, version=version, timeout=120
             )
@@ -131,7 +167,7 @@ class DockerEngineSource:
         import docker
 
         try:
-            return api.inspect_image(reference)
+            inspected: dict[str, Any] = api.inspect_image(reference)
         except docker.errors.NotFound:
             return None
         except docker.errors.APIError as exc:
@@ -144,6 +180,7 @@ class DockerEngineSource:
             raise self._unreachable(exc) from None
         except Exception as exc:  # requests ConnectionError and friends
             raise self._unreachable(exc) from None
+        return inspected
 
     def _do_pull(
         self, api: Any, reference: str, platform: Platform | None, progress: ProgressListener

@@ -76,7 +76,7 @@ def parse_host(value: str, tls: bool = False) -> str:
 
 
 def _truthy(value: str | None) -> bool:
-    return bool(value) and value.strip().lower() not in ("0", "false", "f", "no", "")
+    return value is not None and value.strip().lower() not in ("0", "false", "f", "no", "")
 
 
 def resolve_endpoint(env: Mapping[str, str] | None = None) -> Endpoint:

@@ -1,0 +1,357 @@
+"""Provides :func:`run_explore`, ``divepy [flags] IMAGE``, and :func:`explore`, its dispatch.
+
+:func:`explore` is the one place that turns parsed flags into a run: the CI report (``--ci``
+or ``CI=true``), the JSON export (``--json``), otherwise the explorer; the analysis cache; the
+collector pause while the image is read; escaped text on stderr. ``divepy build``
+(:mod:`dive_py.commands.build`) calls it for the image it built.
+
+Interruption rule: a run interrupted by SIGINT (exit 130) or SIGTERM (exit 143) leaves
+nothing new behind: output files are replaced atomically, and the analysis cache entry is
+committed only when the run has completed (after the JSON, JUnit and CI report are written,
+or when the explorer has the analysis).
+
+``--ci`` and ``--json`` never import Textual; only the interactive path imports
+:mod:`dive_py.ui`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn, TextIO
+
+from dive_py import __version__
+from dive_py.commands.pause_hook import PauseHook
+from dive_py.commands.stderr_progress import StderrProgress
+from dive_py.display_text import escape_text
+from dive_py.domain.analysis import Analysis
+from dive_py.domain.analysis_cache import CacheSlot
+from dive_py.domain.collector_pause import collector_paused
+from dive_py.domain.progress import ProgressListener
+from dive_py.errors import UsageError
+from dive_py.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from dive_py.ci.rules import Rules
+    from dive_py.domain.sources.docker_engine import DockerEngineSource
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    success (in CI mode: every rule passed)
+  1    CI mode: a rule failed
+  2    bad command line, bad flag value, or misconfigured CI rules
+  3    the image could not be read (not found, pull failed, engine unreachable,
+       corrupt or truncated archive)
+  4    an output file (--json, --junit) could not be written
+  70   internal error (a bug: rerun with --debug and report it)
+  130  interrupted (Ctrl+C)
+  143  terminated (SIGTERM)
+"""
+
+TRUTHY = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+"""Values of ``CI`` that turn CI mode on (Go's ``strconv.ParseBool`` true spellings, as dive)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`UsageError` instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, "see 'divepy --help'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``divepy [flags] IMAGE``.
+
+    Its ``error`` raises :class:`~dive_py.errors.UsageError` (exit 2) instead of exiting.
+    """
+    parser = _Parser(
+        prog="divepy",
+        description="Explore a container image layer by layer, and measure wasted bytes.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "image",
+        nargs="?",
+        help="image name, or path of an archive/layout "
+        "(scheme prefixes: docker://, podman://, docker-archive://, oci://)",
+    )
+    parser.add_argument(
+        "--source",
+        default=None,
+        help="where to read the image: docker (default), docker-archive, oci, podman",
+    )
+    parser.add_argument(
+        "--platform",
+        default=None,
+        help="os/arch[/variant] to pick from a multi-platform image (default: the host's)",
+    )
+    parser.add_argument(
+        "-j",
+        "--json",
+        metavar="FILE",
+        dest="json_path",
+        help="write the analysis as JSON to FILE (no TUI)",
+    )
+    parser.add_argument(
+        "--ci",
+        action="store_true",
+        help="CI mode: print the figures and check the rules, no TUI (also CI=true)",
+    )
+    parser.add_argument(
+        "--ci-config",
+        metavar="PATH",
+        default=None,
+        help="CI rules file (default: .dive-ci in the working directory)",
+    )
+    for camel, kebab in (
+        ("--lowestEfficiency", "--lowest-efficiency"),
+        ("--highestWastedBytes", "--highest-wasted-bytes"),
+        ("--highestUserWastedPercent", "--highest-user-wasted-percent"),
+        ("--highestReclaimableBytes", "--highest-reclaimable-bytes"),
+    ):
+        parser.add_argument(
+            camel,
+            kebab,
+            dest=camel.lstrip("-"),
+            default=None,
+            metavar="VALUE",
+            help="CI rule threshold ('disabled' skips the rule)",
+        )
+    parser.add_argument(
+        "--ci-all-files",
+        action="store_true",
+        help="CI report: list every inefficient file, not only the largest",
+    )
+    parser.add_argument(
+        "--junit",
+        metavar="FILE",
+        default=None,
+        help="CI mode: also write a JUnit XML report to FILE",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="write a small sample image (docker-archive) and open it; needs no engine",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="divepy/dive config file (default: the usual dive config locations)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="do not use the analysis cache")
+    parser.add_argument(
+        "-i",
+        "--ignore-errors",
+        action="store_true",
+        help="accepted for dive compatibility (divepy never stops on path errors)",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show a traceback on unexpected errors"
+    )
+    parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
+    return parser
+
+
+def ci_enabled(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
+    """True when ``--ci`` was given or ``CI`` holds a truthy value."""
+    return bool(args.ci) or env.get("CI", "").strip() in TRUTHY
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Check the values argparse cannot, and normalise them in place.
+
+    ``--source`` becomes its canonical name, ``--platform`` a
+    :class:`~dive_py.domain.sources.platform.Platform`.
+
+    Raises:
+        UsageError: an empty file name, an unknown source, a malformed platform.
+    """
+    for flag, value in (
+        ("--json", args.json_path),
+        ("--junit", args.junit),
+        ("--ci-config", args.ci_config),
+        ("--config", args.config),
+    ):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} needs a file name, got an empty value", "see 'divepy --help'")
+    if args.source is not None:
+        from dive_py.domain.sources import canonical_source
+
+        args.source = canonical_source(args.source)
+    if args.platform is not None:
+        from dive_py.domain.sources.platform import Platform
+
+        args.platform = Platform.parse(args.platform)
+
+
+@dataclass(slots=True)
+class LoadedAnalysis:
+    """An analysis as read for one run, and its pending cache entry.
+
+    Attributes:
+        analysis: the :class:`~dive_py.domain.analysis.Analysis`.
+        slot: where it goes in the analysis cache; None when not cached (``--no-cache``, a
+            source that cannot be cached, an engine that does not know the image).
+        from_cache: True when it was loaded from the cache (nothing to commit).
+    """
+
+    analysis: Analysis
+    slot: CacheSlot | None = None
+    from_cache: bool = False
+
+    def commit(self) -> None:
+        """Store the analysis in the cache (once the run has completed). Never raises."""
+        if self.slot is not None and not self.from_cache:
+            self.slot.store(self.analysis)
+            self.from_cache = True
+
+
+def load_analysis(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    progress: ProgressListener,
+    engine: DockerEngineSource | None = None,
+) -> LoadedAnalysis:
+    """Read and analyse the image ``args`` names, or load it from the cache; commit nothing.
+
+    The cyclic garbage collector is paused meanwhile and the result frozen afterwards
+    (:func:`~dive_py.domain.collector_pause.collector_paused`).
+
+    Args:
+        args: the parsed flags (``image``, ``source``, ``platform``, ``no_cache``).
+        env: the run's environment (engine endpoint, cache directory).
+        progress: receives the read's progress.
+        engine: the Docker engine to read from (``divepy build``'s); None to pick the source
+            from the image argument and ``--source``.
+
+    Raises:
+        DivepyError: the image could not be read.
+    """
+    with collector_paused(freeze=True):
+        return _load(args, env, progress, engine)
+
+
+def _load(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    progress: ProgressListener,
+    engine: DockerEngineSource | None,
+) -> LoadedAnalysis:
+    from dive_py.domain import analysis as analysis_module
+    from dive_py.domain import sources
+    from dive_py.domain.sources.docker_engine import DockerEngineSource
+
+    source = args.source or env.get("DIVE_SOURCE") or "docker"
+    slot = None
+    if not getattr(args, "no_cache", False):
+        from dive_py.domain.analysis_cache import open_slot
+
+        name, _ = sources.split_scheme(args.image, source)
+        keyed = engine if engine is not None else DockerEngineSource(env=env, pull=False)
+        engine_key = keyed.cache_key if name == "docker" else None
+        slot = open_slot(args.image, source, args.platform, env, engine_key)  # before any read
+        cached = slot.load() if slot is not None else None
+        if cached is not None:
+            progress.message(
+                f"Using the cached analysis of {args.image} (--no-cache reads the image again)"
+            )
+            return LoadedAnalysis(cached, slot, from_cache=True)
+    if engine is not None:
+        _, reference = sources.split_scheme(args.image, "docker")
+        image = engine.fetch(reference, platform=args.platform, progress=progress)
+    else:
+        image = sources.open_image(
+            args.image, source=source, platform=args.platform, progress=progress, env=env
+        )
+    return LoadedAnalysis(analysis_module.analyse(image), slot)
+
+
+def explore(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
+    *,
+    rules: Rules | None = None,
+    engine: DockerEngineSource | None = None,
+) -> int:
+    """Analyse the image ``args`` names: CI report, JSON export or explorer; return the exit code.
+
+    Args:
+        args: flags parsed by :func:`build_parser` and checked by :func:`check_arguments`,
+            ``image`` set.
+        env: the run's environment (``CI``, engine endpoint, cache directory, test hook).
+        stdout: receives the CI report.
+        stderr: receives progress and messages.
+        rules: the CI rules when the caller loaded them already (``divepy build`` checks them
+            before building); loaded here otherwise.
+        engine: the Docker engine to read from (see :func:`load_analysis`).
+
+    Raises:
+        DivepyError: expected failures (usage 2, image 3, output 4).
+    """
+    ci = ci_enabled(args, env)
+    pause = PauseHook(env, stderr)
+    if ci or args.json_path:
+        from dive_py.atomic_file import write_atomically
+        from dive_py.domain.export_json import render_json
+
+        ci_options = None
+        if ci:
+            from dive_py.ci.options import CiOptions
+
+            ci_options = CiOptions.from_arguments(args)
+        if ci_options is not None and rules is None:
+            from dive_py.ci.rules import load_rules
+
+            rules = load_rules(ci_options)  # misconfiguration fails before the image is read
+        loaded = load_analysis(args, env, pause.wrap(StderrProgress(stderr)), engine)
+        pause.at("analysed")
+        code = int(ExitCode.OK)
+        if args.json_path:
+            write_atomically(args.json_path, render_json(loaded.analysis))
+            print(f"Exported analysis to {escape_text(args.json_path)}", file=stderr)
+        if ci_options is not None and rules is not None:
+            from dive_py.ci.run import run_ci
+
+            code = run_ci(loaded.analysis, rules, ci_options, env, stdout)
+        pause.at("outputs-written")
+        loaded.commit()  # the run is complete: only now may it leave a cache entry
+        return code
+    from dive_py.ui.launch import run_explorer
+
+    def load(progress: ProgressListener) -> Analysis:
+        loaded = load_analysis(args, env, progress, engine)
+        loaded.commit()  # the explorer has the analysis
+        return loaded.analysis
+
+    return run_explorer(load, args, env)
+
+
+def run_explore(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
+    """Run ``divepy [flags] IMAGE`` with ``argv`` (without the program name); return the exit code.
+
+    Raises:
+        DivepyError: expected failures (the caller prints them as one line).
+    """
+    args = build_parser().parse_args(list(argv))
+    if args.version:
+        print(f"divepy {__version__}", file=stdout)
+        return int(ExitCode.OK)
+    check_arguments(args)
+    if args.demo:
+        if args.image:
+            raise UsageError(
+                "--demo opens the sample image: do not name another image",
+                "drop the image name or --demo",
+            )
+        from dive_py.domain.demo_image import write_demo_archive
+
+        args.image = write_demo_archive()
+        args.source = "docker-archive"
+    if not args.image:
+        raise UsageError("no image named", "run 'divepy IMAGE', or 'divepy --demo' to try it")
+    return explore(args, env, stdout, stderr)
