@@ -7,10 +7,12 @@ image layout (no ``manifest.json``), with layers uncompressed, gzip or zstd.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import io
 import json
+import lzma
 import tarfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,11 +97,15 @@ def layer_tar(entries: Sequence[E], fmt: int = tarfile.PAX_FORMAT) -> bytes:
 
 
 def compress(data: bytes, how: str) -> bytes:
-    """Compress a blob: ``none``, ``gzip`` or ``zstd``."""
+    """Compress a blob: ``none``, ``gzip``, ``zstd``, ``bzip2`` or ``xz``."""
     if how == "gzip":
         return gzip.compress(data, mtime=0)
     if how == "zstd":
         return zstandard.ZstdCompressor().compress(data)
+    if how == "bzip2":
+        return bz2.compress(data)
+    if how == "xz":
+        return lzma.compress(data, format=lzma.FORMAT_XZ)
     return data
 
 
@@ -175,7 +181,7 @@ def _oci_manifest(config: bytes, stored: list[bytes], compression: str) -> bytes
         "none": "application/vnd.oci.image.layer.v1.tar",
         "gzip": "application/vnd.oci.image.layer.v1.tar+gzip",
         "zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
-    }[compression]
+    }.get(compression, f"application/vnd.oci.image.layer.v1.tar+{compression}")
     return json.dumps(
         {
             "schemaVersion": 2,

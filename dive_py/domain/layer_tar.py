@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 import xxhash
 
-from dive_py.domain.compression import Compression, CorruptStreamError, open_decompressed
+from dive_py.domain.compression import (
+    HEAD_BYTES,
+    Compression,
+    CorruptStreamError,
+    UnsupportedCompressionError,
+    open_decompressed,
+)
 from dive_py.domain.entry import TYPE_OF_TYPEFLAG, EntryType, FileEntry
 from dive_py.domain.tar_stream import Readable, TarFormatError, TarReader
 from dive_py.domain.whiteout import AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX
@@ -29,11 +35,23 @@ class LayerFormatError(Exception):
 
     Attributes:
         offset: byte offset in the uncompressed layer where reading failed, when known.
+        hint: what the user can do, when it is not "the blob is damaged" (e.g. for a
+            compression no engine reads); None otherwise.
     """
 
-    def __init__(self, message: str, offset: int | None = None) -> None:
+    def __init__(self, message: str, offset: int | None = None, hint: str | None = None) -> None:
         super().__init__(message)
         self.offset = offset
+        self.hint = hint
+
+
+EMPTY_TAR_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+"""The diff ID of an empty layer: sha256 of a tar of two zero blocks (1,024 zero bytes).
+
+Docker records this diff ID for a step that changed nothing, yet Docker 20.10's ``docker
+save`` writes such a layer as a 0-byte ``layer.tar``; a 0-byte blob is read as this layer.
+"""
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(slots=True)
@@ -127,10 +145,17 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
         LayerFormatError: the blob is truncated, corrupt or not a tar archive.
     """
     if not head and hasattr(raw, "peek"):
-        head = raw.peek(8)
-    stream, compression = open_decompressed(raw, head)
+        head = raw.peek(HEAD_BYTES)
+    try:
+        stream, compression = open_decompressed(raw, head)
+    except UnsupportedCompressionError as exc:
+        raise LayerFormatError(
+            f"layer is {exc}", hint="recompress the layer with gzip or zstd, or rebuild the image"
+        ) from None
     hashing = _HashingReader(stream)
-    reader = TarReader(hashing)
+    # Like Go's archive/tar (and so docker load and containerd), a layer may end right after
+    # its last member without the two zero blocks; an end inside a member is still truncation.
+    reader = TarReader(hashing, strict_end=False)
     contents = LayerContents(compression=compression)
     entries = contents.entries
     size_total = 0
@@ -210,5 +235,6 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
         raise LayerFormatError(f"layer is not a valid {compression.value} stream: {exc}") from None
     contents.size_bytes = size_total
     contents.member_count = count
-    contents.diff_id = "sha256:" + hashing.sha.hexdigest()
+    digest = hashing.sha.hexdigest()
+    contents.diff_id = EMPTY_TAR_DIFF_ID if digest == _EMPTY_SHA256 else "sha256:" + digest
     return contents

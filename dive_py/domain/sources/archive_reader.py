@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, BinaryIO
 
+from dive_py.domain.compression import HEAD_BYTES
 from dive_py.domain.image import Image
 from dive_py.domain.layer_tar import LayerContents, LayerFormatError, read_layer
 from dive_py.domain.progress import ProgressListener
@@ -83,7 +84,8 @@ def read_archive_file(
         except ArchiveFormatError as exc:
             raise ArchiveError(
                 f"{path}: {exc}",
-                "the archive is corrupt or truncated: write it again with 'docker save'",
+                exc.hint
+                or "the archive is corrupt or truncated: write it again with 'docker save'",
             ) from None
         except OSError as exc:
             raise ArchiveError(
@@ -163,11 +165,11 @@ class LayoutDirectory(ArchiveParts):
                 return None
             try:
                 with open(path, "rb") as handle:
-                    head = handle.read(8)
+                    head = handle.read(HEAD_BYTES)
                     handle.seek(0)
                     self.layers[name] = read_layer(handle, head)
             except LayerFormatError as exc:
-                self.broken[name] = str(exc)
+                self.broken[name] = exc
                 return None
             except OSError as exc:
                 raise self._unreadable(name, exc) from None

@@ -16,6 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dive_py.domain.compression import (
+    CorruptStreamError,
+    UnsupportedCompressionError,
+    read_decompressed,
+)
 from dive_py.domain.layer_tar import LayerContents, LayerFormatError, normalise_path, read_layer
 from dive_py.domain.tar_stream import (
     HARDLINK,
@@ -34,7 +39,15 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class ArchiveFormatError(Exception):
-    """The outer archive is not a readable tar (corrupt or truncated)."""
+    """The outer archive is not a readable tar (corrupt or truncated).
+
+    Attributes:
+        hint: what the user can do, when it is not "the archive is damaged"; None otherwise.
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(slots=True)
@@ -52,7 +65,7 @@ class ArchiveParts:
     documents: dict[str, bytes] = field(default_factory=dict)
     layers: dict[str, LayerContents] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
-    broken: dict[str, str] = field(default_factory=dict)
+    broken: dict[str, LayerFormatError] = field(default_factory=dict)
 
     def resolve(self, name: str) -> str:
         """Follow aliases (at most 40 hops, like a kernel's symlink limit) to a stored member."""
@@ -107,6 +120,9 @@ def _looks_like_json(head: bytes) -> bool:
 def read_archive_stream(raw: Readable, progress: ProgressCallback | None = None) -> ArchiveParts:
     """Read an image archive tar from ``raw`` in one pass.
 
+    The archive may be compressed as a whole (``docker save IMAGE | gzip > image.tar.gz``;
+    gzip, bzip2, xz and zstd, as ``docker load`` reads them): it is decompressed as it streams.
+
     Args:
         raw: the archive's bytes (a file, or the engine's ``docker save`` stream).
         progress: optional callback, see :data:`ProgressCallback`.
@@ -115,9 +131,16 @@ def read_archive_stream(raw: Readable, progress: ProgressCallback | None = None)
         The :class:`ArchiveParts` found.
 
     Raises:
-        ArchiveFormatError: the outer tar is corrupt or truncated.
+        ArchiveFormatError: the outer tar (or its compression) is corrupt or truncated, or it
+            is compressed with a format no engine reads.
     """
     parts = ArchiveParts()
+    try:
+        raw, _ = read_decompressed(raw)
+    except UnsupportedCompressionError as exc:
+        raise ArchiveFormatError(
+            f"image archive is {exc}", "decompress it, or recompress it with gzip or xz"
+        ) from None
     reader = TarReader(raw)
     try:
         for member in reader:
@@ -139,21 +162,20 @@ def read_archive_stream(raw: Readable, progress: ProgressCallback | None = None)
                 continue
             stream = reader.data_stream()
             head = stream.peek(512)
-            if not head:
-                # An empty member: an empty layer blob is not a tar, but an empty legacy layer
-                # has at least the end-of-archive blocks; treat as unreadable.
-                parts.broken[name] = "empty blob"
-                continue
-            if _looks_like_json(head):
+            # An empty member is an empty layer when the image uses it (Docker 20.10's docker
+            # save writes a layer that changed nothing as a 0-byte layer.tar).
+            if head and _looks_like_json(head):
                 if member.size <= JSON_LIMIT:
                     parts.documents[name] = stream.read()
                 continue
             try:
                 parts.layers[name] = read_layer(stream, head)
             except LayerFormatError as exc:
-                parts.broken[name] = str(exc)
+                parts.broken[name] = exc
             if progress is not None:
                 progress(len(parts.layers), reader.position)
     except TarFormatError as exc:
         raise ArchiveFormatError(f"image archive is not a valid tar: {exc}") from None
+    except CorruptStreamError as exc:
+        raise ArchiveFormatError(f"image archive's compression is damaged: {exc}") from None
     return parts

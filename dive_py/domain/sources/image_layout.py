@@ -286,10 +286,10 @@ def assemble_image(
         layer = parts.layer(path)
         if layer is None:
             why = parts.broken.get(parts.resolve(path))
-            if why:
+            if why is not None:
                 raise ArchiveError(
                     f"layer {path} is unreadable: {why}",
-                    "the archive is corrupt or truncated: save the image again",
+                    why.hint or "the archive is corrupt or truncated: save the image again",
                 )
             raise ArchiveError(
                 f"layer {path} named by the manifest is missing from the archive",
