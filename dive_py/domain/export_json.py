@@ -5,7 +5,8 @@ fileList[]`` (``path, typeFlag, linkName, size, fileMode, uid, gid, isDir``) and
 ``sizeBytes, inefficientBytes, efficiencyScore, fileReference[]`` (``count, sizeBytes, file``).
 divepy adds, under new keys only: ``image.userSizeBytes``, ``image.userWastedPercent`` (null
 without user bytes), ``image.reclaimableBytes``, ``image.id``, ``image.name``,
-``image.platform``, ``image.warnings``, per layer ``digest``, ``createdAt``,
+``image.platform``, ``image.warnings``, per layer ``readableCommand`` (the step as the
+explorer shows it; ``command`` is dive's exact string), ``digest``, ``createdAt``,
 ``opaqueDirectories``, and a top-level ``history[]`` with every step (``createdBy``,
 ``command``, ``created``, ``emptyLayer``, ``layerIndex``).
 
@@ -101,8 +102,9 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
                 "id": layer.id,
                 "digestId": layer.diff_id,
                 "sizeBytes": layer.size_bytes,
-                "command": layer.command,
+                "command": layer.step.dive_command,
                 "fileList": placeholder,
+                "readableCommand": layer.command,
                 "digest": layer.digest,
                 "createdAt": layer.step.created,
                 "opaqueDirectories": ["/" + p for p in layer.contents.opaque_dirs],

@@ -29,6 +29,8 @@ class HistoryStep:
         comment: the ``comment`` field, or ``""``.
         empty_layer: True when the step made no layer.
         layer_index: index of the layer the step made, or None.
+        missing: True for a step divepy made up because the history names fewer layer-making
+            steps than there are layers.
     """
 
     created_by: str
@@ -38,6 +40,27 @@ class HistoryStep:
     comment: str = ""
     empty_layer: bool = False
     layer_index: int | None = None
+    missing: bool = False
+
+    @property
+    def dive_command(self) -> str:
+        """The command exactly as dive 0.13.1 writes it in ``layer[].command`` (see
+        :func:`dive_command`)."""
+        return DIVE_MISSING_COMMAND if self.missing else dive_command(self.created_by)
+
+
+DIVE_MISSING_COMMAND = "(missing)"
+"""dive's ``created_by`` for a layer that no history step made."""
+
+
+def dive_command(created_by: str) -> str:
+    """Return ``created_by`` as dive's JSON ``command``: without a leading ``/bin/sh -c ``.
+
+    Only that exact prefix goes, nothing else changes: a classic-builder metadata step stays
+    ``#(nop)  CMD ["sh"]``, a COPY keeps its trailing space, a BuildKit step keeps its
+    ``RUN /bin/sh -c …  # buildkit`` form (dive 0.13.1, image/docker: ``strings.TrimPrefix``).
+    """
+    return created_by[len(_SHELL_PREFIX) :] if created_by.startswith(_SHELL_PREFIX) else created_by
 
 
 def readable_command(created_by: str) -> str:
@@ -102,7 +125,9 @@ def parse_history(config: dict[str, Any], layer_count: int) -> list[HistoryStep]
         steps.append(step)
     while next_layer < layer_count:
         steps.append(
-            HistoryStep(created_by="", command="(missing history)", layer_index=next_layer)
+            HistoryStep(
+                created_by="", command="(missing history)", layer_index=next_layer, missing=True
+            )
         )
         next_layer += 1
     return steps

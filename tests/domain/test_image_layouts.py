@@ -15,6 +15,7 @@ from dive_py.domain.layer_tar import normalise_path, read_layer
 from dive_py.domain.sources import open_image, split_scheme
 from dive_py.domain.sources.platform import Platform
 from dive_py.errors import ArchiveError, ImageNotFoundError, PlatformError, UsageError
+from tests.hostile.helpers import pipeline
 from tests.image_builder import (
     ImageSpec,
     Step,
@@ -370,3 +371,27 @@ def test_repotags_of_the_wrong_type_are_ignored(tmp_path: Path) -> None:
             dst.addfile(member, io.BytesIO(payload) if payload is not None else None)
     image = open_image(write(tmp_path, buf.getvalue()), source="docker-archive")
     assert image.repo_tags == []
+
+
+@pytest.mark.parametrize(
+    ("created_by", "dive"),
+    [
+        # classic builder: only the exact "/bin/sh -c " prefix goes
+        ("/bin/sh -c #(nop) COPY dir:0a1b in /data ", "#(nop) COPY dir:0a1b in /data "),
+        ('/bin/sh -c #(nop)  CMD ["sh"]', '#(nop)  CMD ["sh"]'),
+        ("/bin/sh -c #(nop) WORKDIR /app", "#(nop) WORKDIR /app"),
+        ("/bin/sh -c apt-get update && rm -rf /x", "apt-get update && rm -rf /x"),
+        # BuildKit steps keep their form
+        ("RUN /bin/sh -c make # buildkit", "RUN /bin/sh -c make # buildkit"),
+        ("COPY app.py /app # buildkit", "COPY app.py /app # buildkit"),
+        ("|1 X=1 /bin/sh -c echo", "|1 X=1 /bin/sh -c echo"),
+        ("  /bin/sh -c x", "  /bin/sh -c x"),
+        ("", ""),
+    ],
+)
+def test_layer_command_in_json_is_dives_string(created_by: str, dive: str) -> None:
+    spec = ImageSpec(layers=[[f("a", "1")]], history=[Step(created_by)])
+    _, text = pipeline(docker_archive(spec))
+    layer = json.loads(text)["layer"][0]
+    assert layer["command"] == dive
+    assert layer["readableCommand"] == readable_command(created_by)

@@ -84,7 +84,7 @@ def _commands(data: bytes) -> tuple[list[str], list[int | None], list[str]]:
     analysis, text = pipeline(data)
     doc = json.loads(text)
     return (
-        [layer["command"] for layer in doc["layer"]],
+        [layer["readableCommand"] for layer in doc["layer"]],
         [step["layerIndex"] for step in doc["history"]],
         analysis.image.warnings,
     )
@@ -110,6 +110,9 @@ def test_history_with_fewer_steps_than_layers() -> None:
     commands, indexes, warnings = _commands(docker_archive(spec, layout="oci"))
     assert commands == ["ADD rootfs", "(missing history)", "(missing history)"]
     assert indexes == [0, None, 1, 2]
+    # dive's own string for a layer without a step, in dive's key
+    doc = json.loads(pipeline(docker_archive(spec, layout="oci"))[1])
+    assert [layer["command"] for layer in doc["layer"]] == ["ADD rootfs", "(missing)", "(missing)"]
     assert any("history" in w and "3 layers" in w for w in warnings), warnings
 
 

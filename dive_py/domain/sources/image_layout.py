@@ -305,7 +305,7 @@ def assemble_image(
         warnings.append(f"config lists {len(diff_ids)} diff IDs for {len(contents)} layers")
     history = parse_history(config, len(contents))
     made = sum(1 for step in history if not step.empty_layer) - sum(
-        1 for step in history if step.command == "(missing history)" and not step.created_by
+        1 for step in history if step.missing
     )
     if config.get("history") and made != len(contents):
         warnings.append(
