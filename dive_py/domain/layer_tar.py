@@ -235,6 +235,6 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
         raise LayerFormatError(f"layer is not a valid {compression.value} stream: {exc}") from None
     contents.size_bytes = size_total
     contents.member_count = count
-    digest = hashing.sha.hexdigest()
-    contents.diff_id = EMPTY_TAR_DIFF_ID if digest == _EMPTY_SHA256 else "sha256:" + digest
+    sha_hex = hashing.sha.hexdigest()
+    contents.diff_id = EMPTY_TAR_DIFF_ID if sha_hex == _EMPTY_SHA256 else "sha256:" + sha_hex
     return contents
