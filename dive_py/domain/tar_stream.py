@@ -181,9 +181,12 @@ class TarReader:
     """Iterate the members of a tar stream, reading each member's data on demand.
 
     Args:
-        raw: the stream to read from (``read(n)`` only; never seeked). The archive must end
-            with the end-of-archive zero block; a stream that stops at a member boundary
-            without it raises :class:`TarTruncatedError`.
+        raw: the stream to read from (``read(n)`` only; never seeked).
+        strict_end: when True (the default: ``docker save`` archives) the archive must end with
+            the end-of-archive zero block, and a stream that stops at a member boundary without
+            it raises :class:`TarTruncatedError`. When False (layer tars), the end of data at a
+            member boundary ends the archive, as Go's archive/tar (so ``docker load`` and
+            containerd) reads it; an end inside a header or a member is still truncation.
 
     Usage: ``for member in reader: ...``; inside the loop ``reader.read(n)`` returns the
     member's bytes, ``reader.feed_data(update)`` passes them to a hash without copying, and
@@ -203,11 +206,12 @@ class TarReader:
         "_remaining",
         "_padding",
         "_eof",
+        "_strict_end",
         "_globals",
         "ended",
     )
 
-    def __init__(self, raw: Readable) -> None:
+    def __init__(self, raw: Readable, *, strict_end: bool = True) -> None:
         self._raw = raw
         self._buf = b""
         self._pos = 0
@@ -215,6 +219,7 @@ class TarReader:
         self._remaining = 0  # data bytes of the current member not yet read
         self._padding = 0  # padding bytes after the current member's data
         self._eof = False
+        self._strict_end = strict_end
         self._globals: dict[str, bytes] = {}
         self.ended = False
         """True once the end-of-archive marker was read."""
@@ -349,6 +354,9 @@ class TarReader:
         while True:
             offset = self._consumed + self._pos
             if len(self._buf) - self._pos < BLOCK and not self._fill(BLOCK):
+                if len(self._buf) - self._pos == 0 and not self._strict_end:
+                    self.ended = True
+                    raise StopIteration
                 raise TarTruncatedError(
                     "tar archive ended without its end-of-archive marker"
                     if len(self._buf) - self._pos == 0

@@ -198,3 +198,17 @@ def test_read_n_may_return_less_but_never_empty_before_the_end() -> None:
     reader2 = TarReader(_Trickle(_archive(tarfile.PAX_FORMAT, ["a"], payload), 700))
     next(reader2)
     assert reader2.read() == payload  # n < 0 still returns the whole rest
+
+
+def test_strict_end_is_the_default_and_lenient_end_stops_at_a_member_boundary() -> None:
+    whole = _archive(tarfile.USTAR_FORMAT, ["a", "b"], b"12345")
+    body = whole.rstrip(b"\0")
+    cut = body + b"\0" * (-len(body) % 512)  # after b's padded data, no end blocks
+    with pytest.raises(TarTruncatedError, match="end-of-archive"):
+        list(TarReader(io.BytesIO(cut)))
+    assert [m.name for m in TarReader(io.BytesIO(cut), strict_end=False)] == ["a", "b", "link"]
+    # an end inside a header or inside a member's data stays truncation
+    for keep in (len(cut) - 1, 100, 512 + 3):
+        with pytest.raises(TarTruncatedError):
+            for _member in TarReader(io.BytesIO(cut[:keep]), strict_end=False):
+                pass
