@@ -31,7 +31,7 @@ from dive_py.domain.byte_size import format_bytes as format_size
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.display_text import escape_text
 from dive_py.domain.entry import EntryType
-from dive_py.domain.file_tree import FileNode
+from dive_py.domain.file_tree import FileNode, find_node
 
 MARKERS = {
     DiffType.ADDED: "+",
@@ -175,17 +175,17 @@ class TreeRows:
     @property
     def nodes(self) -> Sequence[FileNode]:
         """The node of each visible row."""
-        return _Column(self, 0)  # type: ignore[return-value]
+        return _Column(self, 0)
 
     @property
     def depths(self) -> Sequence[int]:
         """The depth of each visible row."""
-        return _Column(self, 1)  # type: ignore[return-value]
+        return _Column(self, 1)
 
     @property
     def masks(self) -> Sequence[int]:
         """The guide mask of each visible row."""
-        return _Column(self, 2)  # type: ignore[return-value]
+        return _Column(self, 2)
 
     # -- settings ---------------------------------------------------------------------------
     def copy_for(self, root: FileNode) -> TreeRows:
@@ -532,16 +532,9 @@ class TreeRows:
         return self._row(index)[4]
 
     def find_node(self, path: str) -> FileNode | None:
-        """Return the node at absolute ``path`` in the tree (shown or not)."""
-        node = self.root
-        for part in path.strip("/").split("/"):
-            if not part:
-                continue
-            children = node.children
-            if not children or part not in children:
-                return None
-            node = children[part]
-        return node
+        """Return the node at absolute ``path`` in the tree (shown or not; empty components of
+        ``path`` are skipped: ``"//usr//bin/"`` is ``/usr/bin``)."""
+        return find_node(self.root, "/".join(part for part in path.split("/") if part))
 
     def index_of_path(self, path: str) -> int | None:
         """Return the row showing absolute ``path``, or None when it is not shown."""

@@ -19,18 +19,13 @@ from hypothesis import strategies as st
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.change_type import DiffType
-from dive_py.domain.compare import (
-    CompareMode,
-    build_compared_tree,
-    compare_states,
-    compared_from_states,
-    mark_changes,
-)
+from dive_py.domain.compare import CompareMode, compare_states, compared_from_states
 from dive_py.domain.entry import FileEntry
 from dive_py.domain.file_tree import BuildCancelled, FileNode, FileTree, StackedStates
 from tests.domain.test_efficiency import analyse_layers
 from tests.domain.test_stacking_properties import _random_layers
 from tests.image_builder import E, d, f, hard, wh
+from tests.stacking_oracle import OracleTree, build_compared_tree, mark_changes
 
 LAYER = CompareMode.LAYER
 AGG = CompareMode.AGGREGATED
@@ -117,7 +112,7 @@ def test_states_equal_a_plain_stack(tmp_path: Path) -> None:
     contents = [layer.contents for layer in analysis.image.layers]
     states = StackedStates(contents)
     for index in range(len(contents)):
-        plain = FileTree()
+        plain = OracleTree()
         for i in range(index + 1):
             plain.apply(contents[i], i, base=True)
         mark_changes(plain)

@@ -10,6 +10,7 @@ from dive_py.domain.analysis import Analysis, analyse
 from dive_py.domain.sources import open_image
 from tests.domain.dive_examples import SPEC_A, TESTIMG, TESTIMG_HISTORY, layers_of_testimg, spec_a
 from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque, wh
+from tests.stacking_oracle import final_state
 
 
 def analyse_layers(tmp_path: Path, layers: list[list[E]], **kw: object) -> Analysis:
@@ -83,7 +84,7 @@ def test_opaque_marker_is_no_occurrence_but_hides_lower_files(tmp_path: Path) ->
     assert eff.inefficient == []
     assert eff.score == 1.0
     assert eff.reclaimable_bytes == 6  # a and b are hidden by the opaque directory
-    final = eff.final_tree
+    final = final_state(analysis)
     assert final is not None and final.lookup("d/a") is None and final.lookup("d/c") is not None
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from dive_py.domain.entry import EntryType
 from tests.domain.test_efficiency import analyse_layers
 from tests.image_builder import E, d, f, opaque, sym, wh
+from tests.stacking_oracle import final_state
 
 NAMES = ["a", "b", "c"]
 
@@ -169,7 +170,7 @@ def test_stacked_tree_matches_a_real_directory(tmp_path: Path, seed: int) -> Non
         root = os.path.join(work, "root")
         os.mkdir(root)
         expected = _reference(layers, root)
-    final = analysis.efficiency.final_tree
+    final = final_state(analysis)
     assert final is not None
     ours = {
         node.path.lstrip("/"): (_KIND[node.entry.type], node.entry.size)
