@@ -152,8 +152,8 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     # [count, cumulative bytes, smallest bytes]
     counts: dict[str, list[int]] = {}
     order: list[str] = []
-    # the root of the layers stacked so far (by stack_layer, the explorer's rules; only the
-    # latest state is kept)
+    # the root of the layers stacked so far (stack_layer, as the explorer stacks them; in
+    # place: only the latest state is needed)
     state = FileTree().root
     missing: list[tuple[int, str]] = []
     hardlinks: dict[str, None] = {}
@@ -195,7 +195,7 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
                 occur(target, 0)
             else:
                 occur(target, _subtree_bytes(node))
-        state = stack_layer(state, layer, index, missing, hardlinks)
+        state = stack_layer(state, layer, index, missing, hardlinks, in_place=True)
 
     discovered = 0
     minimum = 0

@@ -40,6 +40,7 @@ _SIZE = attrgetter("size")
 _COUNT = attrgetter("count")
 _CHECK_EVERY = 256
 """Entries or nodes between two calls of a build's ``stop`` callback."""
+_new_object = object.__new__
 
 
 def synthetic_directory(path: str, like: FileEntry | None = None) -> FileEntry:
@@ -108,9 +109,8 @@ class FileNode:
         self.size = 0
         self.count = -1
 
-    @classmethod
+    @staticmethod
     def of(
-        cls,
         name: str,
         parent: FileNode | None,
         children: dict[str, FileNode] | None,
@@ -125,7 +125,7 @@ class FileNode:
         ``children`` is used as it is (not copied); ``size`` is bytes; ``count`` the nodes
         below (see the class attributes).
         """
-        node = cls.__new__(cls)
+        node: FileNode = _new_object(FileNode)
         node.name = name
         node.parent = parent
         node.children = children
@@ -267,6 +267,8 @@ def stack_layer(
     missing: list[tuple[int, str]],
     hardlinks: dict[str, None],
     stop: Callable[[], bool] | None = None,
+    *,
+    in_place: bool = False,
 ) -> FileNode:
     """Return the root of the state ``previous`` with ``layer`` applied (copy on write).
 
@@ -283,17 +285,38 @@ def stack_layer(
         hardlinks: the paths that held a hardlink entry in the layers so far (an ordered set,
             updated: their bytes change when their data changes hands).
         stop: called every few hundred entries; when it returns True the build stops.
+        in_place: change ``previous`` itself and return it, copying nothing, for a caller that
+            keeps only the latest state (the efficiency pass); ``size`` and ``count`` are then
+            not kept up to date (the same rules apply; no copies, no sums).
 
     Raises:
-        BuildCancelled: ``stop`` returned True (``previous`` is untouched; nothing is kept).
+        BuildCancelled: ``stop`` returned True (``previous`` is untouched unless ``in_place``;
+            nothing is kept).
     """
-    stacking = _LayerStacking(previous, layer, index, missing, hardlinks, stop)
+    if previous is None:
+        root = FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
+    elif in_place:
+        root = previous
+    else:
+        root = FileNode.of(
+            "",
+            None,
+            dict(previous.children or {}),
+            previous.entry,
+            previous.entry,
+            _UNMODIFIED,
+            previous.size,
+            previous.count,
+        )
+    kind = _InPlaceStacking if in_place else _LayerStacking
+    stacking = kind(root, layer, index, missing, hardlinks, stop)
     stacking.apply_whiteouts()
     stacking.apply_opaque_directories()
     stacking.place_entries()
-    stacking.update_hardlink_bytes()
-    stacking.sum_sizes()
-    return stacking.root
+    if not in_place:
+        stacking.update_hardlink_bytes()
+        stacking.sum_sizes()
+    return root
 
 
 class _LayerStacking:
@@ -311,26 +334,13 @@ class _LayerStacking:
 
     def __init__(
         self,
-        previous: FileNode | None,
+        root: FileNode,
         layer: LayerContents,
         index: int,
         missing: list[tuple[int, str]],
         hardlinks: dict[str, None],
         stop: Callable[[], bool] | None,
     ) -> None:
-        if previous is None:
-            root = FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
-        else:
-            root = FileNode.of(
-                "",
-                None,
-                dict(previous.children or {}),
-                previous.entry,
-                previous.entry,
-                _UNMODIFIED,
-                previous.size,
-                previous.count,
-            )
         self.root = root
         self.owned: dict[int, FileNode] = {id(root): root}
         self.directories: dict[str, FileNode] = {"": root}
@@ -473,7 +483,8 @@ class _LayerStacking:
             children[name] = node
             self.owned[id(node)] = node
             return
-        node = self.own(node, parent)
+        if id(node) not in self.owned:
+            node = self.own(node, parent)
         node.entry = node.base_entry = entry
         if kind is _DIR:
             if node.children is None:
@@ -607,3 +618,13 @@ class StackedStates:
         root = stack_layer(previous, self._layers[index], index, missing, self._hardlinks, stop)
         self._roots.append(root)
         self._missing.append(missing)
+
+
+class _InPlaceStacking(_LayerStacking):
+    """The steps of :func:`stack_layer` with ``in_place``: every node is the state's own."""
+
+    __slots__ = ()
+
+    def own(self, node: FileNode, parent: FileNode) -> FileNode:
+        """Return ``node`` itself (nothing is shared with a state that is kept)."""
+        return node

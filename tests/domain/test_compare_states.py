@@ -87,9 +87,7 @@ def assert_same_trees(analysis: Analysis) -> None:
             assert ours.missing_whiteouts == reference.missing_whiteouts
 
 
-@settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_compared_trees_from_states_match_the_reference(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
