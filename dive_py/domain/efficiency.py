@@ -138,6 +138,22 @@ def _visible_bytes(root: FileNode) -> int:
     return total
 
 
+def _release(root: FileNode) -> None:
+    """Drop the parent links of the tree under ``root``, so that reference counting frees it
+    as soon as it is no longer used.
+
+    Parent and child point at each other, so a dropped tree waits for the cyclic collector;
+    the CLI pauses the collector while it analyses and then freezes what is left
+    (``gc.freeze``), which would keep the tree for the rest of the process.
+    """
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        node.parent = None
+        if node.children:
+            stack.extend(node.children.values())
+
+
 def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     """Compute the image-wide figures in one pass over all layers' entries.
 
@@ -210,6 +226,7 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     size = sum(layer.size_bytes for layer in layers)
     user_size = sum(layer.size_bytes for layer in layers[1:])
     visible = _visible_bytes(state)
+    _release(state)
     return Efficiency(
         score=minimum / discovered if discovered else 1.0,
         size_bytes=size,
