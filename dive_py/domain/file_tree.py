@@ -328,6 +328,7 @@ class _LayerStacking:
             node is shared with lower states and must be copied before it changes.
         directories: this state's own directories by path, for the layer's next entries (valid
             until a directory is removed).
+        layer, index, missing, hardlinks, stop: :func:`stack_layer`'s arguments.
     """
 
     __slots__ = ("root", "owned", "directories", "layer", "index", "missing", "hardlinks", "stop")
