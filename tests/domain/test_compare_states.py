@@ -1,10 +1,10 @@
 """Compared trees from stacked states (what the explorer uses) against the reference build.
 
-:func:`compare_states` must give exactly what :func:`build_compared_tree` gives — same paths,
-marks, sizes, node counts, entries — for every layer in both modes, on random images with
-whiteouts, opaque directories, type changes, symlinks and hardlinks; the states must equal a
-plain :class:`FileTree` stack, share what a layer left alone, and hold no reference cycles in
-the compared trees.
+:func:`compare_states` must give exactly what the oracle's :func:`build_compared_tree`
+(tests/stacking_oracle.py) gives — same paths, marks, sizes, node counts, entries — for every
+layer in both modes, on random images with whiteouts, opaque directories, type changes,
+symlinks and hardlinks; the states must equal the oracle's plain in-place stack, share what a
+layer left alone, and hold no reference cycles in the compared trees.
 """
 
 from __future__ import annotations
