@@ -57,9 +57,9 @@ class Analysis:
     ) -> FileTree:
         """Return the marked tree for layer ``index`` in ``mode``, built on first use.
 
-        The tree is what :func:`~dive_py.domain.compare.build_compared_tree` returns, but it
-        shares unchanged subtrees with the stacked states and with other compared trees: read
-        it, never change it. Recent trees are kept (an LRU bounded in trees and nodes), so
+        The tree (see :func:`~dive_py.domain.compare.compared_from_states`) shares unchanged
+        subtrees with the stacked states and with other compared trees: read it, never change
+        it. Recent trees are kept (an LRU bounded in trees and nodes), so
         moving back and forth is cheap. Safe to call from several threads (the TUI builds trees in workers): building
         is serialised, so a call may wait for another thread's build.
 

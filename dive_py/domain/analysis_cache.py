@@ -46,7 +46,6 @@ The cache never makes a run fail: every error here means "no cache".
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
@@ -254,10 +253,7 @@ class CacheSlot:
                 now = self.recheck()  # containerd store: the ID is a manifest/index digest
                 if now is None or now[1] != engine_id:
                     return False  # the name moved to another image while we read it
-            # The final tree is rebuilt from the layers when needed: leave it out (it would double
-            # the entry and its load time).
-            efficiency = dataclasses.replace(analysis.efficiency, final_tree=None)
-            payload = pickle.dumps((image, efficiency), protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((image, analysis.efficiency), protocol=pickle.HIGHEST_PROTOCOL)
             header = json.dumps(
                 {
                     "format": CACHE_FORMAT,

@@ -15,16 +15,16 @@ Marking rules (divepy's; dive 0.13.1 differs where noted):
   changed; a retargeted symlink or hardlink is modified (dive ignores link targets);
 * a path added and removed again within the compared layers does not appear.
 
-Two ways to get the same tree: :func:`build_compared_tree` applies the layers to a fresh
-:class:`~dive_py.domain.file_tree.FileTree` (the reference: simple, but it costs the whole image
-every time), and :func:`compare_states` compares two states of
-:class:`~dive_py.domain.file_tree.StackedStates` (what the explorer uses: it skips every subtree
-the two states share, so a layer's tree costs about that layer's changes).
+:func:`compare_states` compares two states of :class:`~dive_py.domain.file_tree.StackedStates`:
+it skips every subtree the two states share, so a layer's tree costs about that layer's
+changes. The tests check it against a reference that applies the layers to one tree in place
+and marks it afterwards (``tests/stacking_oracle.py``: simple, but it costs the whole image
+every time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from enum import Enum
 
 from dive_py.domain.change_type import DiffType
@@ -36,7 +36,6 @@ from dive_py.domain.file_tree import (
     StackedStates,
     hardlink_bytes,
 )
-from dive_py.domain.layer_tar import LayerContents
 
 _UNMODIFIED = DiffType.UNMODIFIED
 _MODIFIED = DiffType.MODIFIED
@@ -67,114 +66,10 @@ def compare_ranges(mode: CompareMode, index: int) -> tuple[range, range]:
     return range(0, 1), range(1, index + 1)
 
 
-def build_compared_tree(layers: Sequence[LayerContents], mode: CompareMode, index: int) -> FileTree:
-    """Build and mark the tree the file tree pane shows for layer ``index`` in ``mode``.
-
-    Args:
-        layers: every layer's contents, bottom to top.
-        mode: the :class:`CompareMode`.
-        index: the selected layer (0-based; clamped to the existing layers).
-
-    Returns:
-        A :class:`FileTree` whose nodes carry ``diff`` and ``size`` (see :func:`mark_changes`).
-    """
-    tree = FileTree()
-    if not layers:
-        return tree
-    index = max(0, min(index, len(layers) - 1))
-    base, top = compare_ranges(mode, index)
-    for i in base:
-        tree.apply(layers[i], i, base=True)
-    for i in top:
-        tree.apply(layers[i], i, base=False)
-    mark_changes(tree)
-    return tree
-
-
-def _own_diff(node: FileNode) -> DiffType:
-    entry, base = node.entry, node.base_entry
-    if entry is None:
-        return DiffType.REMOVED
-    if base is None:
-        return DiffType.ADDED
-    if node.children is not None:
-        return DiffType.UNMODIFIED if entry.same_as(base) else DiffType.MODIFIED
-    if node.touched or entry is not base:
-        return DiffType.MODIFIED
-    return DiffType.UNMODIFIED
-
-
-def _hardlink_bytes(tree: FileTree, node: FileNode) -> int:
-    """Bytes a hardlink carries: its data's, when the data's own name is gone from the tree."""
-    entry = node.entry or node.base_entry
-    data = entry.data if entry is not None else None
-    if data is None:
-        return 0
-    holder = tree.find(data.path)
-    if holder is not None and (
-        holder.entry is data or (node.entry is None and holder.base_entry is data)
-    ):
-        return 0
-    return data.size
-
-
-def mark_changes(tree: FileTree) -> None:
-    """Set every node's ``diff``, ``size`` and ``count`` from its entries (post-order).
-
-    Sizes in bytes: a file's own size (a hardlink's data size once the data's own name is
-    gone; a file that replaced a directory shows its own size, not its removed children's); a
-    present directory sums its non-removed children, a removed one all its children. ``count``
-    is the number of nodes below (removed ones included).
-    """
-    stack: list[tuple[FileNode, bool]] = [(tree.root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        children = node.children
-        if children and not expanded:
-            stack.append((node, True))
-            stack.extend((child, False) for child in children.values())
-            continue
-        diff = _own_diff(node)
-        if children:
-            total = 0
-            count = len(children)
-            changed = False
-            if diff is DiffType.REMOVED:
-                for child in children.values():
-                    total += child.size
-                    count += child.count
-            else:
-                for child in children.values():
-                    if child.diff is not DiffType.REMOVED:
-                        total += child.size
-                    if child.diff is not DiffType.UNMODIFIED:
-                        changed = True
-                    count += child.count
-                if changed and diff is DiffType.UNMODIFIED:
-                    diff = DiffType.MODIFIED
-            entry = node.entry
-            if entry is not None and not entry.is_dir:  # a file over a directory's ghosts
-                total = (
-                    _hardlink_bytes(tree, node) if entry.type is EntryType.HARDLINK else entry.size
-                )
-            node.size = total
-            node.count = count
-        else:
-            node.count = 0
-            entry = node.entry or node.base_entry
-            if entry is None:
-                node.size = 0
-            elif entry.type is EntryType.HARDLINK:
-                node.size = _hardlink_bytes(tree, node)
-            else:
-                node.size = entry.size
-        node.diff = diff
-
-
 def compared_from_states(
     states: StackedStates, mode: CompareMode, index: int, stop: Callable[[], bool] | None = None
 ) -> FileTree:
-    """Return the same tree as :func:`build_compared_tree`, from stacked states.
+    """Return the marked tree the file tree pane shows for layer ``index`` in ``mode``.
 
     Args:
         states: the image's :class:`~dive_py.domain.file_tree.StackedStates` (built on demand).
@@ -271,17 +166,16 @@ def _mark_copy(
     Its ``parent`` is the state node's parent (same path, another tree): a compared tree then
     holds no reference cycle, so dropping it frees it at once, without the cyclic collector.
     """
-    copy = FileNode.__new__(FileNode)
-    copy.name = node.name
-    copy.parent = node.parent
-    copy.children = {} if node.children is not None else None
-    copy.entry = entry
-    copy.base_entry = base_entry
-    copy.touched = False
-    copy.diff = diff
-    copy.size = node.size
-    copy.count = node.count
-    return copy
+    return FileNode.of(
+        node.name,
+        node.parent,
+        {} if node.children is not None else None,
+        entry,
+        base_entry,
+        diff,
+        node.size,
+        node.count,
+    )
 
 
 def _sum_up(top: FileNode) -> None:
@@ -312,8 +206,8 @@ def compare_states(
 ) -> FileNode:
     """Compare two state roots of one :class:`StackedStates`; return the marked tree's root.
 
-    The result is what :func:`build_compared_tree` gives for the layers between the two states
-    (``base`` = the state after the last base layer, ``top`` = after the last compared layer):
+    The result marks the layers between the two states (``base`` = the state after the last
+    base layer, ``top`` = after the last compared layer) by the rules in this module's opening:
     a path in only one of them is removed or added, a file whose entry differs is modified,
     a directory is modified when its own metadata or anything below changed. A subtree that is
     the same object in both states is unchanged throughout and is reused as it is (so the
@@ -326,7 +220,7 @@ def compare_states(
         rewritten: for a file whose entry is the very same object in both states but whose
             node differs (a compared layer repeats a lower layer's entry, as an image that
             holds one layer twice does, or only its hardlink bytes changed): True when a
-            compared layer wrote it (modified, as :func:`build_compared_tree` marks it).
+            compared layer wrote it (modified, as the layer wrote it again).
             Without it such a file is unchanged.
 
     Returns:
@@ -337,12 +231,12 @@ def compare_states(
     """
     if base is top:
         return top
-    root = _mark_copy(top, top.entry, base.entry, _UNMODIFIED)  # type: ignore[arg-type]
+    root = _mark_copy(top, top.entry, base.entry, _UNMODIFIED)
     # (old, new, node, changed children of node): only changed children are looked at one by
     # one; copying a children dict and finding the changed names run in C.
     stack: list[tuple[FileNode, FileNode, FileNode]] = [(base, top, root)]
     order: list[tuple[FileNode, FileNode, list[FileNode]]] = []
-    new_node = FileNode.__new__
+    new_node = FileNode.of
     while stack:
         if stop is not None and not len(order) % _CHECK_EVERY and stop():
             raise BuildCancelled
@@ -365,20 +259,20 @@ def compare_states(
                 child = _removed_copy(before, base, top, stop)
             elif after.children is None and (before is None or before.children is None):
                 # a file (most changes): marked here, without the directory machinery
-                child = new_node(FileNode)
-                child.name, child.parent, child.children = after.name, after.parent, None
-                child.entry, child.touched = after.entry, False
-                child.size, child.count = after.size, 0
+                entry = after.entry
+                assert entry is not None  # (a state node has its entry)
                 if before is None:
-                    child.base_entry, child.diff = None, _ADDED
+                    base_entry, diff = None, _ADDED
                 else:
-                    child.base_entry = before.entry
-                    child.diff = (
+                    base_entry = before.entry
+                    diff = (
                         _MODIFIED
-                        if after.entry is not before.entry
-                        or (rewritten is not None and rewritten(after.entry))
+                        if entry is not base_entry or (rewritten is not None and rewritten(entry))
                         else _UNMODIFIED
                     )
+                child = new_node(
+                    after.name, after.parent, None, entry, base_entry, diff, after.size, 0
+                )
             elif before is None:
                 child = _added_copy(after, stop)
             else:

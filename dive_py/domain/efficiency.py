@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dive_py.domain.entry import EntryType, FileEntry
-from dive_py.domain.file_tree import FileNode, FileTree
+from dive_py.domain.file_tree import FileNode, FileTree, find_node, stack_layer, synthetic_directory
 from dive_py.domain.layer_tar import LayerContents
 from dive_py.domain.whiteout import deleted_path
 
@@ -62,7 +62,6 @@ class Efficiency:
         visible_bytes: bytes of the data visible in the final file system.
         inefficient: the inefficient paths, most wasted bytes first (ties by path).
         missing_whiteouts: ``(layer index, path)`` of whiteouts of paths that did not exist.
-        final_tree: the stacked tree of all layers (None in an analysis loaded from the cache).
     """
 
     score: float
@@ -74,7 +73,6 @@ class Efficiency:
     visible_bytes: int
     inefficient: list[InefficientPath]
     missing_whiteouts: list[tuple[int, str]] = field(default_factory=list)
-    final_tree: FileTree | None = None
 
 
 def _subtree_bytes(node: FileNode) -> int:
@@ -102,14 +100,15 @@ def _layer_parents(layer: LayerContents) -> set[str]:
     return parents
 
 
-def _lookup_all(tree: FileTree, paths: set[str]) -> dict[str, FileEntry | None]:
-    """``tree.lookup`` of every path in ``paths``, a set that holds every ancestor of its paths.
+def _lookup_all(root: FileNode, paths: set[str]) -> dict[str, FileEntry | None]:
+    """The entry at every path in ``paths`` (None when absent) in the state under ``root``;
+    ``paths`` holds every ancestor of its paths.
 
     Each node is found from its parent's (shallowest first), so the cost is linear in the
-    number of paths; one ``lookup`` per path walks down from the root each time, which is
-    quadratic for a layer that nests thousands of directories deep.
+    number of paths; one :func:`find_node` per path walks down from the root each time, which
+    is quadratic for a layer that nests thousands of directories deep.
     """
-    nodes: dict[str, FileNode | None] = {"": tree.root}
+    nodes: dict[str, FileNode | None] = {"": root}
     for path in sorted(paths, key=lambda p: p.count("/")):
         if path:
             parent, _, name = path.rpartition("/")
@@ -118,10 +117,10 @@ def _lookup_all(tree: FileTree, paths: set[str]) -> dict[str, FileEntry | None]:
     return {path: node.entry if node is not None else None for path, node in nodes.items()}
 
 
-def _visible_bytes(tree: FileTree) -> int:
+def _visible_bytes(root: FileNode) -> int:
     seen: set[int] = set()
     total = 0
-    stack = [tree.root]  # order does not matter here: no sorting, unlike FileNode.walk
+    stack = [root]  # order does not matter here: no sorting, unlike FileNode.walk
     while stack:
         node = stack.pop()
         if node.children:
@@ -139,6 +138,22 @@ def _visible_bytes(tree: FileTree) -> int:
     return total
 
 
+def _release(root: FileNode) -> None:
+    """Drop the parent links of the tree under ``root``, so that reference counting frees it
+    as soon as it is no longer used.
+
+    Parent and child point at each other, so a dropped tree waits for the cyclic collector;
+    the CLI pauses the collector while it analyses and then freezes what is left
+    (``gc.freeze``), which would keep the tree for the rest of the process.
+    """
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        node.parent = None
+        if node.children:
+            stack.extend(node.children.values())
+
+
 def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     """Compute the image-wide figures in one pass over all layers' entries.
 
@@ -147,13 +162,17 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
             in as a side effect, and hardlink entries get their ``data``.
 
     Returns:
-        The :class:`Efficiency`; its ``final_tree`` is the stack of all layers.
+        The :class:`Efficiency`.
     """
     # path (as in the layer, no leading "/": the entries' own strings, no copies) ->
     # [count, cumulative bytes, smallest bytes]
     counts: dict[str, list[int]] = {}
     order: list[str] = []
-    tree = FileTree()
+    # the root of the layers stacked so far (stack_layer, as the explorer stacks them; in
+    # place: only the latest state is needed)
+    state = FileTree().root
+    missing: list[tuple[int, str]] = []
+    hardlinks: dict[str, None] = {}
 
     def occur(path: str, size: int) -> None:
         record = counts.get(path)
@@ -170,16 +189,13 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     for index, layer in enumerate(layers):
         parents = _layer_parents(layer)
         implicit: dict[str, FileEntry] = {}
-        lower_entries = _lookup_all(tree, parents)
+        lower_entries = _lookup_all(state, parents)
         for path in parents:
             if path and path not in layer.entries:
                 lower = lower_entries[path]
-                if lower is not None and lower.is_dir:
-                    implicit[path] = FileEntry(
-                        path, EntryType.DIR, 0, lower.mode, lower.uid, lower.gid, "", 0, False
-                    )
-                else:
-                    implicit[path] = FileEntry(path, EntryType.DIR, 0, 0o755, 0, 0, "", 0, False)
+                implicit[path] = synthetic_directory(
+                    path, lower if lower is not None and lower.is_dir else None
+                )
         layer.implicit_dirs = implicit
         for path, entry in layer.entries.items():
             if path not in parents:
@@ -188,14 +204,14 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
             if whiteout.path in parents:
                 continue
             target = deleted_path(whiteout.path)
-            node = tree.find(target)
+            node = find_node(state, target)
             if node is None or node.entry is None:
                 continue  # deleted nothing: no occurrence (recorded by the stacking below)
             if not node.entry.is_dir or not node.entry.explicit:
                 occur(target, 0)
             else:
                 occur(target, _subtree_bytes(node))
-        tree.apply(layer, index, base=True)
+        state = stack_layer(state, layer, index, missing, hardlinks, in_place=True)
 
     discovered = 0
     minimum = 0
@@ -209,7 +225,8 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     wasted = sum(item.wasted_bytes for item in inefficient)
     size = sum(layer.size_bytes for layer in layers)
     user_size = sum(layer.size_bytes for layer in layers[1:])
-    visible = _visible_bytes(tree)
+    visible = _visible_bytes(state)
+    _release(state)
     return Efficiency(
         score=minimum / discovered if discovered else 1.0,
         size_bytes=size,
@@ -219,6 +236,5 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
         reclaimable_bytes=size - visible,
         visible_bytes=visible,
         inefficient=inefficient,
-        missing_whiteouts=list(tree.missing_whiteouts),
-        final_tree=tree,
+        missing_whiteouts=missing,
     )

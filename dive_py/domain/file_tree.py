@@ -1,26 +1,26 @@
-"""Provides :class:`FileNode` and :class:`FileTree`: a file system tree built by stacking layers.
+"""Provides :class:`FileNode`, :class:`FileTree` and :func:`stack_layer`: the file system an image's layers stack up to.
 
 How a layer is applied (Docker engine with overlay2, OCI image spec layer.md "Applying
-Changesets" and "Whiteouts"):
+Changesets" and "Whiteouts"), the steps of :func:`stack_layer`:
 
-1. whiteouts first, against the layers below: ``dir/.wh.name`` removes ``dir/name`` and all
-   under it; ``dir/.wh..wh..opq`` removes everything ``dir`` held below. A whiteout of a path
-   that does not exist is recorded in :attr:`FileTree.missing_whiteouts`, not an error.
-2. then every entry, in tar order: missing parent directories are created (as real directories,
-   keeping the lower layer's directory where there is one); a parent that a lower layer made a
-   non-directory (a file or a *symlink*) is replaced by a directory — overlay2 unpacks each
-   layer into its own empty directory, so a lower symlink is never followed; a non-directory
-   replacing a directory removes the whole lower subtree; a directory over a directory keeps
-   the children.
+1. *apply whiteouts*, against the layers below: ``dir/.wh.name`` removes ``dir/name`` and all
+   under it. A whiteout of a path that does not exist is recorded as missing, not an error.
+2. *apply opaque directories*: ``dir/.wh..wh..opq`` removes everything ``dir`` held below.
+3. *place every entry*, in tar order: missing parent directories are created (as real
+   directories, keeping the lower layer's directory where there is one); a parent that a
+   lower layer made a non-directory (a file or a *symlink*) is replaced by a directory
+   (*replace a symlinked parent*: overlay2 unpacks each layer into its own empty directory,
+   so a lower symlink is never followed); a non-directory replacing a directory removes the
+   whole lower subtree; a directory over a directory keeps the children.
 
-A tree can be built in two phases to compare two states (see :mod:`dive_py.domain.compare`):
-layers applied as *base* set both a node's ``base_entry`` and ``entry``; layers applied on *top*
-set ``entry`` only and mark what they touch, and a removal in the top phase keeps the node as a
-ghost (``entry`` None) when the base had it, so that it can be shown as removed.
+:func:`stack_layer` is the one implementation of these rules in the product.
+:class:`StackedStates` applies it layer after layer and keeps the state after every layer, as
+trees that share each subtree a layer did not change (copy on write): the explorer compares two
+states without applying the layers again. The efficiency pass
+(:func:`~dive_py.domain.efficiency.measure_efficiency`) applies it keeping only the latest state.
 
-:class:`StackedStates` applies the same rules layer after layer but keeps the state after
-every layer, as trees that share each subtree a layer did not change (copy on write): the
-explorer compares two states without applying the layers again.
+The tests hold an independent reference (``tests/stacking_oracle.py``: a tree changed in place,
+with removed paths kept as ghosts) and check both against it.
 """
 
 from __future__ import annotations
@@ -33,11 +33,34 @@ from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.layer_tar import LayerContents
 from dive_py.domain.whiteout import deleted_path
 
-_ROOT_ENTRY = FileEntry("", EntryType.DIR, 0, 0o755, 0, 0, "", 0, False)
 _DIR = EntryType.DIR
 _HARDLINK = EntryType.HARDLINK
+_UNMODIFIED = DiffType.UNMODIFIED
 _SIZE = attrgetter("size")
 _COUNT = attrgetter("count")
+_CHECK_EVERY = 256
+"""Entries or nodes between two calls of a build's ``stop`` callback."""
+_new_object = object.__new__
+
+
+def synthetic_directory(path: str, like: FileEntry | None = None) -> FileEntry:
+    """Return a directory entry that no layer spelled out (``explicit`` False, 0 bytes).
+
+    Such a directory stands for the root, for a parent a layer's entries need but its tar
+    lacks, or for a real directory that replaces a lower symlink (or other non-directory).
+
+    Args:
+        path: the directory's path (no leading ``/``; ``""`` for the root).
+        like: the lower layer's directory at ``path``, whose mode and owner it keeps (as
+            overlay2 shows a directory an upper layer did not write); None for mode ``0o755``
+            owned by root.
+    """
+    if like is None:
+        return FileEntry(path, _DIR, 0, 0o755, 0, 0, "", 0, False)
+    return FileEntry(path, _DIR, 0, like.mode, like.uid, like.gid, "", 0, False)
+
+
+_ROOT_ENTRY = synthetic_directory("")
 
 
 class BuildCancelled(Exception):
@@ -45,40 +68,29 @@ class BuildCancelled(Exception):
 
 
 class FileNode:
-    """A node of a :class:`FileTree`.
+    """A node of a stacked state or of a compared tree.
 
     Attributes:
         name: the last path component (``""`` for the root).
         parent: the parent node (None for the root).
         children: name -> child for directories (possibly empty), None for non-directories.
-        entry: the entry at this path in the current state, or None when it was removed in the
-            top phase (a ghost kept to show the removal).
-        base_entry: the entry in the base state, or None when the path was not there.
-        touched: True when a top-phase layer wrote an entry at exactly this path.
-        diff: the :class:`DiffType` after :func:`~dive_py.domain.compare.mark_changes`.
-        size: bytes (after marking): own bytes for files (also for a file that replaced a
-            directory and keeps its removed children); for directories the sum of the visible
-            descendants (removed ones only for a removed directory).
+        entry: the entry at this path in the current state, or None in a compared tree when
+            the path was removed (a ghost kept to show the removal).
+        base_entry: the entry in the base state, or None when the path was not there (a state
+            node has ``base_entry is entry``).
+        diff: the :class:`DiffType` in a compared tree (UNMODIFIED in a state).
+        size: bytes: own bytes for files (a hardlink's data bytes when the data's own name is
+            gone); for directories the sum of the visible descendants (removed ones only for a
+            removed directory).
         count: the number of nodes below this one (ghosts included), or -1 when not computed
-            (set by marking and by :class:`StackedStates`; the row model counts itself
-            otherwise).
+            (set in states and compared trees; the row model counts itself otherwise).
 
     A node reached through a shared subtree (:class:`StackedStates`, compared trees built from
     states) may have a ``parent`` from another tree: its name chain, hence :attr:`path`, is
     always right, but walk down from the root to find a node's ancestors in a given tree.
     """
 
-    __slots__ = (
-        "name",
-        "parent",
-        "children",
-        "entry",
-        "base_entry",
-        "touched",
-        "diff",
-        "size",
-        "count",
-    )
+    __slots__ = ("name", "parent", "children", "entry", "base_entry", "diff", "size", "count")
 
     def __init__(
         self,
@@ -93,10 +105,36 @@ class FileNode:
         self.base_entry = base_entry
         kind = entry or base_entry
         self.children: dict[str, FileNode] | None = {} if kind is not None and kind.is_dir else None
-        self.touched = False
-        self.diff = DiffType.UNMODIFIED
+        self.diff = _UNMODIFIED
         self.size = 0
         self.count = -1
+
+    @staticmethod
+    def of(
+        name: str,
+        parent: FileNode | None,
+        children: dict[str, FileNode] | None,
+        entry: FileEntry | None,
+        base_entry: FileEntry | None,
+        diff: DiffType,
+        size: int,
+        count: int,
+    ) -> FileNode:
+        """Return a node with every field given (copies of state nodes, compared-tree nodes).
+
+        ``children`` is used as it is (not copied); ``size`` is bytes; ``count`` the nodes
+        below (see the class attributes).
+        """
+        node: FileNode = _new_object(FileNode)
+        node.name = name
+        node.parent = parent
+        node.children = children
+        node.entry = entry
+        node.base_entry = base_entry
+        node.diff = diff
+        node.size = size
+        node.count = count
+        return node
 
     def __repr__(self) -> str:
         return f"FileNode({self.path!r}, {self.diff.name})"
@@ -137,192 +175,58 @@ class FileNode:
                 stack.extend(node.children[name] for name in sorted(node.children, reverse=True))
 
 
+def find_node(root: FileNode, path: str) -> FileNode | None:
+    """Return the node at ``path`` below ``root``, or None when the path is absent.
+
+    Args:
+        root: the root of a state or compared tree (a ghost counts as present).
+        path: ``"usr/bin"`` (no leading ``/``; ``""`` is the root itself).
+    """
+    node = root
+    if not path:
+        return node
+    for part in path.split("/"):
+        children = node.children
+        if not children:
+            return None
+        found = children.get(part)
+        if found is None:
+            return None
+        node = found
+    return node
+
+
 class FileTree:
-    """A file system tree with a root :class:`FileNode`, built by applying layers in order.
+    """A read-only view of a stacked state or compared tree: its root and missing whiteouts.
 
     Attributes:
-        root: the root directory node.
+        root: the root directory node (an empty root directory by default).
         missing_whiteouts: ``(layer index, path)`` of whiteouts whose path did not exist below.
+
+    The tree may share nodes with other trees (see :class:`StackedStates`): do not change it.
     """
 
-    __slots__ = ("root", "missing_whiteouts", "_last_dir_path", "_last_dir")
+    __slots__ = ("root", "missing_whiteouts")
 
-    def __init__(self) -> None:
-        self.root = FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
-        self.missing_whiteouts: list[tuple[int, str]] = []
-        self._last_dir_path = ""
-        self._last_dir = self.root
+    def __init__(
+        self, root: FileNode | None = None, missing_whiteouts: Sequence[tuple[int, str]] = ()
+    ) -> None:
+        self.root = root if root is not None else FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
+        self.missing_whiteouts: list[tuple[int, str]] = list(missing_whiteouts)
 
     @classmethod
     def of_root(cls, root: FileNode, missing_whiteouts: Sequence[tuple[int, str]] = ()) -> FileTree:
-        """Wrap an existing (marked) ``root`` as a tree, e.g. a compared tree built from states.
+        """Wrap an existing root (a state, or a compared tree built from states) as a tree."""
+        return cls(root, missing_whiteouts)
 
-        Such a tree is for reading (``find``, ``lookup``, ``root.walk()``): do not :meth:`apply`
-        layers to it, since it may share nodes with other trees.
-        """
-        tree = cls.__new__(cls)
-        tree.root = root
-        tree.missing_whiteouts = list(missing_whiteouts)
-        tree._last_dir_path = ""
-        tree._last_dir = root
-        return tree
-
-    # -- lookup ------------------------------------------------------------------------
     def find(self, path: str) -> FileNode | None:
         """Return the node at ``path`` (no leading ``/``; ``""`` is the root) present or ghost."""
-        node = self.root
-        if not path:
-            return node
-        for part in path.split("/"):
-            children = node.children
-            if not children:
-                return None
-            found = children.get(part)
-            if found is None:
-                return None
-            node = found
-        return node
+        return find_node(self.root, path)
 
     def lookup(self, path: str) -> FileEntry | None:
         """Return the current entry at ``path``, or None when the path is absent."""
-        node = self.find(path)
+        node = find_node(self.root, path)
         return node.entry if node is not None else None
-
-    # -- mutation ------------------------------------------------------------------------
-    def _remove(self, node: FileNode, base: bool) -> None:
-        """Remove ``node`` and its subtree from the current state.
-
-        Iterative (an explicit stack, parents before children): a layer may nest thousands
-        of directories deep, far beyond Python's recursion limit.
-        """
-        stack = [node]
-        while stack:
-            node = stack.pop()
-            parent = node.parent
-            assert parent is not None and parent.children is not None
-            if base or node.base_entry is None and not _has_base_descendant(node):
-                del parent.children[node.name]
-                if self._last_dir_path and (
-                    self._last_dir is node or _is_below(self._last_dir, node)
-                ):
-                    self._last_dir_path, self._last_dir = "", self.root
-                continue
-            # Top phase: keep ghosts of what the base had, drop what only the top phase added.
-            node.entry = None
-            if node.children:
-                for child in list(node.children.values()):
-                    if child.entry is not None or child.children:
-                        stack.append(child)
-                    elif child.base_entry is None:
-                        del node.children[child.name]
-            if self._last_dir is node or _is_below(self._last_dir, node):
-                self._last_dir_path, self._last_dir = "", self.root
-
-    def _directory(self, path: str, base: bool) -> FileNode:
-        """Return the directory node at ``path``, creating (or replacing) what is missing."""
-        if path == self._last_dir_path:
-            return self._last_dir
-        node = self.root
-        if path:
-            end = -1
-            for part in path.split("/"):
-                end += len(part) + 1
-                children = node.children
-                assert children is not None
-                found = children.get(part)
-                if found is None or found.entry is None or found.entry.type is not _DIR:
-                    # (a file that replaced a directory in the top phase keeps that directory's
-                    # ghosts as children: it is still not a directory to put entries in)
-                    # path[:end] is the path so far (FileNode.path walks up: quadratic when deep)
-                    entry = FileEntry(path[:end], EntryType.DIR, 0, 0o755, 0, 0, "", 0, False)
-                    if found is not None and found.entry is not None:
-                        self._remove(found, base)  # a lower non-directory is replaced
-                        found = children.get(part)
-                    if found is not None:  # a ghost (top phase): revive it as a directory
-                        found.entry = entry
-                        if found.children is None:
-                            found.children = {}
-                    else:
-                        found = FileNode(part, node, entry, entry if base else None)
-                        children[part] = found
-                node = found
-        self._last_dir_path = path
-        self._last_dir = node
-        return node
-
-    def apply(self, layer: LayerContents, index: int, base: bool) -> None:
-        """Apply one layer on top of the current state.
-
-        Args:
-            layer: the layer's parsed contents.
-            index: the layer's index (recorded with missing whiteouts).
-            base: True to apply it as part of the base state, False as a top (compared) layer.
-        """
-        for whiteout in layer.whiteouts:
-            target_path = deleted_path(whiteout.path)
-            node = self.find(target_path)
-            if node is None or node.entry is None:
-                self.missing_whiteouts.append((index, target_path))
-                continue
-            self._remove(node, base)
-        for dir_path in layer.opaque_dirs:
-            node = self.find(dir_path)
-            if node is None or node.entry is None or not node.children:
-                continue
-            for child in list(node.children.values()):
-                if child.entry is not None:
-                    self._remove(child, base)
-        for path, entry in layer.entries.items():
-            parent_path, _, name = path.rpartition("/")
-            parent = self._directory(parent_path, base)
-            children = parent.children
-            assert children is not None
-            node = children.get(name)
-            if entry.type is EntryType.HARDLINK and entry.data is None:
-                target = layer.entries.get(entry.linkname) or self.lookup(entry.linkname)
-                entry.data = target.data if target is not None else None
-            if node is None:
-                node = FileNode(name, parent, entry, entry if base else None)
-                children[name] = node
-            else:
-                old = node.entry
-                if old is not None and old.is_dir and not entry.is_dir and node.children:
-                    self._remove(node, base)
-                    node = children.get(name)
-                    if node is None:
-                        node = FileNode(name, parent, entry, entry if base else None)
-                        children[name] = node
-                node.entry = entry
-                if base:
-                    node.base_entry = entry
-                if entry.is_dir:
-                    if node.children is None:
-                        node.children = {}
-                elif node.children is not None and not node.children:
-                    node.children = None
-            if not base:
-                node.touched = True
-
-
-def _has_base_descendant(node: FileNode) -> bool:
-    stack = [node]
-    while stack:
-        children = stack.pop().children
-        if children:
-            for child in children.values():
-                if child.base_entry is not None:
-                    return True
-                stack.append(child)
-    return False
-
-
-def _is_below(node: FileNode, ancestor: FileNode) -> bool:
-    current = node.parent
-    while current is not None:
-        if current is ancestor:
-            return True
-        current = current.parent
-    return False
 
 
 def hardlink_bytes(root: FileNode, entry: FileEntry, base_root: FileNode | None = None) -> int:
@@ -344,25 +248,10 @@ def hardlink_bytes(root: FileNode, entry: FileEntry, base_root: FileNode | None 
     for tree_root in (root, base_root):
         if tree_root is None:
             continue
-        holder = _find_node(tree_root, data.path)
+        holder = find_node(tree_root, data.path)
         if holder is not None and holder.entry is data:
             return 0
     return data.size
-
-
-def _find_node(root: FileNode, path: str) -> FileNode | None:
-    node = root
-    if not path:
-        return node
-    for part in path.split("/"):
-        children = node.children
-        if not children:
-            return None
-        found = children.get(part)
-        if found is None:
-            return None
-        node = found
-    return node
 
 
 def _depth(node: FileNode) -> int:
@@ -371,38 +260,307 @@ def _depth(node: FileNode) -> int:
     return path.count("/") + 1 if path else 0
 
 
-def _state_copy(node: FileNode, parent: FileNode) -> FileNode:
-    """A shallow copy of a state node (own children dict) under ``parent``."""
-    copy = FileNode.__new__(FileNode)
-    copy.name = node.name
-    copy.parent = parent
-    children = node.children
-    copy.children = dict(children) if children is not None else None
-    copy.entry = copy.base_entry = node.entry
-    copy.touched = False
-    copy.diff = DiffType.UNMODIFIED
-    copy.size = node.size
-    copy.count = node.count
-    return copy
+def stack_layer(
+    previous: FileNode | None,
+    layer: LayerContents,
+    index: int,
+    missing: list[tuple[int, str]],
+    hardlinks: dict[str, None],
+    stop: Callable[[], bool] | None = None,
+    *,
+    in_place: bool = False,
+) -> FileNode:
+    """Return the root of the state ``previous`` with ``layer`` applied (copy on write).
+
+    ``previous`` is left as it was: the new state copies only the nodes on the paths the layer
+    touches and shares every other subtree with it. Every node of the result carries ``size``
+    (bytes, a hardlink's as :func:`hardlink_bytes` counts them) and ``count`` (nodes below it);
+    hardlink entries get their ``data`` (the entry their target names now) when they have none.
+
+    Args:
+        previous: the root of the state below (layers ``0..index-1``), or None for layer 0.
+        layer: the layer's parsed contents.
+        index: the layer's index (recorded with missing whiteouts).
+        missing: receives ``(index, path)`` of each whiteout whose path does not exist below.
+        hardlinks: the paths that held a hardlink entry in the layers so far (an ordered set,
+            updated: their bytes change when their data changes hands).
+        stop: called every few hundred entries; when it returns True the build stops.
+        in_place: change ``previous`` itself and return it, copying nothing, for a caller that
+            keeps only the latest state (the efficiency pass); ``size`` and ``count`` are then
+            not kept up to date (the same rules apply; no copies, no sums).
+
+    Raises:
+        BuildCancelled: ``stop`` returned True (``previous`` is untouched unless ``in_place``;
+            nothing is kept).
+    """
+    if previous is None:
+        root = FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
+    elif in_place:
+        root = previous
+    else:
+        root = FileNode.of(
+            "",
+            None,
+            dict(previous.children or {}),
+            previous.entry,
+            previous.entry,
+            _UNMODIFIED,
+            previous.size,
+            previous.count,
+        )
+    kind = _InPlaceStacking if in_place else _LayerStacking
+    stacking = kind(root, layer, index, missing, hardlinks, stop)
+    stacking.apply_whiteouts()
+    stacking.apply_opaque_directories()
+    stacking.place_entries()
+    if not in_place:
+        stacking.update_hardlink_bytes()
+        stacking.sum_sizes()
+    return root
+
+
+class _LayerStacking:
+    """The steps of :func:`stack_layer` for one layer, and the state they build.
+
+    Attributes:
+        root: the new state's root.
+        owned: this state's own nodes (made or copied by this layer) by ``id``; every other
+            node is shared with lower states and must be copied before it changes.
+        directories: this state's own directories by path, for the layer's next entries (valid
+            until a directory is removed).
+        layer, index, missing, hardlinks, stop: :func:`stack_layer`'s arguments.
+    """
+
+    __slots__ = ("root", "owned", "directories", "layer", "index", "missing", "hardlinks", "stop")
+
+    def __init__(
+        self,
+        root: FileNode,
+        layer: LayerContents,
+        index: int,
+        missing: list[tuple[int, str]],
+        hardlinks: dict[str, None],
+        stop: Callable[[], bool] | None,
+    ) -> None:
+        self.root = root
+        self.owned: dict[int, FileNode] = {id(root): root}
+        self.directories: dict[str, FileNode] = {"": root}
+        self.layer = layer
+        self.index = index
+        self.missing = missing
+        self.hardlinks = hardlinks
+        self.stop = stop
+
+    def own(self, node: FileNode, parent: FileNode) -> FileNode:
+        """Return ``node`` (a child of the owned ``parent``) as this state's own node.
+
+        A node this layer made or copied already is returned as it is; a shared one is copied
+        (with its own children dict) and put in its place under ``parent``.
+        """
+        if id(node) in self.owned:
+            return node
+        children = node.children
+        copy = FileNode.of(
+            node.name,
+            parent,
+            dict(children) if children is not None else None,
+            node.entry,
+            node.entry,
+            _UNMODIFIED,
+            node.size,
+            node.count,
+        )
+        siblings = parent.children
+        assert siblings is not None
+        siblings[node.name] = copy
+        self.owned[id(copy)] = copy
+        return copy
+
+    def own_path(self, path: str) -> FileNode | None:
+        """Return the node at ``path``, made this state's own with its ancestors; None if absent."""
+        node = self.root
+        if path:
+            for part in path.split("/"):
+                children = node.children
+                if not children:
+                    return None
+                child = children.get(part)
+                if child is None:
+                    return None
+                node = self.own(child, node)
+        return node
+
+    def apply_whiteouts(self) -> None:
+        """Step 1: remove each whited-out path and all below it (against the layers below)."""
+        for whiteout in self.layer.whiteouts:
+            deleted = deleted_path(whiteout.path)
+            if find_node(self.root, deleted) is None:
+                self.missing.append((self.index, deleted))
+                continue
+            parent_path, _, name = deleted.rpartition("/")
+            parent = self.own_path(parent_path)
+            assert parent is not None and parent.children is not None
+            del parent.children[name]
+
+    def apply_opaque_directories(self) -> None:
+        """Step 2: empty each opaque directory (what the layers below put in it goes)."""
+        for dir_path in self.layer.opaque_dirs:
+            node = find_node(self.root, dir_path)
+            if node is None or not node.children:
+                continue
+            node = self.own_path(dir_path)
+            assert node is not None
+            node.children = {}
+
+    def place_entries(self) -> None:
+        """Step 3: place every entry of the layer, in tar order (see :meth:`place_entry`)."""
+        directories = self.directories
+        place_entry = self.place_entry
+        stop = self.stop
+        for done, (path, entry) in enumerate(self.layer.entries.items(), 1):
+            if stop is not None and not done % _CHECK_EVERY and stop():
+                raise BuildCancelled
+            parent_path, _, name = path.rpartition("/")
+            parent = directories.get(parent_path)
+            if parent is None:
+                parent = self.parent_directory(parent_path)
+            place_entry(parent, path, name, entry)
+
+    def parent_directory(self, path: str) -> FileNode:
+        """Return this state's own directory at ``path``, made where it is missing or replaced
+        where a lower layer made it a non-directory (:meth:`replace_symlinked_parent`)."""
+        node = self.root
+        if path:
+            end = -1
+            for part in path.split("/"):
+                end += len(part) + 1
+                children = node.children
+                assert children is not None
+                found = children.get(part)
+                if found is None or found.children is None:
+                    node = self.replace_symlinked_parent(node, part, path[:end])
+                else:
+                    node = self.own(found, node)
+        self.directories[path] = node
+        return node
+
+    def replace_symlinked_parent(self, parent: FileNode, name: str, path: str) -> FileNode:
+        """Put a real directory at ``path`` (``name`` in ``parent``) and return its node.
+
+        Where a lower layer left a symlink (or another non-directory) the directory replaces
+        it, never following it (overlay2 unpacks a layer into an empty directory); where
+        nothing is, the directory is made. Either way the directory is synthetic
+        (:func:`synthetic_directory`).
+        """
+        synthetic = synthetic_directory(path)
+        node = FileNode(name, parent, synthetic, synthetic)
+        siblings = parent.children
+        assert siblings is not None
+        siblings[name] = node
+        self.owned[id(node)] = node
+        return node
+
+    def place_entry(self, parent: FileNode, path: str, name: str, entry: FileEntry) -> None:
+        """Put ``entry`` at ``path`` (``name`` in this state's own directory ``parent``).
+
+        A non-directory over a directory removes the directory and all below it; a directory
+        over a directory keeps the children; a hardlink gets its data first.
+        """
+        children = parent.children
+        assert children is not None
+        kind = entry.type
+        if kind is _HARDLINK:
+            self.hardlinks[path] = None
+            if entry.data is None:
+                self.resolve_hardlink(entry)
+        node = children.get(name)
+        if node is not None and node.children and kind is not _DIR:
+            del children[name]  # a non-directory replaces a directory and all below it
+            self.directories.clear()
+            self.directories[""] = self.root
+            node = None
+        if node is None:
+            node = FileNode(name, parent, entry, entry)
+            children[name] = node
+            self.owned[id(node)] = node
+            return
+        if id(node) not in self.owned:
+            node = self.own(node, parent)
+        node.entry = node.base_entry = entry
+        if kind is _DIR:
+            if node.children is None:
+                node.children = {}
+        elif node.children is not None:  # (an empty directory: nothing was put in it yet)
+            node.children = None
+            self.directories.pop(path, None)
+
+    def resolve_hardlink(self, entry: FileEntry) -> None:
+        """Set a hardlink ``entry``'s ``data``: the data of the entry its target names now (in
+        this layer, else in the state so far), or None when the target does not exist."""
+        target = self.layer.entries.get(entry.linkname)
+        if target is None:
+            holder = find_node(self.root, entry.linkname)
+            target = holder.entry if holder is not None else None
+        entry.data = target.data if target is not None else None
+
+    def update_hardlink_bytes(self) -> None:
+        """Step 4: a lower hardlink whose data changed hands carries other bytes now."""
+        root = self.root
+        owned = self.owned
+        for path in self.hardlinks:
+            node = find_node(root, path)
+            if node is None or node.entry is None or node.entry.type is not _HARDLINK:
+                continue
+            if id(node) in owned:
+                continue  # (its bytes are summed with this layer's own nodes)
+            size = hardlink_bytes(root, node.entry)
+            if size != node.size:
+                node = self.own_path(path)
+                assert node is not None
+                node.size = size
+
+    def sum_sizes(self) -> None:
+        """Step 5: sizes (bytes) and counts of this state's own nodes, deepest first (a shared
+        node keeps its own)."""
+        root = self.root
+        stop = self.stop
+        own_dirs: list[FileNode] = []
+        for done, node in enumerate(self.owned.values()):
+            if stop is not None and not done % _CHECK_EVERY and stop():
+                raise BuildCancelled
+            if node.children:
+                own_dirs.append(node)
+            else:  # a leaf (or empty directory) this layer wrote, or emptied
+                entry = node.entry
+                assert entry is not None
+                node.size = hardlink_bytes(root, entry) if entry.type is _HARDLINK else entry.size
+                node.count = 0
+        own_dirs.sort(key=_depth, reverse=True)
+        for done, node in enumerate(own_dirs):
+            if stop is not None and not done % _CHECK_EVERY and stop():
+                raise BuildCancelled
+            children = node.children
+            assert children
+            node.size = sum(map(_SIZE, children.values()))
+            node.count = sum(map(_COUNT, children.values())) + len(children)
 
 
 class StackedStates:
     """The file system after each layer, as trees that share every subtree a layer left alone.
 
-    ``state(k)`` is the root of layers ``0..k`` stacked with :meth:`FileTree.apply`'s rules (as
-    a base: no ghosts). Building ``state(k)`` from ``state(k-1)`` copies only the nodes on the
-    paths layer ``k`` touches (copy on write), so it costs about the layer's size, not the
-    image's, and a subtree that no layer in ``k..j`` touched is the very same object in
-    ``state(k)`` and ``state(j)`` — which is what makes comparing two states cheap (see
-    :func:`dive_py.domain.compare.compare_states`). Nodes of a finished state are never
-    changed again. Every node carries ``size`` (bytes, as :func:`~dive_py.domain.compare.mark_changes`
-    counts them) and ``count`` (nodes below it).
+    ``state(k)`` is the root of layers ``0..k`` stacked with :func:`stack_layer`. Building
+    ``state(k)`` from ``state(k-1)`` copies only the nodes on the paths layer ``k`` touches
+    (copy on write), so it costs about the layer's size, not the image's, and a subtree that no
+    layer in ``k..j`` touched is the very same object in ``state(k)`` and ``state(j)`` — which is
+    what makes comparing two states cheap (see :func:`dive_py.domain.compare.compare_states`).
+    Nodes of a finished state are never changed again. Every node carries ``size`` (bytes) and
+    ``count`` (nodes below it).
 
     Not thread-safe: the caller serialises :meth:`state` (see :class:`~dive_py.domain.analysis.Analysis`).
 
     Args:
         layers: every layer's contents, bottom to top (hardlink entries get their ``data``
-            while stacking, as :meth:`FileTree.apply` does).
+            while stacking).
     """
 
     __slots__ = ("_layers", "_roots", "_missing", "_hardlinks")
@@ -458,164 +616,16 @@ class StackedStates:
         previous = self._roots[-1] if self._roots else None
         missing: list[tuple[int, str]] = []
         # (a stopped build leaves no trace: it only changed nodes it made itself)
-        root = _stack_layer(previous, self._layers[index], index, missing, self._hardlinks, stop)
+        root = stack_layer(previous, self._layers[index], index, missing, self._hardlinks, stop)
         self._roots.append(root)
         self._missing.append(missing)
 
 
-def _stack_layer(
-    previous: FileNode | None,
-    layer: LayerContents,
-    index: int,
-    missing: list[tuple[int, str]],
-    hardlinks: dict[str, None],
-    stop: Callable[[], bool] | None = None,
-) -> FileNode:
-    """Return the root of ``previous`` with ``layer`` applied (copy on write; see StackedStates)."""
-    if previous is None:
-        root = FileNode("", None, _ROOT_ENTRY, _ROOT_ENTRY)
-    else:
-        root = FileNode.__new__(FileNode)
-        root.name, root.parent = "", None
-        root.children = dict(previous.children or {})
-        root.entry = root.base_entry = previous.entry
-        root.touched, root.diff = False, DiffType.UNMODIFIED
-        root.size, root.count = previous.size, previous.count
-    owned: dict[int, FileNode] = {id(root): root}  # this state's own nodes (kept alive here)
-    is_owned = owned.__contains__
+class _InPlaceStacking(_LayerStacking):
+    """The steps of :func:`stack_layer` with ``in_place``: every node is the state's own."""
 
-    def own_path(path: str) -> FileNode | None:
-        """The node at ``path``, made this state's own (with its ancestors); None if absent."""
-        node = root
-        if path:
-            for part in path.split("/"):
-                children = node.children
-                if not children:
-                    return None
-                child = children.get(part)
-                if child is None:
-                    return None
-                if not is_owned(id(child)):
-                    child = _state_copy(child, node)
-                    children[part] = child
-                    owned[id(child)] = child
-                node = child
+    __slots__ = ()
+
+    def own(self, node: FileNode, parent: FileNode) -> FileNode:
+        """Return ``node`` itself (nothing is shared with a state that is kept)."""
         return node
-
-    # 1. whiteouts, against the layers below
-    for whiteout in layer.whiteouts:
-        target = deleted_path(whiteout.path)
-        if _find_node(root, target) is None:
-            missing.append((index, target))
-            continue
-        parent_path, _, name = target.rpartition("/")
-        parent = own_path(parent_path)
-        assert parent is not None and parent.children is not None
-        del parent.children[name]
-    # 2. opaque directories
-    for dir_path in layer.opaque_dirs:
-        node = _find_node(root, dir_path)
-        if node is None or not node.children:
-            continue
-        node = own_path(dir_path)
-        assert node is not None
-        node.children = {}
-    # 3. entries, in tar order; this state's directories by path (valid until a directory goes)
-    directories: dict[str, FileNode] = {"": root}
-    entries = layer.entries
-    done = 0
-    for path, entry in entries.items():
-        done += 1
-        if stop is not None and not done % 256 and stop():
-            raise BuildCancelled
-        parent_path, _, name = path.rpartition("/")
-        parent = directories.get(parent_path)  # type: ignore[assignment]
-        if parent is None:
-            parent = root
-            if parent_path:
-                end = -1
-                for part in parent_path.split("/"):
-                    end += len(part) + 1
-                    children = parent.children
-                    found = children.get(part)  # type: ignore[union-attr]
-                    if found is None or found.children is None:
-                        # missing, or a lower non-directory (a symlink too): a real directory
-                        synthetic = FileEntry(parent_path[:end], _DIR, 0, 0o755, 0, 0, "", 0, False)
-                        found = FileNode(part, parent, synthetic, synthetic)
-                        children[part] = found  # type: ignore[index]
-                        owned[id(found)] = found
-                    elif not is_owned(id(found)):
-                        found = _state_copy(found, parent)
-                        children[part] = found  # type: ignore[index]
-                        owned[id(found)] = found
-                    parent = found
-            directories[parent_path] = parent
-        children = parent.children
-        assert children is not None
-        kind = entry.type
-        if kind is _HARDLINK:
-            hardlinks[path] = None
-            if entry.data is None:
-                target = entries.get(entry.linkname)
-                if target is None:
-                    holder = _find_node(root, entry.linkname)
-                    target = holder.entry if holder is not None else None
-                entry.data = target.data if target is not None else None
-        node = children.get(name)
-        if node is not None and node.children and kind is not _DIR:
-            del children[name]  # a non-directory replaces a directory and all below it
-            directories = {"": root}
-            node = None
-        if node is None:
-            node = FileNode(name, parent, entry, entry)
-            children[name] = node
-            owned[id(node)] = node
-            continue
-        if not is_owned(id(node)):
-            node = _state_copy(node, parent)
-            children[name] = node
-            owned[id(node)] = node
-        node.entry = node.base_entry = entry
-        if kind is _DIR:
-            if node.children is None:
-                node.children = {}
-        elif node.children is not None:  # (an empty directory: nothing was put in it yet)
-            node.children = None
-            directories.pop(path, None)
-    # 4. hardlinks whose data changed hands carry other bytes now
-    if hardlinks:
-        for path in hardlinks:
-            node = _find_node(root, path)
-            if (
-                node is None
-                or node.entry is None
-                or node.entry.type is not _HARDLINK
-                or is_owned(id(node))
-            ):
-                continue
-            size = hardlink_bytes(root, node.entry)
-            if size != node.size:
-                node = own_path(path)
-                assert node is not None
-                node.size = size
-    # 5. sizes and counts of this state's own nodes, deepest first (shared ones keep theirs)
-    own_dirs: list[FileNode] = []
-    for done, node in enumerate(owned.values()):
-        if stop is not None and not done % 256 and stop():
-            raise BuildCancelled
-        if node.children:
-            own_dirs.append(node)
-        else:  # a leaf (or empty directory) this layer wrote, or emptied
-            entry = node.entry
-            assert entry is not None
-            node.size = hardlink_bytes(root, entry) if entry.type is _HARDLINK else entry.size
-            node.count = 0
-    own_dirs.sort(key=_depth, reverse=True)
-    for done, node in enumerate(own_dirs):
-        if stop is not None and not done % 256 and stop():
-            raise BuildCancelled
-        children = node.children
-        assert children
-        node.size = sum(map(_SIZE, children.values()))
-        node.count = sum(map(_COUNT, children.values())) + len(children)
-    return root

@@ -31,7 +31,7 @@ from dive_py.display_text import escape_text
 from dive_py.domain.byte_size import format_bytes as format_size
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType
-from dive_py.domain.file_tree import FileNode
+from dive_py.domain.file_tree import FileNode, find_node
 
 _BY_NAME = attrgetter("name")
 
@@ -516,16 +516,9 @@ class TreeRows:
         return self._row(index)[4]
 
     def find_node(self, path: str) -> FileNode | None:
-        """Return the node at absolute ``path`` in the tree (shown or not)."""
-        node = self.root
-        for part in path.strip("/").split("/"):
-            if not part:
-                continue
-            children = node.children
-            if not children or part not in children:
-                return None
-            node = children[part]
-        return node
+        """Return the node at absolute ``path`` in the tree (shown or not; empty components of
+        ``path`` are skipped: ``"//usr//bin/"`` is ``/usr/bin``)."""
+        return find_node(self.root, "/".join(part for part in path.split("/") if part))
 
     def index_of_path(self, path: str) -> int | None:
         """Return the row showing absolute ``path``, or None when it is not shown."""

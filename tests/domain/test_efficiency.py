@@ -10,6 +10,7 @@ from dive_py.domain.analysis import Analysis, analyse
 from dive_py.domain.sources import open_image
 from tests.domain.dive_examples import SPEC_A, TESTIMG, TESTIMG_HISTORY, layers_of_testimg, spec_a
 from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque, wh
+from tests.stacking_oracle import final_state
 
 
 def analyse_layers(tmp_path: Path, layers: list[list[E]], **kw: object) -> Analysis:
@@ -83,7 +84,7 @@ def test_opaque_marker_is_no_occurrence_but_hides_lower_files(tmp_path: Path) ->
     assert eff.inefficient == []
     assert eff.score == 1.0
     assert eff.reclaimable_bytes == 6  # a and b are hidden by the opaque directory
-    final = eff.final_tree
+    final = final_state(analysis)
     assert final is not None and final.lookup("d/a") is None and final.lookup("d/c") is not None
 
 
@@ -145,3 +146,29 @@ def test_file_and_its_whiteout_in_one_layer_is_one_occurrence(tmp_path: Path) ->
     for entries in ([f("b", "x"), wh("b")], [wh("b"), f("b", "x")]):
         eff = analyse_layers(tmp_path, [[f("a", "1")], entries]).efficiency
         assert eff.inefficient == [] and eff.wasted_bytes == 0
+
+
+def test_the_efficiency_pass_leaves_no_tree_for_the_cyclic_collector(tmp_path: Path) -> None:
+    """The CLI pauses the collector while it analyses, then freezes what is left: the pass's
+    own tree must be freed by reference counting (no parent/child cycles left)."""
+    import gc
+
+    from dive_py.domain.efficiency import measure_efficiency
+    from dive_py.domain.file_tree import FileNode
+
+    layers = [[d("a"), f("a/x", "1"), f("b", "2")], [f("a/y", "3"), f("b", "22"), f("c/d", "4")]]
+    contents = [layer.contents for layer in analyse_layers(tmp_path, layers).image.layers]
+
+    def nodes() -> int:
+        return sum(isinstance(item, FileNode) for item in gc.get_objects())
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = nodes()
+        efficiency = measure_efficiency(contents)
+        after = nodes()
+    finally:
+        gc.enable()
+    assert efficiency.visible_bytes == 1 + 2 + 1 + 1  # a/x, b (rewritten), a/y, c/d
+    assert after == before

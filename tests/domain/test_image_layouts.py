@@ -27,6 +27,7 @@ from tests.image_builder import (
     multi_platform_layout,
     wh,
 )
+from tests.stacking_oracle import final_state
 
 
 def write(tmp_path: Path, data: bytes, name: str = "image.tar") -> str:
@@ -297,7 +298,7 @@ def test_whiteout_with_an_empty_name_is_ignored(tmp_path: Path) -> None:
 
     spec = ImageSpec(layers=[[f("a", "1")], [E(".wh.", "file", b""), E("d/.wh.", "file", b"")]])
     analysis = analyse(open_image(write(tmp_path, docker_archive(spec)), source="docker-archive"))
-    assert analysis.efficiency.final_tree.lookup("a") is not None
+    assert final_state(analysis).lookup("a") is not None
 
 
 def _oci_archive(index: object, blobs: dict[str, object]) -> bytes:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from dive_py.domain.entry import EntryType
 from tests.domain.test_efficiency import analyse_layers
 from tests.image_builder import E, d, f, opaque, sym, wh
+from tests.stacking_oracle import final_state
 
 NAMES = ["a", "b", "c"]
 
@@ -158,9 +159,7 @@ def _parent_is_dir(root: str, target: str) -> bool:
 _KIND = {EntryType.FILE: "file", EntryType.DIR: "dir", EntryType.SYMLINK: "symlink"}
 
 
-@settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_stacked_tree_matches_a_real_directory(tmp_path: Path, seed: int) -> None:
     layers = _random_layers(random.Random(seed))
@@ -169,7 +168,7 @@ def test_stacked_tree_matches_a_real_directory(tmp_path: Path, seed: int) -> Non
         root = os.path.join(work, "root")
         os.mkdir(root)
         expected = _reference(layers, root)
-    final = analysis.efficiency.final_tree
+    final = final_state(analysis)
     assert final is not None
     ours = {
         node.path.lstrip("/"): (_KIND[node.entry.type], node.entry.size)
@@ -182,3 +181,30 @@ def test_stacked_tree_matches_a_real_directory(tmp_path: Path, seed: int) -> Non
     assert eff.reclaimable_bytes == eff.size_bytes - eff.visible_bytes
     assert eff.visible_bytes == sum(size for kind, size in expected.values() if kind == "file")
     assert eff.wasted_bytes >= 0
+
+
+def test_property_tests_draw_the_same_examples_under_ci_and_more_by_hand() -> None:
+    """tests/conftest.py's hypothesis profiles: derandomized under CI=true, more examples else."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import tests.conftest; from hypothesis import settings as s; d = s.default; "
+        "print(d.derandomize, d.database is None, d.max_examples)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "DIVEPY_HYPOTHESIS_PROFILE")}
+    repo = str(Path(__file__).resolve().parents[2])
+
+    def run(**extra: str) -> list[str]:
+        return subprocess.run(
+            [sys.executable, "-c", probe],
+            env={**env, **extra},
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+
+    assert run(CI="true") == ["True", "True", "100"]
+    by_hand = run()
+    assert by_hand[0] == "False" and int(by_hand[2]) > 100

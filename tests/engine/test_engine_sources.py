@@ -23,6 +23,7 @@ from dive_py.domain.sources.docker_engine import DockerEngineSource
 from dive_py.domain.sources.engine_endpoint import Endpoint
 from tests.cli.test_cli import run_divepy
 from tests.conftest import FIXTURE_REPO, Engine, fixture_image_names
+from tests.stacking_oracle import final_state
 
 IMAGES = fixture_image_names()
 
@@ -160,7 +161,7 @@ def test_opaque_directory_from_rm_and_mkdir(engine: Engine) -> None:
         assert any(len(layer.contents.whiteouts) == 2 for layer in analysis.image.layers)
     else:
         assert any(layer.contents.opaque_dirs == ["d"] for layer in analysis.image.layers)
-    final = analysis.efficiency.final_tree
+    final = final_state(analysis)
     assert final is not None
     assert final.lookup("d/a") is None and final.lookup("d/b") is None  # dive still shows them
     assert final.lookup("d/c") is not None

@@ -17,6 +17,7 @@ from dive_py.domain.compare import CompareMode
 from dive_py.domain.entry import EntryType
 from tests.hostile.helpers import archive_file, archive_with_raw_layers, pipeline, run_cli
 from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque, sym, wh
+from tests.stacking_oracle import final_state
 
 
 def analyse_spec(*layers: list[E], layout: str = "legacy") -> Analysis:
@@ -27,7 +28,7 @@ def analyse_spec(*layers: list[E], layout: str = "legacy") -> Analysis:
 def final(analysis: Analysis) -> dict[str, tuple[EntryType, int]]:
     """Path -> (type, size) of every node in the final stacked tree."""
     out = {}
-    for node in analysis.efficiency.final_tree.root.walk():
+    for node in final_state(analysis).root.walk():
         if node.entry is not None and node.parent is not None:
             out[node.path.lstrip("/")] = (node.entry.type, node.entry.size)
     return out
@@ -105,7 +106,7 @@ def test_10000_entry_directory() -> None:
     started = time.monotonic()
     analysis, text = pipeline(docker_archive(ImageSpec(layers=[layer, [wh("big/file00007")]])))
     assert time.monotonic() - started < 20
-    tree = analysis.efficiency.final_tree
+    tree = final_state(analysis)
     assert len(tree.find("big").children) == 9_999
     assert analysis.efficiency.reclaimable_bytes == 1
     assert len(json.loads(text)["layer"][0]["fileList"]) == 10_001

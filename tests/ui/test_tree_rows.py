@@ -189,6 +189,16 @@ def test_parent_index_and_path_lookup(tree: FileTree) -> None:
     assert model.reveal("/missing") is None
 
 
+def test_find_node_takes_absolute_paths_and_skips_empty_components(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    passwd = tree.find("etc/passwd")
+    assert passwd is not None
+    assert model.find_node("/etc/passwd") is passwd
+    assert model.find_node("//etc//passwd/") is passwd
+    assert model.find_node("/") is tree.root and model.find_node("") is tree.root
+    assert model.find_node("/etc/passwd/below") is None and model.find_node("/nope") is None
+
+
 def test_display_of_links_and_escaped_names() -> None:
     tree = FileTree()
     link = FileEntry("l", EntryType.SYMLINK, 0, 0o777, 0, 0, "/target\n")
