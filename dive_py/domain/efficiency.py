@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.file_tree import FileNode, FileTree, find_node, stack_layer, synthetic_directory
+from dive_py.domain.go_sort import go_sort
 from dive_py.domain.layer_tar import LayerContents
 from dive_py.domain.whiteout import deleted_path
 
@@ -60,7 +61,8 @@ class Efficiency:
             without user bytes (a single layer).
         reclaimable_bytes: bytes stored but not visible in the final file system.
         visible_bytes: bytes of the data visible in the final file system.
-        inefficient: the inefficient paths, most wasted bytes first (ties by path).
+        inefficient: the inefficient paths, most wasted bytes first; ties in dive's order (Go's
+            sort.Sort over the order the paths reached two copies: see :func:`_dive_visit_key`).
         missing_whiteouts: ``(layer index, path)`` of whiteouts of paths that did not exist.
     """
 
@@ -154,6 +156,22 @@ def _release(root: FileNode) -> None:
             stack.extend(node.children.values())
 
 
+def _dive_visit_key(item: tuple[str, str]) -> list[bytes]:
+    """Where dive meets a layer's leaf: a depth-first walk with children in byte order.
+
+    dive (filetree/efficiency.go) visits each layer's own tree child-first with the children
+    of a directory sorted by name as Go sorts strings (bytes), and lists a path the moment it
+    is met a second time; a whiteout is met under its own name (``.wh.NAME``). Leaves are never
+    prefixes of each other, so comparing the names component by component, as bytes, orders
+    them as that walk does.
+    """
+    return item[0].encode("utf-8", "surrogateescape").split(b"/")
+
+
+def _fewer_bytes(a: InefficientPath, b: InefficientPath) -> bool:
+    return a.wasted_bytes < b.wasted_bytes
+
+
 def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     """Compute the image-wide figures in one pass over all layers' entries.
 
@@ -167,14 +185,16 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     # path (as in the layer, no leading "/": the entries' own strings, no copies) ->
     # [count, cumulative bytes, smallest bytes]
     counts: dict[str, list[int]] = {}
+    # paths in the order they reached two occurrences, as dive visits them (see _dive_visit_key)
     order: list[str] = []
+    reached: list[tuple[str, str]] = []  # this layer's: (visited name, path)
     # the root of the layers stacked so far (stack_layer, as the explorer stacks them; in
     # place: only the latest state is needed)
     state = FileTree().root
     missing: list[tuple[int, str]] = []
     hardlinks: dict[str, None] = {}
 
-    def occur(path: str, size: int) -> None:
+    def occur(path: str, size: int, visited: str) -> None:
         record = counts.get(path)
         if record is None:
             counts[path] = [1, size, size]
@@ -184,7 +204,7 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
         if size < record[2]:
             record[2] = size
         if record[0] == 2:
-            order.append(path)
+            reached.append((visited, path))
 
     for index, layer in enumerate(layers):
         parents = _layer_parents(layer)
@@ -199,7 +219,7 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
         layer.implicit_dirs = implicit
         for path, entry in layer.entries.items():
             if path not in parents:
-                occur(path, entry.size)
+                occur(path, entry.size, path)
         for whiteout in layer.whiteouts:
             if whiteout.path in parents:
                 continue
@@ -208,9 +228,13 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
             if node is None or node.entry is None:
                 continue  # deleted nothing: no occurrence (recorded by the stacking below)
             if not node.entry.is_dir or not node.entry.explicit:
-                occur(target, 0)
+                occur(target, 0, whiteout.path)
             else:
-                occur(target, _subtree_bytes(node))
+                occur(target, _subtree_bytes(node), whiteout.path)
+        if reached:
+            reached.sort(key=_dive_visit_key)
+            order.extend(path for _visited, path in reached)
+            reached.clear()
         state = stack_layer(state, layer, index, missing, hardlinks, in_place=True)
 
     discovered = 0
@@ -218,10 +242,10 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     for _count, cumulative, smallest in counts.values():
         discovered += cumulative
         minimum += smallest
-    inefficient = sorted(
-        (InefficientPath("/" + p, counts[p][0], counts[p][1]) for p in order),
-        key=lambda item: (-item.wasted_bytes, item.path),
-    )
+    # dive's order, ties included: Go's sort.Sort ascending by bytes, then reversed
+    inefficient = [InefficientPath("/" + p, counts[p][0], counts[p][1]) for p in order]
+    go_sort(inefficient, _fewer_bytes)
+    inefficient.reverse()
     wasted = sum(item.wasted_bytes for item in inefficient)
     size = sum(layer.size_bytes for layer in layers)
     user_size = sum(layer.size_bytes for layer in layers[1:])

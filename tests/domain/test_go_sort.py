@@ -67,3 +67,20 @@ def test_heapsort_fallback_still_sorts() -> None:
     items = [min(i, 5000 - i) % 37 for i in range(5000)]
     go_sort(items, lambda x, y: x < y)
     assert items == sorted(items)
+
+
+@pytest.mark.parametrize("case", CASES[:4], ids=lambda c: f"{len(c['fileReference'])}-entries")
+def test_json_file_reference_lists_ties_as_dive_does(case: dict[str, list[list[object]]]) -> None:
+    # Rebuild an image dive was run on: layer 1 rewrites every file of layer 0 in /t, and
+    # each path's two copies add up to dive's sizeBytes; the tar order of layer 1 is shuffled
+    # (dive meets the paths in name order whatever the tar order).
+    from tests.hostile.helpers import pipeline
+    from tests.image_builder import ImageSpec, d, docker_archive, f
+
+    records = [(str(p), int(s)) for p, _c, s in case["fileReference"]]
+    first = [f(path.lstrip("/"), "a" * (size // 2)) for path, size in sorted(records)]
+    second = [f(path.lstrip("/"), "b" * (size - size // 2)) for path, size in records]
+    random.Random(7).shuffle(second)
+    _, text = pipeline(docker_archive(ImageSpec(layers=[[d("t"), *first], [d("t"), *second]])))
+    listed = [(r["file"], r["sizeBytes"]) for r in json.loads(text)["image"]["fileReference"]]
+    assert listed == records

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-from collections import Counter
 from pathlib import Path
 
 import docker.errors
@@ -121,11 +120,26 @@ def test_figures_match_dive(engine: Engine, name: str, dive_bin: str, tmp_path: 
     assert dive.returncode == 0, dive.stdout + dive.stderr
     ours = run_divepy("--json", str(ours_out), tag, env=env)
     assert ours.returncode == 0, ours.stderr
-    theirs = json.loads(dive_out.read_text())["image"]
-    mine = json.loads(ours_out.read_text())["image"]
+    theirs_doc = json.loads(dive_out.read_text())
+    mine_doc = json.loads(ours_out.read_text())
+    theirs, mine = theirs_doc["image"], mine_doc["image"]
+    # dive's exact strings and order (issue 12): layer commands, hardlinks' linkName
+    assert [layer["command"] for layer in mine_doc["layer"]] == [
+        layer["command"] for layer in theirs_doc["layer"]
+    ]
 
-    def refs(doc: dict) -> Counter:
-        return Counter((r["file"], r["count"], r["sizeBytes"]) for r in doc["fileReference"])
+    def hardlinks(doc: dict) -> list[dict[str, str]]:  # type: ignore[type-arg]
+        return [
+            {e["path"]: e["linkName"] for e in layer["fileList"] if e["typeFlag"] == 49}
+            for layer in doc["layer"]
+        ]
+
+    if not reason:
+        assert hardlinks(mine_doc) == hardlinks(theirs_doc)
+
+    def refs(doc: dict) -> list[tuple[str, int, int]]:  # type: ignore[type-arg]
+        # in order: tied entries too are listed as dive lists them
+        return [(r["file"], r["count"], r["sizeBytes"]) for r in doc["fileReference"]]
 
     same = (
         theirs["sizeBytes"] == mine["sizeBytes"]
