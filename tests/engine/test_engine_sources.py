@@ -12,6 +12,7 @@ import contextlib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import docker.errors
 import pytest
@@ -128,7 +129,7 @@ def test_figures_match_dive(engine: Engine, name: str, dive_bin: str, tmp_path: 
         layer["command"] for layer in theirs_doc["layer"]
     ]
 
-    def hardlinks(doc: dict) -> list[dict[str, str]]:  # type: ignore[type-arg]
+    def hardlinks(doc: dict[str, Any]) -> list[dict[str, str]]:
         return [
             {e["path"]: e["linkName"] for e in layer["fileList"] if e["typeFlag"] == 49}
             for layer in doc["layer"]
@@ -137,7 +138,7 @@ def test_figures_match_dive(engine: Engine, name: str, dive_bin: str, tmp_path: 
     if not reason:
         assert hardlinks(mine_doc) == hardlinks(theirs_doc)
 
-    def refs(doc: dict) -> list[tuple[str, int, int]]:  # type: ignore[type-arg]
+    def refs(doc: dict[str, Any]) -> list[tuple[str, int, int]]:
         # in order: tied entries too are listed as dive lists them
         return [(r["file"], r["count"], r["sizeBytes"]) for r in doc["fileReference"]]
 
