@@ -64,6 +64,32 @@ class PlatformError(ImageError):
     """No single platform could be chosen in a multi-platform image (exit 3)."""
 
 
+class PlatformMissingError(PlatformError):
+    """The image has no variant for the wanted platform, or its content is missing (exit 3).
+
+    Args:
+        message: what went wrong (says where: "in the archive").
+        hint: what the user can do.
+        wanted: the platform asked for (``"linux/arm64"``).
+        available: the platforms whose content is complete, sorted.
+        incomplete: the platforms the image lists but whose blobs are missing, sorted.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        hint: str,
+        *,
+        wanted: str,
+        available: list[str],
+        incomplete: list[str],
+    ) -> None:
+        super().__init__(message, hint)
+        self.wanted = wanted
+        self.available = available
+        self.incomplete = incomplete
+
+
 class OutputError(DivepyError):
     """An output file could not be written (exit 4)."""
 

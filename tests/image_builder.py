@@ -310,3 +310,95 @@ def multi_platform_layout(specs: Sequence[ImageSpec]) -> bytes:
         _add(tar, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
         _add(tar, "index.json", json.dumps({"schemaVersion": 2, "manifests": descriptors}).encode())
     return buf.getvalue()
+
+
+def docker_archive_of(specs: Sequence[ImageSpec]) -> bytes:
+    """Return a legacy ``docker save A B`` archive: one ``manifest.json`` entry per spec, in order
+    (an entry's ``RepoTags`` is null when the spec has no tags, as for an image saved by ID)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        entries = []
+        written: set[str] = set()
+        for spec in specs:
+            config, _tars, stored = image_blobs(spec)
+            names = []
+            for blob in stored:
+                name = f"{_sha(blob)}/layer.tar"
+                names.append(name)
+                if name not in written:
+                    written.add(name)
+                    _add(tar, name, blob)
+            config_name = _sha(config) + ".json"
+            if config_name not in written:
+                written.add(config_name)
+                _add(tar, config_name, config)
+            entries.append({"Config": config_name, "RepoTags": spec.tags or None, "Layers": names})
+        _add(tar, "manifest.json", json.dumps(entries).encode())
+    return buf.getvalue()
+
+
+def oci_layout_of(
+    manifests: Sequence[tuple[dict[str, object], bytes, Sequence[bytes]]],
+    *,
+    skip_blobs: Sequence[bytes] = (),
+    docker_manifest: list[dict[str, object]] | None = None,
+) -> bytes:
+    """Return an OCI image layout tar from hand-made parts.
+
+    Args:
+        manifests: per ``index.json`` entry: (descriptor fields besides digest and size, such
+            as ``mediaType``, ``annotations``, ``platform``; the manifest or index JSON; the
+            blobs it needs). A nested index is written by listing its manifests' blobs too.
+        skip_blobs: blobs to leave out (as Docker's containerd image store leaves out the
+            platforms it did not pull).
+        docker_manifest: a ``manifest.json`` to add (Docker >= 25 writes both).
+    """
+    buf = io.BytesIO()
+    skipped = {_sha(b) for b in skip_blobs}
+    written: set[str] = set()
+    descriptors = []
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for fields, document, blobs in manifests:
+            for blob in [*blobs, document]:
+                digest = _sha(blob)
+                if digest not in written and digest not in skipped:
+                    written.add(digest)
+                    _add(tar, f"blobs/sha256/{digest}", blob)
+            descriptors.append(
+                {**fields, "digest": "sha256:" + _sha(document), "size": len(document)}
+            )
+        _add(tar, "oci-layout", b'{"imageLayoutVersion": "1.0.0"}')
+        _add(tar, "index.json", json.dumps({"schemaVersion": 2, "manifests": descriptors}).encode())
+        if docker_manifest is not None:
+            _add(tar, "manifest.json", json.dumps(docker_manifest).encode())
+    return buf.getvalue()
+
+
+def image_manifest(spec: ImageSpec) -> tuple[bytes, bytes, list[bytes]]:
+    """Return (OCI image manifest JSON, config JSON, stored layer blobs) for ``spec``."""
+    config, _tars, stored = image_blobs(spec)
+    return _oci_manifest(config, stored, "none"), config, stored
+
+
+def artifact_manifest(
+    config_media_type: str,
+    config: bytes,
+    layers: Sequence[tuple[str, bytes]],
+    artifact_type: str | None = None,
+) -> tuple[bytes, list[bytes]]:
+    """Return (OCI manifest JSON, blobs) for an artifact: a Helm chart, signature, SBOM…"""
+    document = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        **({"artifactType": artifact_type} if artifact_type else {}),
+        "config": {
+            "mediaType": config_media_type,
+            "digest": "sha256:" + _sha(config),
+            "size": len(config),
+        },
+        "layers": [
+            {"mediaType": media, "digest": "sha256:" + _sha(blob), "size": len(blob)}
+            for media, blob in layers
+        ],
+    }
+    return json.dumps(document).encode(), [config, *(blob for _media, blob in layers)]

@@ -337,7 +337,12 @@ def open_slot(
         recheck = None
         identity: dict[str, Any] | None
         if name in ("docker-archive", "oci"):
-            identity = _file_identity(reference)
+            from dive_py.domain.sources.archive_reference import parse_archive_reference
+
+            named = parse_archive_reference(reference, name)  # PATH[:REF]: REF picks an image
+            identity = _file_identity(named.path)
+            if identity is not None and named.names_one:
+                identity["image"] = named.name or f"@{named.position}"
         elif name == "docker" and engine_key is not None:
             found = engine_key(reference)
             if found is None:

@@ -341,3 +341,25 @@ def test_prune_keeps_the_most_recent_entries(
     os.utime(stale, (1, 1))
     analysis_cache._prune(directory)
     assert sorted(p.name for p in directory.iterdir()) == ["2.analysis", "3.analysis"]
+
+
+def test_each_image_named_in_one_archive_has_its_own_entry(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    from tests.image_builder import docker_archive_of
+
+    two = tmp_path / "two.tar"
+    two.write_bytes(docker_archive_of([ImageSpec([[f("a", "1")]], tags=["a:1"]), _spec()]))
+    whole = open_slot(str(two), "docker-archive", None, env)
+    first = open_slot(f"{two}:a:1", "docker-archive", None, env)
+    second = open_slot(f"docker-archive:{two}:test/image:latest", "docker", None, env)
+    by_position = open_slot(f"{two}:@1", "docker-archive", None, env)
+    assert whole is not None and first is not None and second is not None
+    assert by_position is not None
+    assert len({whole.key, first.key, second.key, by_position.key}) == 4
+    one, _ = _json(Path(f"{two}:a:1"), env, tmp_path)
+    assert len(one["layer"]) == 1
+    again, stderr = _json(Path(f"{two}:a:1"), env, tmp_path)
+    assert again == one and "Using the cached analysis" in stderr
+    other, _ = _json(Path(f"{two}:@1"), env, tmp_path)
+    assert len(other["layer"]) == 2

@@ -4,11 +4,16 @@ Sources (dive's names kept): ``docker`` (the Engine API, default), ``docker-arch
 ``docker-tar``: a ``docker save`` file), ``oci`` (an OCI image layout directory or tar),
 ``podman``. A reference with a scheme prefix (``docker://``, ``podman://``,
 ``docker-archive://``, ``docker-tar://``, ``oci://``) selects the source itself; an unknown
-scheme leaves the whole text to ``--source`` (as dive does).
+scheme leaves the whole text to ``--source`` (as dive does). The file sources also take
+skopeo's transport prefixes with one colon (``docker-archive:PATH[:REF]``,
+``oci:PATH[:REF]``, ``oci-archive:…``, ``docker-tar:…``; containers-transports(5)), unless
+the text exists as a path as written; ``REF`` names one image of several
+(:mod:`dive_py.domain.sources.archive_reference`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -19,6 +24,8 @@ from dive_py.errors import UsageError
 
 SOURCE_NAMES = ("docker", "docker-archive", "oci", "podman")
 _ALIASES = {"docker-tar": "docker-archive", "oci-archive": "oci", "oci-layout": "oci"}
+_FILE_SOURCES = ("docker-archive", "oci")
+"""Sources whose references are paths: they also take a one-colon transport prefix."""
 
 
 class ImageSource(Protocol):
@@ -54,11 +61,26 @@ def canonical_source(name: str) -> str:
 
 
 def split_scheme(text: str, default_source: str) -> tuple[str, str]:
-    """Split ``scheme://rest`` into (source, rest); without a known scheme: (default, text)."""
+    """Split a source prefix off the image argument.
+
+    ``scheme://rest`` with a known scheme gives (source, rest). ``docker-archive:rest``,
+    ``docker-tar:rest``, ``oci:rest`` and ``oci-archive:rest`` (skopeo's one-colon transports)
+    give the file source and rest, unless ``text`` exists as a path as written (then it is a
+    path for the default source). ``docker:`` and ``podman:`` with one colon are image names
+    (``docker:dind``). Anything else: (default source, text).
+
+    Raises:
+        UsageError: ``default_source`` is not a source name.
+    """
     scheme, sep, rest = text.partition("://")
     if sep:
         key = _ALIASES.get(scheme.lower(), scheme.lower())
         if key in SOURCE_NAMES:
+            return key, rest
+    scheme, sep, rest = text.partition(":")
+    if sep and rest:
+        key = _ALIASES.get(scheme.lower(), scheme.lower())
+        if key in _FILE_SOURCES and not os.path.exists(text):
             return key, rest
     return canonical_source(default_source), text
 

@@ -21,6 +21,7 @@ from dive_py.domain.compression import HEAD_BYTES
 from dive_py.domain.image import Image
 from dive_py.domain.layer_tar import LayerContents, LayerFormatError, read_layer
 from dive_py.domain.progress import ProgressListener
+from dive_py.domain.sources.archive_reference import ArchiveReference
 from dive_py.domain.sources.archive_stream import (
     JSON_LIMIT,
     ArchiveFormatError,
@@ -65,8 +66,11 @@ def read_archive_file(
     source: str,
     platform: Platform | None,
     progress: ProgressListener | None,
+    selection: ArchiveReference | None = None,
 ) -> Image:
     """Read an image archive tar at ``path`` (any layout :func:`assemble_image` knows).
+
+    ``selection`` names one image of several (``PATH:REF``), see :func:`assemble_image`.
 
     Raises:
         ImageNotFoundError: the file is missing or unreadable.
@@ -91,7 +95,9 @@ def read_archive_file(
             raise ArchiveError(
                 f"cannot read {path}: {exc.strerror or exc}", "check the file and the disk it is on"
             ) from None
-    image = assemble_image(parts, reference=reference, source=source, platform=platform)
+    image = assemble_image(
+        parts, reference=reference, source=source, platform=platform, selection=selection
+    )
     progress.done()
     return image
 
@@ -152,6 +158,10 @@ class LayoutDirectory(ArchiveParts):
         data = self.document_bytes(name)
         return None if data is None else parse_json(data)
 
+    def has_blob(self, name: str) -> bool:
+        """True when the layout holds a file at ``name`` (inside the layout)."""
+        return self._path(name) is not None
+
     def layer(self, name: str) -> LayerContents | None:
         """Return the parsed layer blob at ``name``, or None (missing, or not a layer: the
         reason is kept in :attr:`broken`).
@@ -185,8 +195,11 @@ def read_layout_directory(
     source: str,
     platform: Platform | None,
     progress: ProgressListener | None,
+    selection: ArchiveReference | None = None,
 ) -> Image:
     """Read the OCI image layout directory at ``path``.
+
+    ``selection`` names one image of several (``PATH:REF``), see :func:`assemble_image`.
 
     Raises:
         ImageNotFoundError: the path does not exist (or is not a directory).
@@ -203,6 +216,8 @@ def read_layout_directory(
         )
     progress.message(f"Reading {path}")
     parts = LayoutDirectory(path, progress)
-    image = assemble_image(parts, reference=reference, source=source, platform=platform)
+    image = assemble_image(
+        parts, reference=reference, source=source, platform=platform, selection=selection
+    )
     progress.done()
     return image

@@ -94,6 +94,12 @@ class ArchiveParts:
         """Return the parsed layer at ``name`` (aliases followed), or None."""
         return self.layers.get(self.resolve(name))
 
+    def has_blob(self, name: str) -> bool:
+        """True when the archive holds a member at ``name`` (aliases followed) that was kept:
+        a document, a layer, or a blob that could not be read as a layer."""
+        stored = self.resolve(name)
+        return stored in self.documents or stored in self.layers or stored in self.broken
+
 
 def parse_json(data: bytes) -> Any:
     """``json.loads`` for documents from an image.

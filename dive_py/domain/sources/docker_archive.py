@@ -7,6 +7,7 @@ import os
 from dive_py.domain.image import Image
 from dive_py.domain.progress import ProgressListener
 from dive_py.domain.sources.archive_reader import read_archive_file, read_layout_directory
+from dive_py.domain.sources.archive_reference import ArchiveReference, parse_archive_reference
 from dive_py.domain.sources.platform import Platform
 
 LAYOUT_DIRECTORY_SOURCE = "oci"
@@ -30,21 +31,34 @@ class DockerArchiveSource:
         platform: Platform | None = None,
         progress: ProgressListener | None = None,
     ) -> Image:
-        """Read the archive at path ``reference``.
+        """Read the archive ``reference`` names: ``PATH``, ``PATH:REF`` or ``PATH:@N``.
+
+        ``REF`` is a tag or name of one of the archive's images, ``@N`` its zero-based
+        position (skopeo's syntax, see
+        :mod:`dive_py.domain.sources.archive_reference`).
 
         Raises:
-            ImageNotFoundError: the file is missing or unreadable.
-            ArchiveError: not an image archive, or corrupt or truncated.
-            PlatformError: several platforms and none chosen.
+            ImageNotFoundError: the file is missing or unreadable, or REF names no image in it.
+            ArchiveError: not an image archive, or corrupt or truncated, or an OCI artifact.
+            PlatformError: several images or platforms and none chosen.
         """
-        if os.path.isdir(reference):
+        selection = parse_archive_reference(reference, self.name)
+        if os.path.isdir(selection.path):
             return read_layout_directory(
-                reference,
+                selection.path,
                 reference=reference,
                 source=LAYOUT_DIRECTORY_SOURCE,
                 platform=platform,
                 progress=progress,
+                selection=ArchiveReference(
+                    selection.path, LAYOUT_DIRECTORY_SOURCE, selection.name, selection.position
+                ),
             )
         return read_archive_file(
-            reference, reference=reference, source=self.name, platform=platform, progress=progress
+            selection.path,
+            reference=reference,
+            source=self.name,
+            platform=platform,
+            progress=progress,
+            selection=selection,
         )

@@ -21,7 +21,13 @@ from dive_py.domain.sources.chunk_reader import ChunkReader, StreamCutError
 from dive_py.domain.sources.engine_endpoint import Endpoint, resolve_endpoint
 from dive_py.domain.sources.image_layout import assemble_image
 from dive_py.domain.sources.platform import Platform
-from dive_py.errors import ArchiveError, EngineUnreachableError, ImageError, ImageNotFoundError
+from dive_py.errors import (
+    ArchiveError,
+    EngineUnreachableError,
+    ImageError,
+    ImageNotFoundError,
+    PlatformMissingError,
+)
 
 SAVE_CHUNK = 1 << 21  # bytes per chunk of the save stream
 
@@ -249,6 +255,8 @@ class DockerEngineSource:
             EngineUnreachableError: the engine does not answer (the message names the endpoint).
             ImageNotFoundError: the image is missing and the pull failed (with the registry's reason).
             ArchiveError: the save stream was cut off or is corrupt.
+            ImageNotFoundError: ``reference`` names a container, not an image (never pulled).
+            PlatformMissingError: the engine has no variant of the image for ``platform``.
         """
         import docker
 
@@ -268,6 +276,7 @@ class DockerEngineSource:
             raise
         inspected = self._inspect(api, reference)
         if inspected is None:
+            self._refuse_container(api, reference)
             if not self._pull:
                 raise ImageNotFoundError(
                     f"image {reference} is not in the local store of {self.endpoint.host}",
@@ -327,6 +336,64 @@ class DockerEngineSource:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
-        image = assemble_image(parts, reference=reference, source=self.name, platform=platform)
+        try:
+            image = assemble_image(parts, reference=reference, source=self.name, platform=platform)
+        except PlatformMissingError as missing:
+            raise self._no_variant(reference, missing) from None
         progress.done()
         return image
+
+    def _no_variant(self, reference: str, missing: PlatformMissingError) -> PlatformMissingError:
+        """Say in the engine's terms that ``reference`` lacks the wanted platform."""
+        has = ", ".join(missing.available) or "no platform whose content is complete"
+        if missing.wanted in missing.incomplete:
+            message = (
+                f"the engine at {self.endpoint.host} has no {missing.wanted} variant of "
+                f"{reference}: the image lists it, but that platform was never pulled "
+                f"(it has: {has})"
+            )
+        else:
+            message = (
+                f"the engine at {self.endpoint.host} has no {missing.wanted} variant of "
+                f"{reference} (it has: {has})"
+            )
+        hint = f"pull it first ('docker pull --platform {missing.wanted} {reference}')"
+        if missing.available:
+            hint += f", or choose --platform {missing.available[0]} (or leave --platform out)"
+        return PlatformMissingError(
+            message,
+            hint,
+            wanted=missing.wanted,
+            available=missing.available,
+            incomplete=missing.incomplete,
+        )
+
+    def _refuse_container(self, api: Any, reference: str) -> None:
+        """Raise when ``reference``, which names no image, names a container the engine knows.
+
+        Docker resolves container names and ID prefixes separately from image names; without
+        this check such a name would be pulled from a registry (and fail there, misleadingly).
+
+        Raises:
+            ImageNotFoundError: ``reference`` is a container's name or ID (prefix).
+        """
+        try:
+            container = api.inspect_container(reference)
+        except Exception:
+            return  # no such container (or the engine cannot say): carry on as for an image
+        if not isinstance(container, dict):
+            return
+        name = str(container.get("Name") or "").lstrip("/") or reference
+        short_id = str(container.get("Id") or "")[:12]
+        config = container.get("Config")
+        made_from = config.get("Image") if isinstance(config, dict) else None
+        origin = (
+            f", made from image {made_from}" if isinstance(made_from, str) and made_from else ""
+        )
+        raise ImageNotFoundError(
+            f"{reference} names a container on the engine at {self.endpoint.host} "
+            f"({'' if name == reference else name + ', '}ID {short_id}{origin}), not an image",
+            f"divepy cannot open containers yet: save its file system as an image with "
+            f"'docker commit {name} IMAGE' and open that image"
+            + (f", or open the image it was made from ({made_from})" if origin else ""),
+        )

@@ -13,6 +13,7 @@ import os
 from dive_py.domain.image import Image
 from dive_py.domain.progress import ProgressListener
 from dive_py.domain.sources.archive_reader import read_archive_file, read_layout_directory
+from dive_py.domain.sources.archive_reference import parse_archive_reference
 from dive_py.domain.sources.platform import Platform
 
 
@@ -28,14 +29,25 @@ class OciLayoutSource:
         platform: Platform | None = None,
         progress: ProgressListener | None = None,
     ) -> Image:
-        """Read the layout at path ``reference``.
+        """Read the layout ``reference`` names: ``PATH``, ``PATH:REF`` or ``PATH:@N``.
+
+        ``REF`` is an image's ``org.opencontainers.image.ref.name`` (or containerd's image
+        name), ``@N`` its zero-based position in ``index.json`` (skopeo's syntax, see
+        :mod:`dive_py.domain.sources.archive_reference`).
 
         Raises:
-            ImageNotFoundError: the path does not exist.
-            ArchiveError: no ``index.json``, bad JSON, missing, unreadable or corrupt blobs.
-            PlatformError: several platforms and none chosen.
+            ImageNotFoundError: the path does not exist, or REF names no image in it.
+            ArchiveError: no ``index.json``, bad JSON, missing, unreadable or corrupt blobs, or
+                an OCI artifact.
+            PlatformError: several images or platforms and none chosen.
         """
-        read = read_archive_file if os.path.isfile(reference) else read_layout_directory
+        selection = parse_archive_reference(reference, self.name)
+        read = read_archive_file if os.path.isfile(selection.path) else read_layout_directory
         return read(
-            reference, reference=reference, source=self.name, platform=platform, progress=progress
+            selection.path,
+            reference=reference,
+            source=self.name,
+            platform=platform,
+            progress=progress,
+            selection=selection,
         )
