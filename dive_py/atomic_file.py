@@ -97,3 +97,49 @@ def write_atomically(path: str | os.PathLike[str], text: Content, mode: int = 0o
                 f"cannot write {target}: {exc.strerror}", "check free space and permissions"
             ) from None
         raise
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Raise now if :func:`write_atomically` could not write ``path``, without writing it.
+
+    For checking output paths before a long job (reading an image), so that a typo in a
+    directory name fails at once rather than after the work. It follows the same rules:
+    a symlink is followed; a device or fifo must be writable (it is not opened: a fifo would
+    block); otherwise the directory must exist, and a temporary file must be creatable in it
+    (created and removed at once: this catches read-only file systems and permissions, root's
+    included). A full disk can only be found when writing.
+
+    Raises:
+        OutputError: the directory does not exist or is not a directory, the path is a
+            directory, or it cannot be written.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}", "choose another path") from None
+    if info is not None and not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+        if not os.access(target, os.W_OK):
+            raise OutputError(f"cannot write {path}: permission denied", "choose another path")
+        return
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise OutputError(
+            f"cannot write {target}: directory {directory} {what}",
+            "create it first or choose another path",
+        )
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a directory", "name a file instead")
+    try:
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {target}: {exc.strerror}",
+            "check the directory's permissions or choose another path",
+        ) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(temp_name)

@@ -1,8 +1,9 @@
 """Provides :func:`main`, the ``divepy`` command: dispatch on the first argument, map errors to exit codes.
 
-``divepy build …`` runs :func:`dive_py.commands.build.run_build`; anything else is
-``divepy [flags] IMAGE``, :func:`dive_py.commands.explore.run_explore`. ``--ci`` and
-``--json`` never import Textual; only the interactive path imports :mod:`dive_py.ui`.
+A first argument naming a subcommand (:data:`dive_py.commands.subcommands.SUBCOMMANDS`:
+``divepy build …``, ``divepy version``) runs it; anything else is ``divepy [flags] IMAGE``,
+:func:`dive_py.commands.explore.run_explore`. ``--ci`` and ``--json`` never import Textual;
+only the interactive path imports :mod:`dive_py.ui`.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ def run(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: Tex
     Raises:
         DivepyError: expected failures (the caller prints them as one line).
     """
-    if argv and argv[0] == "build":
-        from dive_py.commands.build import run_build
+    from dive_py.commands.subcommands import find_subcommand
 
-        return run_build(list(argv[1:]), env, stdout, stderr)
+    subcommand = find_subcommand(argv[0]) if argv else None
+    if subcommand is not None:
+        return subcommand.load()(list(argv[1:]), env, stdout, stderr)
     from dive_py.commands.explore import run_explore
 
     return run_explore(argv, env, stdout, stderr)

@@ -14,7 +14,11 @@ are ignored. Unlike dive, which silently applies the defaults, an unknown rule k
 that names the closest valid key. Precedence per rule: a flag given on the command line, then
 the file, then the default (0.9, disabled, 0.1, disabled). ``disabled`` skips a rule.
 
-Every problem (unreadable file, bad YAML, unknown key, bad or empty value) is collected and
+A key given twice in one mapping (``lowestEfficiency`` twice under ``rules:``, or ``rules:``
+twice) is an error naming the key and both lines: YAML requires unique keys, and PyYAML would
+silently keep the last value (:mod:`dive_py.ci.yaml_keys`).
+
+Every problem (unreadable file, bad YAML, unknown or repeated key, bad or empty value) is collected and
 raised at once, as one :class:`~dive_py.errors.UsageError` (exit 2), before the image is read.
 """
 
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dive_py.ci.sizes import ValueProblem, parse_bytes, parse_ratio
+from dive_py.ci.yaml_keys import DuplicateKey, duplicate_keys
 from dive_py.display_text import escape_text
 from dive_py.errors import UsageError
 
@@ -149,6 +154,16 @@ def _yaml_text(value: Any) -> tuple[str | None, str | None]:
     return None, f"expected a single value, got a {type(value).__name__}"
 
 
+def _duplicate_problem(duplicate: DuplicateKey, shown: str) -> str:
+    """The problem of a key given twice (YAML keeps only the last value: never silently)."""
+    lines = f"lines {duplicate.first_line} and {duplicate.line}"
+    spec = _BY_NORMALISED.get(_normalise(duplicate.key))
+    if spec is not None and [parent.lower() for parent in duplicate.parents] == ["rules"]:
+        return f"rule {spec.name} is given twice in {shown} ({lines})"
+    where = "".join(f"{escape_text(parent)}." for parent in duplicate.parents)
+    return f"key {where}{escape_text(duplicate.key)!r} is given twice in {shown} ({lines})"
+
+
 def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str | None]:
     """Read the rule values of the file at ``path``: {rule name: text}; append problems.
 
@@ -166,12 +181,14 @@ def _read_file(path: Path, shown: str, problems: list[str]) -> dict[str, str | N
         return {}
     try:
         data = yaml.safe_load(raw)
+        duplicates = duplicate_keys(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         problems.append(f"{shown} is not valid YAML{where}: {' '.join(str(problem).split())}")
         return {}
+    problems.extend(_duplicate_problem(duplicate, shown) for duplicate in duplicates)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -268,7 +285,7 @@ def load_rules(flags: RuleFlags, cwd: str | os.PathLike[str] | None = None) -> R
 
     Raises:
         UsageError: a ``--ci-config`` file that does not exist, an unreadable file, bad YAML,
-            an unknown rule key, or a bad or empty value (all problems in one line).
+            an unknown rule key, a key given twice, or a bad or empty value (all problems in one line).
     """
     base = Path(os.getcwd() if cwd is None else cwd)
     problems: list[str] = []

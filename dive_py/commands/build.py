@@ -20,7 +20,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TextIO
 
-from dive_py.commands.explore import build_parser, check_arguments, ci_enabled, explore
+from dive_py.commands.explore import (
+    build_parser,
+    check_arguments,
+    check_output_paths,
+    ci_enabled,
+    explore,
+)
+from dive_py.commands.suggestions import closest
 from dive_py.domain.sources.image_build import BuildRequest, build_image
 from dive_py.errors import UsageError
 
@@ -216,9 +223,14 @@ def parse_build_args(
     parsed, extra = _build_parser().parse_known_args(list(argv), argparse.Namespace())
     for token in extra:
         if token.startswith("-") and token != "-":
-            raise UsageError(
-                f"divepy build: unknown or unsupported option {token.partition('=')[0]!r}", _HINT
-            )
+            option = token.partition("=")[0]
+            known = [spelling for spellings, _, _ in _DOCKER_OPTIONS for spelling in spellings]
+            suggestion = closest(option, [*known, *_DIVEPY_OPTIONS])
+            if suggestion is not None:
+                raise UsageError(
+                    f"divepy build: unknown option {option} (did you mean {suggestion}?)", _HINT
+                )
+            raise UsageError(f"divepy build: unknown or unsupported option {option!r}", _HINT)
     positional = [*parsed.context, *extra]
     if not positional:
         raise UsageError(
@@ -313,6 +325,7 @@ def run_build(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stder
         from dive_py.ci.rules import load_rules
 
         rules = load_rules(CiOptions.from_arguments(args))  # fails before the build
+    check_output_paths(args, ci_enabled(args, env))  # as does an output path it cannot write
     from dive_py.domain.sources.docker_engine import DockerEngineSource
 
     engine = DockerEngineSource(pull=False, env=env)

@@ -17,13 +17,16 @@ or when the explorer has the analysis).
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from dive_py import __version__
 from dive_py.commands.pause_hook import PauseHook
 from dive_py.commands.stderr_progress import StderrProgress
+from dive_py.commands.subcommands import SUBCOMMANDS, subcommands_help
+from dive_py.commands.suggestions import closest
+from dive_py.commands.version import version_line
 from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.analysis_cache import CacheSlot
@@ -53,23 +56,47 @@ TRUTHY = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 """Values of ``CI`` that turn CI mode on (Go's ``strconv.ParseBool`` true spellings, as dive)."""
 
 
+_ARGPARSE_ERRORS = (
+    (re.compile(r"argument (\S+): expected one argument"), "{} needs a value"),
+    (re.compile(r"argument (\S+): ignored explicit argument '(.*)'"), "{} takes no value"),
+)
+"""argparse's messages that name an option as ``-j/--json``, and divepy's wording for them."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises :class:`UsageError` instead of printing usage and exiting."""
 
     def error(self, message: str) -> NoReturn:
+        for pattern, text in _ARGPARSE_ERRORS:
+            found = pattern.match(message)
+            if found:
+                flag = found.group(1).split("/")[-1]  # "-j/--json": the long spelling
+                raise UsageError(text.format(flag), "see 'divepy --help'")
         raise UsageError(message, "see 'divepy --help'")
+
+
+def _usage() -> str:
+    lines = ["divepy [flags] IMAGE"]
+    lines.extend(f"divepy {subcommand.usage}" for subcommand in SUBCOMMANDS)
+    return "\n       ".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``divepy [flags] IMAGE``.
 
-    Its ``error`` raises :class:`~dive_py.errors.UsageError` (exit 2) instead of exiting.
+    Its help lists the subcommands (:data:`~dive_py.commands.subcommands.SUBCOMMANDS`) and
+    the exit codes. Flags are matched whole, never by prefix (as dive's): a later flag cannot
+    make an abbreviation in a script ambiguous, and a typo gets a suggestion
+    (:func:`parse_arguments`). Its ``error`` raises :class:`~dive_py.errors.UsageError`
+    (exit 2) instead of exiting.
     """
     parser = _Parser(
         prog="divepy",
+        usage=_usage(),
         description="Explore a container image layer by layer, and measure wasted bytes.",
-        epilog=EXIT_CODES_HELP,
+        epilog=f"{subcommands_help()}\n{EXIT_CODES_HELP}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument(
         "image",
@@ -155,6 +182,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flags(parser: argparse.ArgumentParser) -> list[str]:
+    return [flag for action in parser._actions for flag in action.option_strings]
+
+
+def _leftover_error(
+    parser: argparse.ArgumentParser, image: str | None, extra: list[str]
+) -> UsageError:
+    """The usage error for what :func:`parse_arguments`'s parser left over.
+
+    An unknown flag is named alone, with the closest valid flag: the word after it (its
+    intended value, or the image) is not called an unrecognised argument. A mistyped
+    subcommand (``divepy biuld …``) is named as such.
+    """
+    if image is not None:
+        command = closest(image, [subcommand.name for subcommand in SUBCOMMANDS])
+        if command is not None and command != image:
+            return UsageError(
+                f"unknown command {image!r} (did you mean 'divepy {command}'?)",
+                "see 'divepy --help' for the commands",
+            )
+    for token in extra:
+        if token.startswith("-") and token != "-":
+            flag = token.partition("=")[0]
+            suggestion = closest(flag, _flags(parser))
+            if suggestion is not None:
+                return UsageError(
+                    f"unknown flag {flag} (did you mean {suggestion}?)", "see 'divepy --help'"
+                )
+            return UsageError(f"unknown flag {flag}", "see 'divepy --help' for the flags")
+    images = [token for token in [image, *extra] if token is not None]
+    return UsageError(
+        f"one image expected, got {len(images)}: {' '.join(images)}",
+        "name one image; flags go before or after it",
+    )
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``divepy [flags] IMAGE`` with :func:`build_parser`.
+
+    Raises:
+        UsageError: an unknown flag (named with the closest valid flag: ``unknown flag
+            --lowestEfficency (did you mean --lowestEfficiency?)``), a flag without its value,
+            a mistyped subcommand, or more than one image.
+    """
+    parser = build_parser()
+    args, extra = parser.parse_known_args(list(argv))
+    if extra:
+        raise _leftover_error(parser, args.image, extra)
+    return args
+
+
 def ci_enabled(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
     """True when ``--ci`` was given or ``CI`` holds a truthy value."""
     return bool(args.ci) or env.get("CI", "").strip() in TRUTHY
@@ -185,6 +263,24 @@ def check_arguments(args: argparse.Namespace) -> None:
         from dive_py.domain.sources.platform import Platform
 
         args.platform = Platform.parse(args.platform)
+
+
+def check_output_paths(args: argparse.Namespace, ci: bool) -> None:
+    """Check that the output files the run will write can be written, before any image is read.
+
+    ``--json`` always, ``--junit`` in CI mode (it is ignored otherwise); see
+    :func:`~dive_py.atomic_file.check_writable` for what is checked. A typo in a directory
+    name then fails at once, not after reading (or building) a large image.
+
+    Raises:
+        OutputError: an output path cannot be written (exit 4).
+    """
+    from dive_py.atomic_file import check_writable
+
+    if args.json_path:
+        check_writable(args.json_path)
+    if ci and args.junit:
+        check_writable(args.junit)
 
 
 @dataclass(slots=True)
@@ -308,6 +404,7 @@ def explore(
             from dive_py.ci.rules import load_rules
 
             rules = load_rules(ci_options)  # misconfiguration fails before the image is read
+        check_output_paths(args, ci)  # and so does an output path that cannot be written
         loaded = load_analysis(args, env, pause.wrap(StderrProgress(stderr)), engine)
         pause.at("analysed")
         code = int(ExitCode.OK)
@@ -337,9 +434,9 @@ def run_explore(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, std
     Raises:
         DivepyError: expected failures (the caller prints them as one line).
     """
-    args = build_parser().parse_args(list(argv))
+    args = parse_arguments(argv)
     if args.version:
-        print(f"divepy {__version__}", file=stdout)
+        print(version_line(), file=stdout)
         return int(ExitCode.OK)
     check_arguments(args)
     if args.demo:

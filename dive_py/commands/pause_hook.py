@@ -85,5 +85,8 @@ class _PausingProgress(ProgressListener):
         if layers_read >= 1:
             self._hook.at("reading")
 
+    def totals(self, total_bytes: int, total_layers: int) -> None:
+        self._inner.totals(total_bytes, total_layers)
+
     def done(self) -> None:
         self._inner.done()

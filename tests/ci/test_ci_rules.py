@@ -419,3 +419,53 @@ def test_rule_specs_match_the_cli_flags() -> None:
 
     dests = {action.dest for action in build_parser()._actions}
     assert {spec.name for spec in RULE_SPECS} <= dests
+
+
+# --- keys given twice (PyYAML would keep the last value silently) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        (
+            "rules:\n  lowestEfficiency: 0.5\n  lowestEfficiency: 0.99\n",
+            "rule lowestEfficiency is given twice in .dive-ci (lines 2 and 3)",
+        ),
+        (
+            "rules:\n  highest-wasted-bytes: 1MB\n  lowestEfficiency: 0.5\n"
+            "  highest-wasted-bytes: 2MB\n",
+            "rule highestWastedBytes is given twice in .dive-ci (lines 2 and 4)",
+        ),
+        (
+            "rules:\n  lowestEfficiency: 0.5\nrules:\n  highestWastedBytes: 1MB\n",
+            "key 'rules' is given twice in .dive-ci (lines 1 and 3)",
+        ),
+        (
+            "plugins:\n  a: 1\n  a: 2\nrules:\n  lowestEfficiency: 0.5\n",
+            "key plugins.'a' is given twice in .dive-ci (lines 2 and 3)",
+        ),
+    ],
+)
+def test_a_key_given_twice_is_an_error_naming_it(tmp_path: Path, text: str, fragment: str) -> None:
+    line = problems_of(tmp_path, text)
+    assert fragment in line
+
+
+def test_a_repeated_rule_is_reported_with_the_other_problems(tmp_path: Path) -> None:
+    line = problems_of(
+        tmp_path,
+        "rules:\n  lowestEfficiency: 0.5\n  lowestEfficiency: 0.6\n  highestWastedBytes: lots\n",
+    )
+    assert "rule lowestEfficiency is given twice" in line
+    assert "highestWastedBytes" in line  # one error lists every problem
+
+
+def test_distinct_keys_that_load_the_same_are_not_duplicates(tmp_path: Path) -> None:
+    """``1`` and ``"1"`` are different keys once loaded; aliases and merge keys repeat nothing."""
+    write(
+        tmp_path,
+        "plugins:\n  1: a\n  '1': b\n  base: &base {x: 1}\n  other:\n    <<: *base\n"
+        "    y: 2\n  again: *base\nrules:\n  lowestEfficiency: 0.5\n",
+    )
+    rules = load_rules(ci_args(), cwd=tmp_path)
+    assert rules.get("lowestEfficiency").value == 0.5

@@ -134,7 +134,7 @@ def test_non_utf8_names_are_recoverable_from_json(tmp_path: Path) -> None:
             "/definitely/missing.tar does not exist",
         ),
         (["--platform", "linux", "--source", "docker-archive", "x.tar"], 2, "bad --platform value"),
-        (["--bogus-flag", "x"], 2, "unrecognized arguments: --bogus-flag"),
+        (["--bogus-flag", "x"], 2, "unknown flag --bogus-flag"),
         ([], 2, "no image named"),
     ],
 )
@@ -445,7 +445,7 @@ def test_terminal_read_line_is_redrawn_at_most_ten_times_a_second(
     clock[0] += 0.2
     progress.read(11 << 20, 1)  # and so does the next chunk after 0.1 s
     assert out.getvalue().count("read ") == 3
-    assert out.getvalue().endswith("read 12 MB, 1 layers")  # 11 MiB in go-humanize SI units
+    assert out.getvalue().endswith("read 12 MB, 1 layer")  # 11 MiB in go-humanize SI units
 
 
 def test_the_injected_environment_picks_the_engine(
