@@ -168,9 +168,8 @@ def _subtree_bytes(node: FileNode) -> int:
     while stack:
         current = stack.pop()
         entry = current.entry
-        if entry is not None and entry.type is not EntryType.DIR:
-            if entry.type is not EntryType.HARDLINK:
-                total += entry.size
+        if entry is not None and entry.type not in (EntryType.DIR, EntryType.HARDLINK):
+            total += entry.size
         if current.children:
             stack.extend(current.children.values())
     return total
