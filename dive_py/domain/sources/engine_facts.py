@@ -23,10 +23,13 @@ def annotate_from_engine(analysis: Analysis, engine: DockerEngineSource, referen
         reference: the image as the engine knows it (name or ID).
 
     Never raises: when the engine cannot tell, the facts stay unknown (``sharing`` None,
-    ``image_id`` ``""``) and a warning says so.
+    ``image_id`` ``""``; the JSON then leaves the keys out). Facts from an earlier run (an
+    analysis loaded from the cache) are dropped first.
     """
     analysis.sharing = None
     image = analysis.image
+    for step in image.history:
+        step.image_id = ""
     count = analysis.container.layer_index if analysis.container else len(image.layers)
     layers = image.layers[:count]
     try:
@@ -39,8 +42,7 @@ def annotate_from_engine(analysis: Analysis, engine: DockerEngineSource, referen
             close = getattr(api, "close", None)
             if close is not None:
                 close()
-    except Exception as exc:
-        image.warnings.append(f"the engine could not tell the history and the shared layers: {exc}")
+    except Exception:
         return
     analysis.sharing = measure_sharing(
         [layer.diff_id for layer in layers],
