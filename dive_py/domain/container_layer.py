@@ -12,6 +12,9 @@ the bytes). This module turns those answers into a
 
 * an added path whose parent was not added too is fetched once with ``GET`` (a directory added
   as a whole comes in one tar, not file by file);
+* when :data:`GROUP_FETCH` or more paths to fetch sit directly in one directory, that
+  directory is fetched once and the changed paths are picked out of its tar (every archive
+  request makes the engine mount the container's file system: 10,000 requests take minutes);
 * a modified file is fetched with ``GET`` (the whole file was copied up, however small the
   change);
 * a modified directory is only ``HEAD``-ed: ``changes`` reports a directory as modified when
@@ -207,6 +210,38 @@ def _top_paths(paths: Sequence[str]) -> list[str]:
     return tops
 
 
+GROUP_FETCH = 16
+"""Paths to fetch in one directory from which the directory is fetched once instead (its tar
+carries the unchanged files too, read and dropped): each archive request costs the engine a
+mount of the container's file system, tens of milliseconds; bytes stream far faster."""
+
+
+def _fetch_plan(paths: Sequence[str]) -> list[tuple[str | None, list[str]]]:
+    """Group the paths to fetch: ``(directory, paths)`` to fetch the directory once for many
+    paths directly in it, ``(None, [path])`` to fetch a path alone. The root is never fetched
+    whole (it would stream the whole image)."""
+    by_parent: dict[str, list[str]] = {}
+    for path in paths:
+        by_parent.setdefault(path.rpartition("/")[0], []).append(path)
+    plan: list[tuple[str | None, list[str]]] = []
+    for parent, members in by_parent.items():
+        if parent and len(members) >= GROUP_FETCH:
+            plan.append((parent, members))
+        else:
+            plan.extend((None, [member]) for member in members)
+    return plan
+
+
+def _covering(path: str, wanted: set[str]) -> str | None:
+    """The path of ``wanted`` that is ``path`` or one of its ancestors, or None."""
+    current = path
+    while current:
+        if current in wanted:
+            return current
+        current = current.rpartition("/")[0]
+    return None
+
+
 def build_container_layer(
     changes: Iterable[tuple[str, int]],
     archive: ContainerArchive,
@@ -256,21 +291,29 @@ def build_container_layer(
     vanished: list[str] = []
     size_bytes = 0
 
-    for path in itertools.chain(fetch_added, fetch_modified):
-        stream = archive.archive("/" + path)
+    for parent, targets in _fetch_plan([*fetch_added, *fetch_modified]):
+        fetched = parent if parent is not None else targets[0]
+        stream = archive.archive("/" + fetched)
         if stream is None:
-            vanished.append("/" + path)
+            vanished.extend("/" + target for target in targets)
         else:
             try:
                 contents = read_layer(stream)
             except LayerFormatError as exc:
                 raise LayerFormatError(
-                    f"the archive of /{path} is not a readable tar: {exc}", exc.offset
+                    f"the archive of /{fetched} is not a readable tar: {exc}", exc.offset
                 ) from None
-            for entry in _relocated(contents, path.rpartition("/")[0]):
+            wanted = set(targets)
+            found: set[str] = set()
+            for entry in _relocated(contents, fetched.rpartition("/")[0]):
+                target = _covering(entry.path, wanted)
+                if target is None:
+                    continue  # an unchanged file of the directory fetched whole
+                found.add(target)
                 entries[entry.path] = entry
                 size_bytes += entry.size
-        done += 1
+            vanished.extend("/" + target for target in targets if target not in found)
+        done += len(targets)
         if progress is not None:
             progress(done, total)
 

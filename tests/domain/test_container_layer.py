@@ -176,3 +176,21 @@ def test_ci_report_gives_the_container_figures_and_keeps_the_rules_on_the_image(
     assert "  hiddenBytes: 150 bytes" in text
     plain = render_report(compute_result(image, rules))
     assert plain.split("Results:")[1] == text.split("Results:")[1]
+
+
+def test_many_changes_in_one_directory_fetch_it_once_and_keep_only_the_changes() -> None:
+    from dive_py.domain.container_layer import GROUP_FETCH
+
+    names = [f"f{i:02}" for i in range(GROUP_FETCH)]
+    spec = ImageSpec(
+        layers=[[d("etc"), f("etc/keep", b"k" * 7), *(f(f"etc/{n}", b"1") for n in names)]]
+    )
+    image, _ = pipeline(docker_archive(spec))
+    archive = FakeArchive(
+        {"/etc": [d("etc"), f("etc/keep", b"k" * 7), *(f(f"etc/{n}", b"12") for n in names)]}, {}
+    )
+    changes = [("/etc", 0), *((f"/etc/{n}", 0) for n in names)]
+    layer = build_container_layer(changes, archive, image.final_state())
+    assert archive.fetched == ["/etc"]  # not one request per file
+    assert set(layer.contents.entries) == {f"etc/{n}" for n in names}  # /etc/keep dropped
+    assert layer.copied_up_bytes == 2 * GROUP_FETCH
