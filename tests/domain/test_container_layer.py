@@ -27,25 +27,40 @@ INFO = ContainerInfo("c" * 64, "web", "test/image:latest", "sha256:" + "1" * 64,
 
 
 class FakeArchive:
-    """The archive API of a container: path -> the tar the engine would send (names relative
-    to the path's parent, as ``GET /containers/{id}/archive`` writes them)."""
+    """The archive API of a container over its whole file system ``fs`` (entries with full
+    paths): a path's tar names entries relative to the path's parent, as ``GET
+    /containers/{id}/archive`` writes them; ``HEAD`` gives Go file mode bits."""
 
-    def __init__(self, trees: dict[str, list[E]], stats: dict[str, PathStat]) -> None:
-        self.trees = trees
-        self.stats = stats
+    def __init__(self, fs: list[E]) -> None:
+        self.fs = {entry.path: entry for entry in fs}
         self.fetched: list[str] = []
         self.statted: list[str] = []
 
     def archive(self, path: str) -> Readable | None:
+        import dataclasses
+
         from tests.image_builder import layer_tar
 
         self.fetched.append(path)
-        entries = self.trees.get(path)
-        return None if entries is None else io.BytesIO(layer_tar(entries))
+        rel = path.lstrip("/")
+        if rel not in self.fs:
+            return None
+        parent = rel.rpartition("/")[0]
+        cut = len(parent) + 1 if parent else 0
+        chosen = [
+            dataclasses.replace(entry, path=name[cut:])
+            for name, entry in self.fs.items()
+            if name == rel or name.startswith(rel + "/")
+        ]
+        return io.BytesIO(layer_tar(chosen))
 
     def stat(self, path: str) -> PathStat | None:
         self.statted.append(path)
-        return self.stats.get(path)
+        entry = self.fs.get(path.lstrip("/"))
+        if entry is None:
+            return None
+        mode = entry.mode if entry.mode is not None else 0o755
+        return PathStat(entry.path, 4096, (1 << 31) | mode if entry.kind == "dir" else mode)
 
 
 def _image() -> Analysis:
@@ -76,21 +91,19 @@ CHANGES = [
 
 
 def _archive() -> FakeArchive:
+    """The container's file system after CHANGES."""
     return FakeArchive(
-        {
-            "/etc/passwd": [f("passwd", b"root:x:0:0\nappended\n", uid=0)],
-            "/new": [
-                d("new"),
-                d("new/deep"),
-                f("new/deep/f", b"hi\n", uid=1000, gid=1000),
-                sym("new/l", "/x"),
-            ],
-            "/top": [f("top", b"hello\n", mode=0o600)],
-        },
-        {
-            "/etc": PathStat("etc", 4096, (1 << 31) | 0o755),
-            "/data": PathStat("data", 4096, (1 << 31) | 0o700),  # chmod'ed
-        },
+        [
+            d("etc"),
+            f("etc/passwd", b"root:x:0:0\nappended\n"),
+            d("data", mode=0o700),  # chmod'ed
+            f("data/big", b"B" * 1000),
+            d("new"),
+            d("new/deep"),
+            f("new/deep/f", b"hi\n", uid=1000, gid=1000),
+            sym("new/l", "/x"),
+            f("top", b"hello\n", mode=0o600),
+        ]
     )
 
 
@@ -98,9 +111,10 @@ def test_layer_entries_and_copy_on_write_figures() -> None:
     image = _image()
     archive = _archive()
     layer = build_container_layer(CHANGES, archive, image.final_state())
-    # an added directory is fetched once, with everything in it; modified directories only stat'ed
-    assert sorted(archive.fetched) == ["/etc/passwd", "/new", "/top"]
-    assert sorted(archive.statted) == ["/data", "/etc"]
+    # an added directory is fetched once, with everything in it; /etc is small: fetched whole
+    # for its two reads; /data stores more than a request is worth: only stat'ed
+    assert sorted(archive.fetched) == ["/etc", "/new", "/top"]
+    assert archive.statted == ["/data"]
     entries = layer.contents.entries
     assert set(entries) == {"etc/passwd", "new", "new/deep", "new/deep/f", "new/l", "top", "data"}
     assert (entries["new/deep/f"].uid, entries["new/deep/f"].size) == (1000, 3)
@@ -137,7 +151,7 @@ def test_stacked_on_the_image_it_marks_like_any_layer() -> None:
 def test_a_path_gone_before_it_was_read_is_reported_not_fatal() -> None:
     image = _image()
     archive = _archive()
-    del archive.trees["/top"]
+    del archive.fs["top"]
     layer = build_container_layer(CHANGES, archive, image.final_state())
     assert layer.vanished == ["/top"]
     assert "top" not in layer.contents.entries
@@ -179,18 +193,30 @@ def test_ci_report_gives_the_container_figures_and_keeps_the_rules_on_the_image(
 
 
 def test_many_changes_in_one_directory_fetch_it_once_and_keep_only_the_changes() -> None:
-    from dive_py.domain.container_layer import GROUP_FETCH
-
-    names = [f"f{i:02}" for i in range(GROUP_FETCH)]
-    spec = ImageSpec(
-        layers=[[d("etc"), f("etc/keep", b"k" * 7), *(f(f"etc/{n}", b"1") for n in names)]]
-    )
+    names = [f"f{i:02}" for i in range(16)]
+    files = [f(f"etc/{n}", b"1") for n in names]
+    spec = ImageSpec(layers=[[d("etc"), f("etc/keep", b"k" * 7), *files]])
     image, _ = pipeline(docker_archive(spec))
     archive = FakeArchive(
-        {"/etc": [d("etc"), f("etc/keep", b"k" * 7), *(f(f"etc/{n}", b"12") for n in names)]}, {}
+        [d("etc"), f("etc/keep", b"k" * 7), *(f(f"etc/{n}", b"12") for n in names)]
     )
     changes = [("/etc", 0), *((f"/etc/{n}", 0) for n in names)]
     layer = build_container_layer(changes, archive, image.final_state())
-    assert archive.fetched == ["/etc"]  # not one request per file
+    assert archive.fetched == ["/etc"] and archive.statted == []  # not one request per path
     assert set(layer.contents.entries) == {f"etc/{n}" for n in names}  # /etc/keep dropped
-    assert layer.copied_up_bytes == 2 * GROUP_FETCH
+    assert layer.copied_up_bytes == 2 * 16
+
+
+def test_a_big_directory_is_not_fetched_for_a_few_changes() -> None:
+    spec = ImageSpec(
+        layers=[[d("usr"), f("usr/big", b"B" * 13_000_000), f("usr/a", b"1"), f("usr/b", b"1")]]
+    )
+    image, _ = pipeline(docker_archive(spec))
+    archive = FakeArchive(
+        [d("usr"), f("usr/big", b"B" * 13_000_000), f("usr/a", b"22"), f("usr/b", b"22")]
+    )
+    layer = build_container_layer(
+        [("/usr", 0), ("/usr/a", 0), ("/usr/b", 0)], archive, image.final_state()
+    )
+    assert sorted(archive.fetched) == ["/usr/a", "/usr/b"]
+    assert layer.copied_up_bytes == 4
