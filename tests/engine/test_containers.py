@@ -187,6 +187,7 @@ def test_rebuild_marks_the_earlier_steps_cached(engine: Engine, tmp_path: Path) 
     tag = f"divepy-test/cache:{run}"
     context = tmp_path / "ctx"
     context.mkdir()
+    built: list[str] = []
     try:
         for last in ("first", "second"):
             (context / "Dockerfile").write_text(
@@ -198,8 +199,10 @@ def test_rebuild_marks_the_earlier_steps_cached(engine: Engine, tmp_path: Path) 
                 env={"DOCKER_HOST": engine.host},
             )  # fmt: skip
             assert result.returncode == 0, result.stderr
+            built.append(client.images.get(tag).id)
         steps = json.loads(out.read_text())["history"]
         assert [step.get("cached") for step in steps[-3:]] == [True, True, False]
     finally:
-        client.images.remove(tag, force=True)
+        for image_id in reversed(built):  # the first build is left untagged by the second
+            client.images.remove(image_id, force=True)
         client.close()
