@@ -19,12 +19,20 @@ their way::
       PASS: lowestEfficiency: efficiency=0.99874... (99.8741 %) >= threshold=0.9 [default]
     Result:FAIL [Total:4] [Passed:1] [Failed:1] [Warn:0] [Skipped:2]
 
+With a container (``container://NAME``) the rules stay about the image; a ``Container:`` block
+after the image's figures gives the read/write layer's ``addedBytes``, ``copiedUpBytes`` and
+``hiddenBytes``. With an engine source, ``sharedBytes`` / ``uniqueBytes`` follow the image's
+figures; after ``divepy build``, a ``Build cache:`` block lists the steps taken from the cache
+and the first step that ran.
+
 Every threshold names its origin (``[default]``, ``[file .dive-ci]``, ``[flag --x]``). File
 paths are escaped (a name holding a newline or ESC cannot break the report or drive the
 terminal). Colours are ANSI codes, asked for by :func:`~dive_py.ci.run.run_ci`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from dive_py.ci.evaluate import Status
 from dive_py.ci.result import CiResult
@@ -59,13 +67,17 @@ def render_report(
     """
     image = result.analysis.image
     efficiency = result.analysis.efficiency
+    container = result.analysis.container
+    source_text = f"{image.source}://{image.reference}"
+    if container is not None:
+        source_text = f"container://{container.info.name} (image {image.reference})"
 
     def bold(text: str) -> str:
         return f"{_BOLD}{text}{_RESET}" if colour else text
 
     lines = [
         f"  {result.rules.note}",
-        f"{bold('Image Source:')} {escape_text(f'{image.source}://{image.reference}')}",
+        f"{bold('Image Source:')} {escape_text(source_text)}",
         f"  efficiency: {efficiency.score * 100:.4f} %",
         f"  wastedBytes: {efficiency.wasted_bytes} bytes ({format_bytes(efficiency.wasted_bytes)})",
     ]
@@ -80,6 +92,7 @@ def render_report(
         f"  reclaimableBytes: {efficiency.reclaimable_bytes} bytes "
         f"({format_bytes(efficiency.reclaimable_bytes)})"
     )
+    lines.extend(_engine_lines(result, bold))
     if image.warnings:
         lines.append(bold("Warnings:"))
         lines.extend(f"  {escape_text(text)}" for text in image.warnings)
@@ -114,3 +127,39 @@ def render_report(
         summary = f"{_RED if result.failed else _GREEN}{summary}{_RESET}"
     lines.append(summary)
     return "\n".join(lines) + "\n"
+
+
+def _bytes(value: int) -> str:
+    return f"{value} bytes ({format_bytes(value)})"
+
+
+def _engine_lines(result: CiResult, bold: Callable[[str], str]) -> list[str]:
+    """The lines about what the engine knows: shared bytes, the container, the build cache."""
+    analysis = result.analysis
+    lines: list[str] = []
+    sharing = analysis.sharing
+    if sharing is not None:
+        lines.append(f"  sharedBytes: {_bytes(sharing.shared_bytes)}")
+        lines.append(f"  uniqueBytes: {_bytes(sharing.unique_bytes)}")
+    container = analysis.container
+    if container is not None:
+        layer = container.layer
+        lines.append(
+            bold("Container:")
+            + f" {escape_text(container.info.name)} ({escape_text(container.info.state)}; "
+            f"{len(layer.changes)} changes in its read/write layer)"
+        )
+        lines.append(f"  addedBytes: {_bytes(layer.added_bytes)}")
+        lines.append(f"  copiedUpBytes: {_bytes(layer.copied_up_bytes)}")
+        lines.append(f"  hiddenBytes: {_bytes(layer.hidden_bytes)}")
+    steps = [step for step in analysis.image.history if step.cached is not None]
+    if steps:
+        cached = [step for step in steps if step.cached]
+        ran = next((step for step in steps if not step.cached), None)
+        lines.append(bold("Build cache:") + f" {len(cached)} of {len(steps)} steps from the cache")
+        for step in steps:
+            mark = "cached" if step.cached else "ran   "
+            lines.append(f"  {mark}  {escape_text(step.command)}")
+        if ran is not None and cached:
+            lines.append(f"  the cache broke at: {escape_text(ran.command)}")
+    return lines

@@ -28,7 +28,7 @@ from dive_py.commands.explore import (
     explore,
 )
 from dive_py.commands.suggestions import closest
-from dive_py.domain.sources.image_build import BuildRequest, build_image
+from dive_py.domain.sources.image_build import BuildCacheLog, BuildRequest, build_image
 from dive_py.errors import UsageError
 
 BUILD_HELP = """\
@@ -329,5 +329,7 @@ def run_build(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stder
     from dive_py.domain.sources.docker_engine import DockerEngineSource
 
     engine = DockerEngineSource(pull=False, env=env)
-    args.image = build_image(request, engine, stderr)
+    cache_log = BuildCacheLog()
+    args.image = build_image(request, engine, stderr, cache_log)
+    args.build_cache = cache_log.cached  # which steps came from the layer cache
     return explore(args, env, stdout, stderr, rules=rules, engine=engine)

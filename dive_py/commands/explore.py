@@ -102,12 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         "image",
         nargs="?",
         help="image name, or path of an archive/layout "
-        "(scheme prefixes: docker://, podman://, docker-archive://, oci://)",
+        "(scheme prefixes: docker://, podman://, docker-archive://, oci://, container://)",
     )
     parser.add_argument(
         "--source",
         default=None,
-        help="where to read the image: docker (default), docker-archive, oci, podman",
+        help="where to read the image: docker (default), docker-archive, oci, podman, "
+        "container (a container of the Docker engine: its image and its read/write layer)",
     )
     parser.add_argument(
         "--platform",
@@ -292,16 +293,19 @@ class LoadedAnalysis:
         slot: where it goes in the analysis cache; None when not cached (``--no-cache``, a
             source that cannot be cached, an engine that does not know the image).
         from_cache: True when it was loaded from the cache (nothing to commit).
+        stored: what the cache stores when it is not ``analysis`` (a container's image analysis,
+            without the container's layer); None otherwise.
     """
 
     analysis: Analysis
     slot: CacheSlot | None = None
     from_cache: bool = False
+    stored: Analysis | None = None
 
     def commit(self) -> None:
         """Store the analysis in the cache (once the run has completed). Never raises."""
         if self.slot is not None and not self.from_cache:
-            self.slot.store(self.analysis)
+            self.slot.store(self.stored if self.stored is not None else self.analysis)
             self.from_cache = True
 
 
@@ -327,7 +331,53 @@ def load_analysis(
         DivepyError: the image could not be read.
     """
     with collector_paused(freeze=True):
-        return _load(args, env, progress, engine)
+        from dive_py.domain import sources
+
+        name, reference = sources.split_scheme(
+            args.image, args.source or env.get("DIVE_SOURCE") or "docker"
+        )
+        if name == "container":
+            return _load_container(args, reference, env, progress)
+        # a container's name given as an image is refused by the engine source before any
+        # pull, with the container:// hint (DockerEngineSource._refuse_container)
+        loaded = _load(args, env, progress, engine)
+        if name == "docker":
+            from dive_py.domain.history import apply_build_cache
+            from dive_py.domain.sources.docker_engine import DockerEngineSource
+            from dive_py.domain.sources.engine_facts import annotate_from_engine
+
+            annotate_from_engine(
+                loaded.analysis, engine or DockerEngineSource(env=env, pull=False), reference
+            )
+            build_cache = getattr(args, "build_cache", None)
+            if build_cache is not None:
+                apply_build_cache(loaded.analysis.image.history, build_cache)
+        return loaded
+
+
+def _load_container(
+    args: argparse.Namespace,
+    reference: str,
+    env: Mapping[str, str],
+    progress: ProgressListener,
+) -> LoadedAnalysis:
+    """Read a container: its image (through the analysis cache), then its read/write layer."""
+    from dive_py.domain.container_analysis import with_container
+    from dive_py.domain.sources.container import ContainerSource
+    from dive_py.domain.sources.engine_facts import annotate_from_engine
+
+    source = ContainerSource(env=env)
+    info = source.inspect(reference)
+    image_args = argparse.Namespace(**vars(args))
+    image_args.image = info.image_id
+    image_args.source = "docker"
+    loaded = _load(image_args, env, progress, source.engine)
+    image_analysis = loaded.analysis
+    image_analysis.image.reference = info.image
+    annotate_from_engine(image_analysis, source.engine, info.image_id)
+    layer = source.read_layer(info, image_analysis.final_state(), progress)
+    combined = with_container(image_analysis, info, layer)
+    return LoadedAnalysis(combined, loaded.slot, loaded.from_cache, stored=image_analysis)
 
 
 def _load(

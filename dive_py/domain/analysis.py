@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 from dive_py.domain.collector_pause import collector_paused
 from dive_py.domain.compare import CompareMode, compared_from_states
+from dive_py.domain.container_layer import Container
 from dive_py.domain.efficiency import Efficiency, measure_efficiency
-from dive_py.domain.file_tree import FileTree, StackedStates
+from dive_py.domain.file_tree import FileNode, FileTree, StackedStates
 from dive_py.domain.image import Image
+from dive_py.domain.layer_sharing import LayerSharing
 
 _TREE_CACHE_SIZE = 24
 _TREE_CACHE_NODES = 6_000_000
@@ -42,11 +44,17 @@ class Analysis:
 
     Attributes:
         image: the :class:`~dive_py.domain.image.Image` as read.
-        efficiency: the image-wide :class:`~dive_py.domain.efficiency.Efficiency` figures.
+        efficiency: the image-wide :class:`~dive_py.domain.efficiency.Efficiency` figures (of
+            the image's own layers: a container's read/write layer is not counted).
+        container: the container whose read/write layer is the image's top layer, or None.
+        sharing: the layers this image shares with other images of the engine, or None when
+            the source knows no other images (archives, OCI layouts).
     """
 
     image: Image
     efficiency: Efficiency
+    container: Container | None = None
+    sharing: LayerSharing | None = None
     _trees: OrderedDict[tuple[int, CompareMode], FileTree] = field(default_factory=OrderedDict)
     _states: StackedStates | None = None
     _favoured: CompareMode | None = None
@@ -130,6 +138,17 @@ class Analysis:
                     if states.state(states.built, stop).count > _FREEZE_ABOVE:
                         gc.freeze()
             return states.built > index
+
+    def final_state(self) -> FileNode | None:
+        """Return the root of the file system after the last layer (None without layers).
+
+        The explorer's stacked state of the last layer (built on first use; the efficiency
+        pass keeps no tree).
+        """
+        if not self.image.layers:
+            return None
+        with self._lock, collector_paused():
+            return self._stacked().state(len(self.image.layers) - 1)
 
     @property
     def states_built(self) -> int:

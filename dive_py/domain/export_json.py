@@ -8,7 +8,21 @@ without user bytes), ``image.reclaimableBytes``, ``image.id``, ``image.name``,
 ``image.platform``, ``image.warnings``, per layer ``readableCommand`` (the step as the
 explorer shows it; ``command`` is dive's exact string), ``digest``, ``createdAt``,
 ``opaqueDirectories``, and a top-level ``history[]`` with every step (``createdBy``,
-``command``, ``created``, ``emptyLayer``, ``layerIndex``).
+``command``, ``created``, ``emptyLayer``, ``layerIndex``; ``imageId``, the intermediate image
+as ``docker image history`` shows it or ``"<missing>"``, when an engine was asked; ``cached``
+when ``divepy build`` made the image: True for a step taken from the layer cache).
+
+Shared layers (engine sources only, :mod:`dive_py.domain.layer_sharing`): ``layer[].sharedWith``
+(names of the other images holding the layer's chain) and ``image.sharedBytes``,
+``image.uniqueBytes`` (``sharedBytes + uniqueBytes = sizeBytes``); absent for archives and OCI
+layouts.
+
+A container (``container://NAME``): ``layer[]`` and ``image`` stay the image's (dive's schema
+unchanged); a top-level ``container`` object holds ``id``, ``name``, ``image``, ``state``,
+``changes[]`` (``path`` absolute, ``change`` ``added`` | ``modified`` | ``deleted``,
+``sizeBytes``: a file's bytes as copied up, 0 for a directory, for a deleted path the bytes the
+image still stores below it), ``addedBytes``, ``copiedUpBytes``, ``hiddenBytes``
+(:mod:`dive_py.domain.container_layer`).
 
 Paths are written with ``json``'s ASCII escapes, so a non-UTF-8 byte kept as a lone surrogate
 (``\\udcff``) stays recoverable: ``os.fsencode(path)`` gives the original bytes back.
@@ -25,6 +39,8 @@ from typing import Any
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.efficiency import InefficientPath
 from dive_py.domain.entry import TYPEFLAG_OF_TYPE, EntryType, FileEntry
+from dive_py.domain.history import HistoryStep
+from dive_py.domain.image import Layer
 from dive_py.domain.layer_tar import LayerContents
 
 _escape = json.encoder.encode_basestring_ascii  # C-accelerated; the escaping json.dumps uses
@@ -94,8 +110,9 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
     string ``placeholder`` standing for every ``fileList`` and for ``fileReference``."""
     image = analysis.image
     eff = analysis.efficiency
-    layers = []
-    for layer in image.layers:
+    sharing = analysis.sharing
+    layers: list[dict[str, Any]] = []
+    for layer in _image_layers(analysis):
         layers.append(
             {
                 "index": layer.index,
@@ -110,7 +127,9 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
                 "opaqueDirectories": ["/" + p for p in layer.contents.opaque_dirs],
             }
         )
-    return {
+        if sharing is not None and layer.index < len(sharing.shared_with):
+            layers[-1]["sharedWith"] = list(sharing.shared_with[layer.index])
+    document: dict[str, Any] = {
         "layer": layers,
         "image": {
             "sizeBytes": eff.size_bytes,
@@ -125,17 +144,60 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
             "platform": image.platform,
             "warnings": list(image.warnings),
         },
-        "history": [
-            {
-                "createdBy": step.created_by,
-                "command": step.command,
-                "created": step.created,
-                "emptyLayer": step.empty_layer,
-                "layerIndex": step.layer_index,
-            }
-            for step in image.history
-        ],
+        "history": [_history_record(step) for step in _image_steps(analysis)],
     }
+    if sharing is not None:
+        document["image"]["sharedBytes"] = sharing.shared_bytes
+        document["image"]["uniqueBytes"] = sharing.unique_bytes
+    container = analysis.container
+    if container is not None:
+        rw = container.layer
+        document["container"] = {
+            "id": container.info.id,
+            "name": container.info.name,
+            "image": container.info.image,
+            "state": container.info.state,
+            "changes": [
+                {"path": change.path, "change": change.change, "sizeBytes": change.size_bytes}
+                for change in rw.changes
+            ],
+            "addedBytes": rw.added_bytes,
+            "copiedUpBytes": rw.copied_up_bytes,
+            "hiddenBytes": rw.hidden_bytes,
+        }
+    return document
+
+
+def _image_layers(analysis: Analysis) -> list[Layer]:
+    """The image's own layers (a container's read/write layer left out)."""
+    layers = analysis.image.layers
+    container = analysis.container
+    return layers[: container.layer_index] if container is not None else layers
+
+
+def _image_steps(analysis: Analysis) -> list[HistoryStep]:
+    """The image's own history steps (a container's read/write layer's step left out)."""
+    container = analysis.container
+    return [
+        step
+        for step in analysis.image.history
+        if container is None or step.layer_index != container.layer_index
+    ]
+
+
+def _history_record(step: HistoryStep) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "createdBy": step.created_by,
+        "command": step.command,
+        "created": step.created,
+        "emptyLayer": step.empty_layer,
+        "layerIndex": step.layer_index,
+    }
+    if step.image_id:
+        record["imageId"] = step.image_id
+    if step.cached is not None:
+        record["cached"] = step.cached
+    return record
 
 
 def render_json(analysis: Analysis) -> str:
@@ -149,7 +211,7 @@ def render_json(analysis: Analysis) -> str:
     text = json.dumps(_document(analysis, placeholder), indent=2, ensure_ascii=True)
     parts = text.split(f'"{placeholder}"')
     record_lists = [
-        _file_record_lines(layer_file_list(layer.contents)) for layer in analysis.image.layers
+        _file_record_lines(layer_file_list(layer.contents)) for layer in _image_layers(analysis)
     ]
     record_lists.append(_reference_lines(analysis.efficiency.inefficient))
     if len(parts) != len(record_lists) + 1:

@@ -31,6 +31,11 @@ class HistoryStep:
         layer_index: index of the layer the step made, or None.
         missing: True for a step divepy made up because the history names fewer layer-making
             steps than there are layers.
+        image_id: the intermediate image the engine holds for the step (``"sha256:…"``),
+            :data:`MISSING_IMAGE_ID` when it holds none (pulled images, images loaded from an
+            archive, BuildKit builds), ``""`` when no engine was asked.
+        cached: True when ``divepy build`` took the step from the layer cache, False when it
+            ran the step, None when divepy did not build the image.
     """
 
     created_by: str
@@ -41,6 +46,8 @@ class HistoryStep:
     empty_layer: bool = False
     layer_index: int | None = None
     missing: bool = False
+    image_id: str = ""
+    cached: bool | None = None
 
     @property
     def dive_command(self) -> str:
@@ -48,6 +55,16 @@ class HistoryStep:
         :func:`dive_command`)."""
         return DIVE_MISSING_COMMAND if self.missing else dive_command(self.created_by)
 
+
+MISSING_IMAGE_ID = "<missing>"
+"""What ``docker image history`` shows for a step without an intermediate image."""
+
+MISSING_IMAGE_ID_HELP = (
+    "<missing>: the engine holds no intermediate image for this step. Only steps built by the "
+    "classic builder on this engine leave one; pulled images, images loaded from an archive "
+    "and BuildKit builds carry none. The layer itself is there all the same."
+)
+"""The short help text that explains :data:`MISSING_IMAGE_ID` to users."""
 
 DIVE_MISSING_COMMAND = "(missing)"
 """dive's ``created_by`` for a layer that no history step made."""
@@ -131,3 +148,42 @@ def parse_history(config: dict[str, Any], layer_count: int) -> list[HistoryStep]
         )
         next_layer += 1
     return steps
+
+
+def apply_engine_history(steps: list[HistoryStep], entries: list[dict[str, Any]]) -> None:
+    """Set each step's :attr:`~HistoryStep.image_id` from ``GET /images/{name}/history``.
+
+    The engine lists one entry per history step, newest first, each with ``Id`` (an image ID
+    or ``"<missing>"``), as ``docker image history`` shows them. Entries are matched to the
+    steps from the newest down; steps divepy made up for layers without history get
+    :data:`MISSING_IMAGE_ID`.
+
+    Args:
+        steps: the image's steps in build order (changed in place).
+        entries: the engine's answer, newest first.
+    """
+    real = [step for step in steps if not step.missing]
+    for step, entry in zip(reversed(real), entries, strict=False):
+        value = entry.get("Id") if isinstance(entry, dict) else None
+        step.image_id = value if isinstance(value, str) and value else MISSING_IMAGE_ID
+    for step in steps:
+        if not step.image_id:
+            step.image_id = MISSING_IMAGE_ID
+
+
+def apply_build_cache(steps: list[HistoryStep], cached: list[bool]) -> None:
+    """Mark the steps ``divepy build`` ran or took from the layer cache.
+
+    The classic builder runs the Dockerfile's steps in order and says " ---> Using cache" for
+    each step it reused; those are the last ``len(cached)`` steps of the image's history (the
+    steps before them come from the base image, marked None).
+
+    Args:
+        steps: the image's steps in build order (changed in place).
+        cached: per Dockerfile step, in order: True when taken from the cache.
+    """
+    real = [step for step in steps if not step.missing]
+    if len(cached) > len(real):
+        cached = cached[len(cached) - len(real) :]
+    for step, value in zip(real[len(real) - len(cached) :], cached, strict=True):
+        step.cached = value

@@ -21,6 +21,7 @@ from dive_py.domain.change_type import DiffType
 from dive_py.domain.compare import CompareMode
 from dive_py.domain.file_tree import BuildCancelled, FileNode
 from dive_py.explorer_config import ExplorerConfig
+from dive_py.ui.container_details import sharing_details
 from dive_py.ui.details import InefficientTable, image_summary, layer_details
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
@@ -159,7 +160,9 @@ class MainScreen(Screen[None]):
         layers = self.analysis.image.layers
         layer = layers[index] if 0 <= index < len(layers) else None
         static = self.query_one("#layer-details-text", Static)
-        static.update(layer_details(layer, len(layers)), layout=False)
+        details = layer_details(layer, len(layers))
+        details.append_text(sharing_details(self.analysis, index))  # containers, shared layers
+        static.update(details, layout=False)
         # A layout pass redraws the whole screen: only when the new text needs another height.
         width = static.content_size.width
         if (

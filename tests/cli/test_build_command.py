@@ -31,7 +31,7 @@ def test_build_then_json_uses_escaping_cache_and_collector_pause(
     monkeypatch.chdir(tmp_path)
     engines: list[DockerEngineSource] = []
 
-    def fake_build(request: Any, source: DockerEngineSource, stderr: Any) -> str:
+    def fake_build(request: Any, source: DockerEngineSource, stderr: Any, cache_log: Any) -> str:
         engines.append(source)
         return request.tags[0]
 

@@ -50,8 +50,7 @@ def test_a_container_is_named_and_not_pulled(given: str, monkeypatch: pytest.Mon
     assert caught.value.exit_code == 3
     assert caught.value.message.startswith(f"{given} names a container on the engine at")
     assert "made from image nginx:1" in caught.value.message
-    assert "'docker commit web IMAGE'" in caught.value.hint
-    assert "cannot open containers yet" in caught.value.hint
+    assert "container://web" in caught.value.hint
 
 
 def test_an_unknown_name_is_still_pulled(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -61,7 +61,7 @@ def test_a_container_name_or_id_is_said_to_be_a_container(engine: Engine, tiny_i
             result = run_divepy("--ci", "--no-cache", given, env={"DOCKER_HOST": engine.host})
             assert result.returncode == 3, result.stderr
             assert f"{given} names a container on the engine" in result.stderr
-            assert f"'docker commit {name} IMAGE'" in result.stderr
+            assert f"container://{name}" in result.stderr
             assert tiny_image in result.stderr  # the image it was made from
             assert "pull" not in result.stderr.replace("docker pull", "")
     finally:

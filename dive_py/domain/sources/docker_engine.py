@@ -393,7 +393,6 @@ class DockerEngineSource:
         raise ImageNotFoundError(
             f"{reference} names a container on the engine at {self.endpoint.host} "
             f"({'' if name == reference else name + ', '}ID {short_id}{origin}), not an image",
-            f"divepy cannot open containers yet: save its file system as an image with "
-            f"'docker commit {name} IMAGE' and open that image"
+            f"open it with container://{name} (its image plus its read/write layer)"
             + (f", or open the image it was made from ({made_from})" if origin else ""),
         )

@@ -5,6 +5,10 @@ builder). The log is written to a text stream as it arrives, with terminal contr
 escaped; the image to analyse is the first tag, else the image ID the engine reports.
 ``divepy build`` (:mod:`dive_py.commands.build`) parses the command line into a
 :class:`BuildRequest`, builds, then analyses the result like ``divepy TAG``.
+
+:class:`BuildCacheLog` remembers which steps the classic builder took from the layer cache (its
+log says ``Step N/M : INSTRUCTION`` for each step and `` ---> Using cache`` for a reused one),
+so that the explorer, the CI report and the JSON show where the cache broke.
 """
 
 from __future__ import annotations
@@ -48,6 +52,39 @@ class BuildRequest:
     quiet: bool = False
 
 
+class BuildCacheLog:
+    """Which steps of the last build stage the classic builder took from the layer cache.
+
+    Fed the build log's text as it arrives (:meth:`feed`); :attr:`cached` then holds, per
+    step after the stage's ``FROM``, True when the log said `` ---> Using cache`` for it.
+    A ``FROM`` starts a new stage (only the last stage makes the image).
+    """
+
+    def __init__(self) -> None:
+        self.cached: list[bool] = []
+        self._pending = ""
+        self._in_step = False
+
+    def feed(self, text: str) -> None:
+        """Read more of the log (any split into chunks)."""
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._line(line.strip())
+
+    def _line(self, line: str) -> None:
+        if line.startswith("Step ") and " : " in line:
+            instruction = line.partition(" : ")[2].lstrip()
+            if instruction.upper().startswith("FROM"):
+                self.cached = []
+                self._in_step = False
+            else:
+                self.cached.append(False)
+                self._in_step = True
+        elif line == "---> Using cache" and self._in_step and self.cached:
+            self.cached[-1] = True
+
+
 def _stream_text(text: str) -> str:
     # keep the log's line structure, but no terminal control sequences from the build
     return "\n".join(
@@ -55,13 +92,19 @@ def _stream_text(text: str) -> str:
     )
 
 
-def build_image(request: BuildRequest, source: DockerEngineSource, stderr: TextIO) -> str:
+def build_image(
+    request: BuildRequest,
+    source: DockerEngineSource,
+    stderr: TextIO,
+    cache_log: BuildCacheLog | None = None,
+) -> str:
     """Build the image; stream the log to ``stderr``; return the reference to analyse.
 
     Args:
         request: what to build.
         source: the engine to build on.
         stderr: receives the build log.
+        cache_log: fed the build log, to tell the steps taken from the cache.
 
     Returns:
         The first tag; without tags, the image ID (``aux.ID``, or the classic builder's
@@ -115,6 +158,8 @@ def build_image(request: BuildRequest, source: DockerEngineSource, stderr: TextI
                     if chunk.get("id")
                     else f"{chunk['status']}\n"
                 )
+            if text and cache_log is not None and chunk.get("stream") is not None:
+                cache_log.feed(text)
             if text:
                 last_lines = (last_lines + text.splitlines())[-5:]
                 if not request.quiet:
