@@ -34,7 +34,7 @@ ATTRIBUTES_MIN_WIDTH = 50
 NAME_MIN_WIDTH = 20
 """The indent budget: deep rows indent less (see :meth:`TreeRows.guides`) so that at least this
 many cells are left for the name (when the pane has them after the marker and attributes)."""
-GUIDES_MIN_WIDTH = 12
+GUIDES_MIN_WIDTH = 8
 """The indent budget never goes below this (a narrow pane keeps some of the tree's shape)."""
 HORIZONTAL_STEP = 8
 """Cells the tree (and the inefficient files list) move per horizontal scroll key."""

@@ -4,8 +4,6 @@ essential keys fit at 160x45 and at 80x24."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from dive_py.domain.analysis import Analysis
