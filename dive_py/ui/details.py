@@ -155,7 +155,7 @@ def image_summary(
         *([("Image:", escape_text(image_name))] if with_name else []),
         ("ID:", short_id),
         ("Size:", format_bytes(eff.size_bytes)),
-        ("Efficiency:", f"{int(100 * eff.score)} %"),
+        ("Efficiency score:", f"{int(100 * eff.score)} %"),
         ("Wasted:", format_bytes(eff.wasted_bytes)),
         ("Reclaimable:", format_bytes(eff.reclaimable_bytes)),
     ]

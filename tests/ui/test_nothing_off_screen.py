@@ -140,7 +140,7 @@ async def test_image_details_show_id_name_and_size(demo: Analysis, size: tuple[i
         summary = app.screen.query_one("#image-summary")
         assert demo.image.image_id in str(summary.tooltip)  # the full ID
         details = app.screen.query_one("#image-details")
-        assert "Efficiency" in text
+        assert "Efficiency score:" in text
         # no scroll bar in the figures: they fit
         assert not app.screen.query_one("#image-summary-scroll").show_vertical_scrollbar
         del details
