@@ -12,8 +12,15 @@ from dive_py.ui.details import InefficientTable
 from dive_py.ui.main_screen import MainScreen
 from dive_py.ui.path_line import PathLine
 from tests.ui.conftest import screen_text, settle
-from tests.ui.long_paths import DEEP_FILE, HARDLINK, LINK, LINK_TARGET, LONG_FILE, LONG_NAME
-from tests.ui.long_paths import long_path_analysis
+from tests.ui.long_paths import (
+    DEEP_FILE,
+    HARDLINK,
+    LINK,
+    LINK_TARGET,
+    LONG_FILE,
+    LONG_NAME,
+    long_path_analysis,
+)
 
 
 @pytest.fixture(scope="module")

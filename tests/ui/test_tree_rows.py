@@ -7,11 +7,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.file_tree import FileNode, FileTree
-from dive_py.ui.tree_rows import SortOrder, TreeRows, attributes, display_name, format_size
+from dive_py.ui.tree_rows import (
+    SortOrder,
+    TreeRows,
+    attributes,
+    display_name,
+    format_size,
+    indent_guides,
+)
 
 A, M, R, U = DiffType.ADDED, DiffType.MODIFIED, DiffType.REMOVED, DiffType.UNMODIFIED
 
@@ -354,10 +363,6 @@ def test_a_new_tree_costs_no_rows_until_drawn() -> None:
 
 
 # -- indent budget (issue 11: deep names stay readable) -------------------------------------
-from hypothesis import given  # noqa: E402 - kept beside the tests that use it
-from hypothesis import strategies as st  # noqa: E402 - kept beside the tests that use it
-
-from dive_py.ui.tree_rows import indent_guides  # noqa: E402 - kept beside the tests that use it
 
 
 def test_guides_within_budget_keep_their_full_width() -> None:
