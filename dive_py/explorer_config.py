@@ -39,11 +39,12 @@ from dive_py.errors import UsageError
 #: ids, see :data:`dive_py.ui.key_table.DEFAULT_KEYS`). Where dive's default key cannot work
 #: in a terminal or clashes with Textual, divepy's binding uses another default: dive's
 #: ``ctrl+m`` (toggle modified files) arrives as Enter, so divepy uses ``ctrl+n``; ``ctrl+p``
-#: is the command palette; ``ctrl+/`` arrives as ``ctrl+_`` on most terminals.
+#: is the command palette (dive's ``toggle-wrap-tree`` key, which divepy binds to ``w``);
+#: ``ctrl+/`` arrives as ``ctrl+_`` on most terminals.
 DIVE_KEY_ALIASES = {"toggle-unchanged-files": "toggle-unmodified-files"}
 
 #: dive keybinding keys that divepy accepts but has no action for (the value is still checked).
-IGNORED_KEYS = frozenset({"toggle-wrap-tree", "extract-file"})
+IGNORED_KEYS = frozenset({"extract-file"})
 
 _TOKENS = {
     "pgup": "pageup",

@@ -29,6 +29,15 @@ SCENARIOS: dict[str, list[str]] = {
     "help.svg": ["question_mark"],
 }
 
+#: file name -> (terminal size, keys) for the scenarios at another size
+SIZED: dict[str, tuple[tuple[int, int], list[str]]] = {
+    "small-terminal.svg": ((80, 24), ["down", "down", "tab"]),
+}
+
+LONG_PATHS = "long-paths.svg"
+"""An image with deep and long paths (tests/ui/long_paths.py): a depth-12 file under the
+cursor, its full path in the path line."""
+
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
@@ -37,12 +46,17 @@ async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
 
 
-async def _shoot(analysis, name: str, keys: list[str], out: Path) -> None:  # type: ignore[no-untyped-def]
+async def _shoot(  # type: ignore[no-untyped-def]
+    analysis, name: str, keys: list[str], out: Path, size: tuple[int, int] = SIZE, jump: str = ""
+) -> None:
     from dive_py.ui.app import make_app
 
     app = make_app(analysis)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await _settle(pilot)
+        if jump:
+            app.screen.jump_to(jump)  # type: ignore[attr-defined]
+            await _settle(pilot)
         for key in keys:
             await pilot.press(key)
             await _settle(pilot)
@@ -61,6 +75,14 @@ async def main(out: Path) -> None:
         for name, keys in SCENARIOS.items():
             await _shoot(analysis, name, keys, out)
             print(out / name)
+        for name, (size, keys) in SIZED.items():
+            await _shoot(analysis, name, keys, out, size)
+            print(out / name)
+        from tests.ui.long_paths import DEEP_FILE, long_path_analysis
+
+        long_paths = long_path_analysis(Path(tmp))
+        await _shoot(long_paths, LONG_PATHS, [], out, (120, 40), jump=DEEP_FILE)
+        print(out / LONG_PATHS)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import ClassVar
 
 import humanize
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -30,6 +31,9 @@ from dive_py.domain.analysis import Analysis
 from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.image import Layer
 from dive_py.ui.list_bindings import LIST_MOVES
+
+HORIZONTAL_STEP = 8
+"""Cells the inefficient files list (and the file tree) move per horizontal scroll key."""
 
 
 def _label(text: Text, label: str, value: str) -> None:
@@ -95,23 +99,78 @@ def layer_details(layer: Layer | None, layer_count: int, now: datetime | None = 
     return text
 
 
-def image_summary(analysis: Analysis, image_name: str) -> Text:
-    """Return the Image Details figures, most telling first (they stay visible in a 24-row terminal)."""
+def short_image_id(image_id: str) -> str:
+    """Return ``image_id`` as ``docker images`` shows it: the first 12 hex digits of the digest
+    (``"sha256:4b2e9d0e1c3a…"`` -> ``"4b2e9d0e1c3a"``); a value that is not a digest as it is."""
+    _, _, digest = image_id.rpartition(":")
+    if len(digest) > 12 and all(char in "0123456789abcdef" for char in digest):
+        return digest[:12]
+    return image_id
+
+
+SUMMARY_FULL_MIN_HEIGHT = 10
+"""The Image Details pane's content height (lines) from which every figure gets its own line
+under dive's label; in a smaller pane the figures share lines under short labels."""
+
+
+def image_summary(
+    analysis: Analysis,
+    image_name: str,
+    *,
+    width: int | None = None,
+    compact: bool = False,
+    with_name: bool = True,
+) -> Text:
+    """Return the Image Details figures: efficiency, wasted and reclaimable bytes, total size,
+    image name and ID (the ID shortened to 12 hex digits, as docker shows it; the full one is
+    the pane's tooltip).
+
+    Args:
+        analysis: the analysed image.
+        image_name: the name shown for it.
+        width: the pane's content width in cells (compact form: where lines break).
+        compact: short labels, as many figures per line as fit ``width``, the name, ID and size
+            first, so that in a 24-row terminal they show together with the efficiency.
+        with_name: include the image name (compact form only; the pane's subtitle shows it).
+    """
     image, eff = analysis.image, analysis.efficiency
     text = Text()
-    rows = [
+    short_id = escape_text(short_image_id(image.image_id))
+    if not compact:
+        rows = [
+            ("Efficiency score:", f"{int(100 * eff.score)} %"),
+            ("Potential wasted space:", format_bytes(eff.wasted_bytes)),
+            ("Reclaimable bytes:", format_bytes(eff.reclaimable_bytes)),
+            ("Total size:", format_bytes(eff.size_bytes)),
+            ("Image name:", escape_text(image_name)),
+            ("Image ID:", short_id),
+        ]
+        for index, (label, value) in enumerate(rows):
+            text.append(label, style="bold")
+            text.append(f" {value}")
+            if index < len(rows) - 1:
+                text.append("\n")
+        return text
+    cells = [
+        *([("Image:", escape_text(image_name))] if with_name else []),
+        ("ID:", short_id),
+        ("Size:", format_bytes(eff.size_bytes)),
         ("Efficiency score:", f"{int(100 * eff.score)} %"),
-        ("Potential wasted space:", format_bytes(eff.wasted_bytes)),
-        ("Reclaimable bytes:", format_bytes(eff.reclaimable_bytes)),
-        ("Total size:", format_bytes(eff.size_bytes)),
-        ("Image name:", escape_text(image_name)),
-        ("Image ID:", escape_text(image.image_id)),
+        ("Wasted:", format_bytes(eff.wasted_bytes)),
+        ("Reclaimable:", format_bytes(eff.reclaimable_bytes)),
     ]
-    for index, (label, value) in enumerate(rows):
+    used = 0
+    for label, value in cells:
+        cell = len(label) + 1 + cell_len(value)
+        if used and (width is None or used + 2 + cell > width):
+            text.append("\n")
+            used = 0
+        elif used:
+            text.append("  ")
+            used += 2
         text.append(label, style="bold")
         text.append(f" {value}")
-        if index < len(rows) - 1:
-            text.append("\n")
+        used += cell
     return text
 
 
@@ -131,6 +190,8 @@ class InefficientTable(ScrollView, can_focus=True):
         *LIST_MOVES,
         Binding("home", "cursor_first", "First row", show=False, id="home"),
         Binding("end", "cursor_last", "Last row", show=False, id="end"),
+        Binding("shift+left", "scroll_columns(-1)", "Scroll left", show=False, id="scroll-left"),
+        Binding("shift+right", "scroll_columns(1)", "Scroll right", show=False, id="scroll-right"),
         Binding(
             "enter",
             "select_cursor",
@@ -305,6 +366,15 @@ class InefficientTable(ScrollView, can_focus=True):
 
     def action_cursor_last(self) -> None:
         self.cursor_row = self.row_count - 1
+
+    def action_scroll_columns(self, step: int) -> None:
+        """Scroll the rows sideways by :data:`HORIZONTAL_STEP` cells (``step`` -1 or 1); the
+        inherited left / right keys scroll too."""
+        self.scroll_to(
+            x=max(0, int(self.scroll_offset.x) + step * HORIZONTAL_STEP),
+            animate=False,
+            immediate=True,
+        )
 
     def action_select_cursor(self) -> None:
         """Show the path under the cursor in the file tree."""

@@ -109,6 +109,10 @@ class LayersTable(DataTable[Text]):
         self._fill()
 
     # -- content ---------------------------------------------------------------------------
+    def on_resize(self) -> None:
+        # A smaller pane may have left the selected layer's row below its last line.
+        self.call_after_refresh(self._scroll_cursor_into_view)
+
     def _styles(self) -> _BarStyles:
         return (
             self.get_component_rich_style("layers--base", partial=True),

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape as escape_markup
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
 from dive_py.display_text import escape_text
@@ -22,9 +22,16 @@ from dive_py.domain.compare import CompareMode
 from dive_py.domain.file_tree import BuildCancelled, FileNode
 from dive_py.explorer_config import ExplorerConfig
 from dive_py.ui.container_details import sharing_details
-from dive_py.ui.details import InefficientTable, image_summary, layer_details
+from dive_py.ui.details import (
+    SUMMARY_FULL_MIN_HEIGHT,
+    InefficientTable,
+    image_summary,
+    layer_details,
+)
+from dive_py.ui.explorer_footer import ExplorerFooter
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
+from dive_py.ui.path_line import PathLine
 from dive_py.ui.tree_rows import TreeRows
 
 TREE_TITLES = {
@@ -101,6 +108,7 @@ class MainScreen(Screen[None]):
         self._wanted: tuple[int, CompareMode] | None = None
         """The tree the user waits for (a tree worker is on it)."""
         self._titles: tuple[str, str, str] | None = None
+        self._summary_form: tuple[bool, int] | None = None
 
     # -- widgets ---------------------------------------------------------------------------
     @property
@@ -126,9 +134,14 @@ class MainScreen(Screen[None]):
                     yield Static(id="layer-details-text")
                 with Vertical(id="image-details", classes="pane"):
                     with VerticalScroll(id="image-summary-scroll", can_focus=False):
-                        yield Static(
+                        summary = Static(
                             image_summary(self.analysis, self.image_name), id="image-summary"
                         )
+                        summary.tooltip = (
+                            f"Image ID: {escape_text(self.analysis.image.image_id)}\n"
+                            f"Image name: {escape_text(self.image_name)}"
+                        )
+                        yield summary
                     yield InefficientTable(self.analysis, id="inefficient")
             with Vertical(id="tree-pane", classes="pane") as right:
                 right.styles.width = f"{round(width * 1000)}fr"
@@ -136,11 +149,12 @@ class MainScreen(Screen[None]):
                 yield FileTreeView(
                     self.model, show_attributes=self.config.show_attributes, id="file-tree"
                 )
+                yield PathLine(id="path-line")
         with Horizontal(id="filter-bar"):
             yield Label("Path Filter: ", id="filter-label")
             yield FilterInput(placeholder="regular expression, e.g. ^/usr/.*\\.py$", id="filter")
             yield Label("", id="filter-error")
-        yield Footer()
+        yield ExplorerFooter()
 
     def on_mount(self) -> None:
         self.layers_table.on_select = self._layer_selected
@@ -340,6 +354,39 @@ class MainScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._update_titles)
+        self.call_after_refresh(self._fit_image_summary)
+
+    def _fit_image_summary(self) -> None:
+        """Choose the Image Details form for the pane's size: every figure on its own line
+        under dive's label when the pane is tall enough, else the compact form (the name, ID
+        and size first; the name left out when the pane's subtitle shows it whole)."""
+        pane = self.query_one("#image-details")
+        width, height = pane.content_size
+        compact = height < SUMMARY_FULL_MIN_HEIGHT
+        form = (compact, width)
+        if form == self._summary_form or not width:
+            return
+        self._summary_form = form
+        name = self.image_name
+        shown_whole = len(escape_text(name)) + 6 <= pane.size.width
+        self.query_one("#image-summary", Static).update(
+            image_summary(
+                self.analysis,
+                name,
+                width=width - 2,  # (the summary's padding)
+                compact=compact,
+                with_name=not (compact and shown_whole),
+            )
+        )
+
+    # -- path line -------------------------------------------------------------------------
+    @on(FileTreeView.NodeHighlighted)
+    def _node_highlighted(self, event: FileTreeView.NodeHighlighted) -> None:
+        view = event.view
+        node = None
+        if event.path is not None and 0 <= view.cursor_line < len(view.model):
+            node = view.model.nodes[view.cursor_line]
+        self.query_one("#path-line", PathLine).show_path(event.path, node)
 
     # -- inefficient files -----------------------------------------------------------------
     @on(InefficientTable.PathChosen)

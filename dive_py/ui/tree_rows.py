@@ -63,6 +63,34 @@ def display_name(node: FileNode) -> str:
     return name
 
 
+def indent_guides(depth: int, mask: int, own: str, budget: int | None = None) -> str:
+    """Return the guides of a row at ``depth`` (ancestor levels from ``mask``, see
+    :class:`TreeRows`) followed by its own 4-cell connector ``own``.
+
+    Ancestor levels are 4 cells (``"│   "`` or blank). When that is wider than the indent
+    ``budget`` (cells; None: no limit), the outer levels keep 4 cells as far as the budget
+    allows and the inner ones take 1 cell each (a 1-cell level still lines up under its
+    directory's connector); when even 1 cell per level is too wide, the outer levels give way
+    to a leading ``…`` and the innermost levels that fit are kept. The result is at most
+    ``max(budget, 5)`` cells wide.
+    """
+
+    def level(k: int, width: int) -> str:
+        return " " * width if mask >> k & 1 else "│".ljust(width)
+
+    if budget is None or 4 * depth + 4 <= budget:
+        return "".join(level(k, 4) for k in range(depth)) + own
+    if depth + 4 <= budget:
+        full = min((budget - 4) // 4, (budget - 4 - depth) // 3)
+        return (
+            "".join(level(k, 4) for k in range(full))
+            + "".join(level(k, 1) for k in range(full, depth))
+            + own
+        )
+    keep = max(0, budget - 5)
+    return "…" + "".join(level(k, 1) for k in range(depth - keep, depth)) + own
+
+
 _T = TypeVar("_T")
 
 
@@ -571,20 +599,31 @@ class TreeRows:
         return self.index_of_path(path)
 
     # -- text ------------------------------------------------------------------------------
-    def guides(self, index: int) -> str:
-        """Return the tree guide prefix of row ``index`` (``"│   ├── "``, ``"└─⊕ "`` ...)."""
+    def guides(self, index: int, budget: int | None = None) -> str:
+        """Return the tree guide prefix of row ``index`` (``"│   ├── "``, ``"└─⊕ "`` ...).
+
+        ``budget`` (cells, None for no limit) is the indent budget: a deep row whose guides
+        would be wider is drawn with narrower ancestor levels (2 cells, then 1 cell each), and
+        when even that is too wide, its outer levels are elided as ``…`` (the row's own
+        4-cell connector always shows), so that the name keeps the rest of the pane.
+        """
         _, depth, mask, _, _ = self._row(index)
-        parts = ["    " if mask >> k & 1 else "│   " for k in range(depth)]
-        parts.append("└─" if mask >> depth & 1 else "├─")
-        parts.append("⊕ " if self.is_collapsed(index) else "─ ")
-        return "".join(parts)
+        own = ("└─" if mask >> depth & 1 else "├─") + ("⊕ " if self.is_collapsed(index) else "─ ")
+        return indent_guides(depth, mask, own, budget)
+
+    def continuation_guides(self, index: int, budget: int | None = None) -> str:
+        """Return the prefix of a wrapped row's further lines: its ancestors' guides, then
+        blank where the row's own connector was (as wide as :meth:`guides` with ``budget``)."""
+        _, depth, mask, _, _ = self._row(index)
+        return indent_guides(depth, mask, "    ", budget)
 
     def marker(self, index: int) -> str:
         """Return the change marker of row ``index``."""
         return self._row(index)[0].diff.marker
 
-    def row_text(self, index: int, attrs: bool = True) -> str:
-        """Return row ``index`` as plain text: marker, attributes, guides, name."""
+    def row_text(self, index: int, attrs: bool = True, budget: int | None = None) -> str:
+        """Return row ``index`` as plain text: marker, attributes, guides (within the indent
+        ``budget``, see :meth:`guides`), name."""
         node = self._row(index)[0]
         head = f"{node.diff.marker} " + (attributes(node) if attrs else "")
-        return head + self.guides(index) + display_name(node)
+        return head + self.guides(index, budget) + display_name(node)

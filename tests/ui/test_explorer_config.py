@@ -96,6 +96,7 @@ filetree:
         "force-quit": "ctrl+c",
         "toggle-sort-order": "ctrl+s",
         "toggle-unmodified-files": "ctrl+y",
+        "toggle-wrap-tree": "ctrl+p",  # (dive's own default: read, no longer ignored)
     }
     assert config.hide == frozenset({"added", "removed"})
     assert config.show_aggregated_changes and config.collapse_dir

@@ -57,3 +57,32 @@ class TestMainScreen:
     def test_small_terminal(self, snap_compare, demo: Analysis) -> None:
         app = make_app(demo)
         assert snap_compare(app, terminal_size=(80, 24), run_before=_steps("down", "down"))
+
+    def test_long_paths_path_line(self, snap_compare, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """A deep file under the cursor: its row within the indent budget, its full path in
+        the path line (issue 11)."""
+        from tests.ui.long_paths import DEEP_FILE, long_path_analysis
+
+        app = make_app(long_path_analysis(tmp_path))
+
+        async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+            await _wait(pilot)
+            pilot.app.screen.jump_to(DEEP_FILE)
+            await _wait(pilot)
+
+        assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+    def test_long_paths_wrapped(self, snap_compare, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        """The wrap toggle: the long name and the link target on several lines."""
+        from tests.ui.long_paths import LINK, long_path_analysis
+
+        app = make_app(long_path_analysis(tmp_path))
+
+        async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+            await _wait(pilot)
+            pilot.app.screen.jump_to(LINK)
+            await _wait(pilot)
+            await pilot.press("w")
+            await _wait(pilot)
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

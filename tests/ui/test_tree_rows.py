@@ -7,11 +7,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.file_tree import FileNode, FileTree
-from dive_py.ui.tree_rows import SortOrder, TreeRows, attributes, display_name, format_size
+from dive_py.ui.tree_rows import (
+    SortOrder,
+    TreeRows,
+    attributes,
+    display_name,
+    format_size,
+    indent_guides,
+)
 
 A, M, R, U = DiffType.ADDED, DiffType.MODIFIED, DiffType.REMOVED, DiffType.UNMODIFIED
 
@@ -361,3 +370,34 @@ def test_a_new_tree_costs_no_rows_until_drawn() -> None:
     assert len(model._kids) <= 2  # the root's and one directory's children were sorted
     model.toggle(0)
     assert len(model) == 201_900 and len(model._kids) <= 3
+
+
+# -- indent budget (issue 11: deep names stay readable) -------------------------------------
+
+
+def test_guides_within_budget_keep_their_full_width() -> None:
+    assert indent_guides(2, 0, "├── ", 40) == "│   │   ├── "
+    assert indent_guides(2, 0, "├── ", None) == "│   │   ├── "
+
+
+def test_deep_guides_narrow_then_elide() -> None:
+    # 11 ancestor levels (a file at depth 12) in 20 cells: outer levels 4 wide, inner 1 wide
+    narrowed = indent_guides(11, 0, "└── ", 20)
+    assert len(narrowed) <= 20 and narrowed.endswith("└── ")
+    assert narrowed.startswith("│   ")
+    # in 12 cells even one cell per level is too wide: the outer levels give way to "…"
+    elided = indent_guides(11, 0, "└── ", 12)
+    assert elided == "…│││││││└── "
+
+
+@given(
+    depth=st.integers(min_value=0, max_value=200),
+    mask=st.integers(min_value=0, max_value=(1 << 201) - 1),
+    budget=st.integers(min_value=0, max_value=300),
+)
+def test_guides_never_exceed_the_budget(depth: int, mask: int, budget: int) -> None:
+    guides = indent_guides(depth, mask, "├── ", budget)
+    assert len(guides) <= max(budget, 5)
+    assert guides.endswith("├── ")
+    if 4 * depth + 4 <= budget:
+        assert len(guides) == 4 * depth + 4
