@@ -153,10 +153,10 @@ def hardlink_entry(
 
     * target a regular file (or a hardlink to one): a hardlink entry (``linkname`` the target
       path, as dive shows it) whose ``data`` is the file's data;
-    * target a symlink: a symlink (type, mode and link target of the target symlink; the
-      engine never chmods a symlink); a fifo or device: that type, with the link member's
-      mode and owner (the engine applies them to the shared inode), the target's device
-      numbers;
+    * target a symlink: a symlink (type, mode and link target of the target symlink: the
+      engine never chmods a symlink; owner of the link member, which the engine lchowns);
+      a fifo or device: that type, with the link member's mode and owner (the engine applies
+      them to the shared inode), the target's device numbers;
     * target not read yet in this layer: a hardlink with ``data`` None, resolved against the
       layers below while stacking (the engine itself refuses such a layer: "link ...: no such
       file or directory"); a directory: the same (``link(2)`` refuses directories).
