@@ -101,6 +101,15 @@ class OracleTree(FileTree):
         self._last_dir = node
         return node
 
+    def _symlink_above(self, path: str) -> bool:
+        """True when a proper ancestor of ``path`` is a present symlink."""
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            entry = self.lookup("/".join(parts[:end]))
+            if entry is None or entry.type is not _DIR:
+                return entry is not None and entry.type is EntryType.SYMLINK
+        return False
+
     def apply(self, layer: LayerContents, index: int, base: bool) -> None:
         """Apply one layer on top of the current state.
 
@@ -113,7 +122,8 @@ class OracleTree(FileTree):
             target_path = deleted_path(whiteout.path)
             node = self.find(target_path)
             if node is None or node.entry is None:
-                self.missing_whiteouts.append((index, target_path))
+                if not self._symlink_above(target_path):
+                    self.missing_whiteouts.append((index, target_path))
                 continue
             self._remove(node, base)
         for dir_path in layer.opaque_dirs:
@@ -123,6 +133,11 @@ class OracleTree(FileTree):
             for child in list(node.children.values()):
                 if child.entry is not None:
                     self._remove(child, base)
+        # The engine makes a marker's directories as any member's (a lower symlink replaced).
+        for whiteout in layer.whiteouts:
+            self._directory(whiteout.path.rpartition("/")[0], base)
+        for dir_path in layer.opaque_dirs:
+            self._directory(dir_path, base)
         for path, entry in layer.entries.items():
             parent_path, _, name = path.rpartition("/")
             parent = self._directory(parent_path, base)
@@ -130,7 +145,8 @@ class OracleTree(FileTree):
             assert children is not None
             found = children.get(name)
             if entry.type is EntryType.HARDLINK and entry.data is None:
-                target = layer.entries.get(entry.linkname) or self.lookup(entry.linkname)
+                # (a target earlier in the layer was resolved when the layer was read)
+                target = self.lookup(entry.linkname)
                 entry.data = target.data if target is not None else None
             if found is None:
                 found = FileNode(name, parent, entry, entry if base else None)

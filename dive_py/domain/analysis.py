@@ -15,6 +15,7 @@ from dive_py.domain.efficiency import Efficiency, measure_efficiency
 from dive_py.domain.file_tree import FileNode, FileTree, StackedStates
 from dive_py.domain.image import Image
 from dive_py.domain.layer_sharing import LayerSharing
+from dive_py.domain.layer_tar import LayerContents
 
 _TREE_CACHE_SIZE = 24
 _TREE_CACHE_NODES = 6_000_000
@@ -165,9 +166,38 @@ class Analysis:
         return self._states
 
 
+_NAMED_DUPLICATES = 5
+"""Duplicate paths a warning names before it says how many more there are."""
+
+
+def duplicate_paths_warning(index: int, contents: LayerContents) -> str:
+    """Return the warning for a layer whose tar names some paths more than once.
+
+    The last member of each path is used, as when the tar is extracted; ``docker load``
+    refuses such a layer (Docker 20.10: "duplicates of file paths not supported").
+
+    Args:
+        index: the layer's index.
+        contents: the layer (its ``duplicate_paths`` not empty).
+    """
+    paths = contents.duplicate_paths
+    named = ", ".join("/" + path for path in paths[:_NAMED_DUPLICATES])
+    more = len(paths) - _NAMED_DUPLICATES
+    if more > 0:
+        named += f" and {more} more"
+    what = "a path" if len(paths) == 1 else f"{len(paths)} paths"
+    return (
+        f"layer {index}: the tar names {what} more than once ({named}); the last entry of "
+        "each is used (docker load refuses such a layer: duplicates of file paths not supported)"
+    )
+
+
 def analyse(image: Image) -> Analysis:
     """Measure ``image`` (one pass over all entries) and return its :class:`Analysis`."""
     efficiency = measure_efficiency([layer.contents for layer in image.layers])
+    for layer in image.layers:
+        if layer.contents.duplicate_paths:
+            image.warnings.append(duplicate_paths_warning(layer.index, layer.contents))
     for index, path in efficiency.missing_whiteouts:
         image.warnings.append(f"layer {index}: whiteout of /{path}, which no lower layer has")
     return Analysis(image=image, efficiency=efficiency)

@@ -102,6 +102,18 @@ def _layer_parents(layer: LayerContents) -> set[str]:
     return parents
 
 
+def _opaque_directories(layer: LayerContents, parents: set[str]) -> set[str]:
+    """Every opaque directory of the layer and its ancestors (``""`` excluded) that
+    ``parents`` lacks: directories the engine makes for an opaque marker (see
+    :mod:`dive_py.domain.file_tree`), though the marker is no occurrence."""
+    made: set[str] = set()
+    for path in layer.opaque_dirs:
+        while path and path not in parents and path not in made:
+            made.add(path)
+            path = path.rpartition("/")[0]
+    return made
+
+
 def _lookup_all(root: FileNode, paths: set[str]) -> dict[str, FileEntry | None]:
     """The entry at every path in ``paths`` (None when absent) in the state under ``root``;
     ``paths`` holds every ancestor of its paths.
@@ -208,9 +220,12 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
 
     for index, layer in enumerate(layers):
         parents = _layer_parents(layer)
+        # (a directory an opaque marker makes is listed, but is no occurrence: dive's own
+        # occurrences are kept; see the module docstring)
+        made = _opaque_directories(layer, parents) if layer.opaque_dirs else set()
         implicit: dict[str, FileEntry] = {}
-        lower_entries = _lookup_all(state, parents)
-        for path in parents:
+        lower_entries = _lookup_all(state, parents | made if made else parents)
+        for path in (*parents, *made) if made else parents:
             if path and path not in layer.entries:
                 lower = lower_entries[path]
                 implicit[path] = synthetic_directory(

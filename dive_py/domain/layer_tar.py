@@ -70,9 +70,14 @@ class LayerContents:
         escaped_paths: member names that tried to climb above the root with ``..`` (they were
             clamped to the root, as ``path.Clean("/" + name)`` does).
         implicit_dirs: directories the tar did not spell out but that have entries beneath
-            them, as real directory entries (``explicit`` False; mode and owner of the lower
-            layer's directory where there is one). Filled in by the efficiency pass, which
-            knows the layers below.
+            them (whiteouts and opaque markers included: the engine makes their parents too),
+            as real directory entries (``explicit`` False; mode and owner of the lower layer's
+            directory where there is one). Filled in by the efficiency pass, which knows the
+            layers below.
+        duplicate_paths: paths that more than one member of the tar names (each once, in the
+            order of their second member). The last member wins, as when a tar is extracted;
+            ``docker load`` refuses such a layer ("duplicates of file paths not supported",
+            checked on Docker 20.10), but some builders write them.
     """
 
     entries: dict[str, FileEntry] = field(default_factory=dict)
@@ -84,6 +89,7 @@ class LayerContents:
     diff_id: str = ""
     escaped_paths: list[str] = field(default_factory=list)
     implicit_dirs: dict[str, FileEntry] = field(default_factory=dict)
+    duplicate_paths: list[str] = field(default_factory=list)
 
 
 class _HashingReader:
@@ -129,6 +135,65 @@ def normalise_path(name: str) -> tuple[str, bool]:
     return cleaned.lstrip("/"), escaped
 
 
+_SAME_INODE_TYPES = frozenset(
+    {EntryType.SYMLINK, EntryType.CHAR_DEVICE, EntryType.BLOCK_DEVICE, EntryType.FIFO}
+)
+"""Types a hardlink takes from its target (a second name of the same inode)."""
+
+
+def hardlink_entry(
+    path: str, target_path: str, target: FileEntry | None, header: FileEntry
+) -> FileEntry:
+    """Return the entry a hardlink member stands for, given what its target name held then.
+
+    Tar semantics (as the Docker engine extracts a layer, ``link(2)`` of the target name):
+    the link is a second name of the inode its target name had when the link member was read;
+    a later member reusing that name does not retarget it. Checked on Docker 20.10 (overlay2,
+    ``docker export`` of a created container):
+
+    * target a regular file (or a hardlink to one): a hardlink entry (``linkname`` the target
+      path, as dive shows it) whose ``data`` is the file's data;
+    * target a symlink: a symlink (type, mode and link target of the target symlink: the
+      engine never chmods a symlink; owner of the link member, which the engine lchowns);
+      a fifo or device: that type, with the link member's mode and owner (the engine applies
+      them to the shared inode), the target's device numbers;
+    * target not read yet in this layer: a hardlink with ``data`` None, resolved against the
+      layers below while stacking (the engine itself refuses such a layer: "link ...: no such
+      file or directory"); a directory: the same (``link(2)`` refuses directories).
+
+    Args:
+        path: the link's normalised path.
+        target_path: the normalised target path (the member's link name).
+        target: the entry ``target_path`` named in this layer when the link was read, or None.
+        header: the link member as a plain hardlink entry (mode, owner from its header).
+    """
+    if target is None:
+        return header
+    kind = target.type
+    if kind is EntryType.FILE or kind is EntryType.HARDLINK:
+        header.data = target.data
+        return header
+    if kind is EntryType.SYMLINK:
+        return FileEntry(
+            path, kind, 0, target.mode, header.uid, header.gid, target.linkname, EMPTY_DIGEST
+        )
+    if kind in _SAME_INODE_TYPES:
+        return FileEntry(
+            path,
+            kind,
+            0,
+            header.mode,
+            header.uid,
+            header.gid,
+            "",
+            EMPTY_DIGEST,
+            True,
+            target.devmajor,
+            target.devminor,
+        )
+    return header
+
+
 def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
     """Read one layer blob (tar, or gzip/zstd-compressed tar) in a single streaming pass.
 
@@ -158,6 +223,8 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
     reader = TarReader(hashing, strict_end=False)
     contents = LayerContents(compression=compression)
     entries = contents.entries
+    duplicates: dict[str, None] = {}  # (an ordered set)
+    markers: set[str] = set()  # whiteout and opaque marker paths (to spot duplicates)
     size_total = 0
     count = 0
     try:
@@ -172,6 +239,10 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
             parent, _, name = path.rpartition("/")
             kind = TYPE_OF_TYPEFLAG.get(member.typeflag, EntryType.OTHER)
             if name[:4] == WHITEOUT_PREFIX:
+                if path in markers:
+                    duplicates[path] = None
+                    continue
+                markers.add(path)
                 if name == OPAQUE_MARKER:
                     contents.opaque_dirs.append(parent)
                     continue
@@ -205,8 +276,13 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                 entry = FileEntry(path, kind, 0, member.mode, member.uid, member.gid, "", 0)
             elif kind is EntryType.HARDLINK:
                 target, _ = normalise_path(member.linkname)
-                entry = FileEntry(
-                    path, kind, 0, member.mode, member.uid, member.gid, target, EMPTY_DIGEST
+                entry = hardlink_entry(
+                    path,
+                    target,
+                    entries.get(target),
+                    FileEntry(
+                        path, kind, 0, member.mode, member.uid, member.gid, target, EMPTY_DIGEST
+                    ),
                 )
             else:
                 entry = FileEntry(
@@ -224,6 +300,7 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                 )
             if path in entries:
                 del entries[path]  # keep tar order: the last occurrence wins and moves last
+                duplicates[path] = None
             entries[path] = entry
         # Drain what follows the end-of-archive marker so that the diff ID covers every byte
         # and a compressed stream's trailer is checked.
@@ -234,6 +311,7 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
     except CorruptStreamError as exc:
         raise LayerFormatError(f"layer is not a valid {compression.value} stream: {exc}") from None
     contents.size_bytes = size_total
+    contents.duplicate_paths = list(duplicates)
     contents.member_count = count
     sha_hex = hashing.sha.hexdigest()
     contents.diff_id = EMPTY_TAR_DIFF_ID if sha_hex == _EMPTY_SHA256 else "sha256:" + sha_hex
