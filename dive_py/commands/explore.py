@@ -102,12 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
         "image",
         nargs="?",
         help="image name, or path of an archive/layout "
-        "(scheme prefixes: docker://, podman://, docker-archive://, oci://)",
+        "(scheme prefixes: docker://, podman://, docker-archive://, oci://, registry://)",
     )
     parser.add_argument(
         "--source",
         default=None,
-        help="where to read the image: docker (default), docker-archive, oci, podman",
+        help="where to read the image: docker (default), docker-archive, oci, podman, registry",
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        metavar="HOST[:PORT]",
+        action="append",
+        default=[],
+        help="allow plain HTTP to this registry (repeatable; localhost and 127.0.0.1 always are)",
     )
     parser.add_argument(
         "--platform",
@@ -451,4 +458,7 @@ def run_explore(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, std
         args.source = "docker-archive"
     if not args.image:
         raise UsageError("no image named", "run 'divepy IMAGE', or 'divepy --demo' to try it")
+    if args.insecure_registry:
+        listed = [env.get("DIVEPY_INSECURE_REGISTRIES", ""), *args.insecure_registry]
+        env = {**env, "DIVEPY_INSECURE_REGISTRIES": ",".join(h for h in listed if h)}
     return explore(args, env, stdout, stderr)

@@ -7,7 +7,10 @@ divepy adds, under new keys only: ``image.userSizeBytes``, ``image.userWastedPer
 without user bytes), ``image.reclaimableBytes``, ``image.id``, ``image.name``,
 ``image.platform``, ``image.warnings``, per layer ``readableCommand`` (the step as the
 explorer shows it; ``command`` is dive's exact string), ``digest``, ``createdAt``,
-``opaqueDirectories``, and a top-level ``history[]`` with every step (``createdBy``,
+``opaqueDirectories``, ``compressedSizeBytes`` and ``mediaType`` (the blob's stored size
+in bytes and media type, null when the source does not know them: the registry source knows
+them), ``image.compressedSizeBytes`` (what a pull downloads; null unless every layer's is
+known), and a top-level ``history[]`` with every step (``createdBy``,
 ``command``, ``created``, ``emptyLayer``, ``layerIndex``).
 
 Paths are written with ``json``'s ASCII escapes, so a non-UTF-8 byte kept as a lone surrogate
@@ -108,6 +111,8 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
                 "digest": layer.digest,
                 "createdAt": layer.step.created,
                 "opaqueDirectories": ["/" + p for p in layer.contents.opaque_dirs],
+                "compressedSizeBytes": layer.compressed_size_bytes,
+                "mediaType": layer.media_type or None,
             }
         )
     return {
@@ -124,6 +129,7 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
             "name": image.reference,
             "platform": image.platform,
             "warnings": list(image.warnings),
+            "compressedSizeBytes": image.compressed_size_bytes,
         },
         "history": [
             {

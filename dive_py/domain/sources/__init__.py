@@ -2,8 +2,9 @@
 
 Sources (dive's names kept): ``docker`` (the Engine API, default), ``docker-archive`` (alias
 ``docker-tar``: a ``docker save`` file), ``oci`` (an OCI image layout directory or tar),
-``podman``. A reference with a scheme prefix (``docker://``, ``podman://``,
-``docker-archive://``, ``docker-tar://``, ``oci://``) selects the source itself; an unknown
+``podman``, ``registry`` (the OCI distribution API, no engine:
+:mod:`dive_py.domain.sources.registry`). A reference with a scheme prefix (``docker://``, ``podman://``,
+``docker-archive://``, ``docker-tar://``, ``oci://``, ``registry://``) selects the source itself; an unknown
 scheme leaves the whole text to ``--source`` (as dive does). The file sources also take
 skopeo's transport prefixes with one colon (``docker-archive:PATH[:REF]``,
 ``oci:PATH[:REF]``, ``oci-archive:…``, ``docker-tar:…``; containers-transports(5)), unless
@@ -22,7 +23,7 @@ from dive_py.domain.progress import ProgressListener
 from dive_py.domain.sources.platform import Platform
 from dive_py.errors import UsageError
 
-SOURCE_NAMES = ("docker", "docker-archive", "oci", "podman")
+SOURCE_NAMES = ("docker", "docker-archive", "oci", "podman", "registry")
 _ALIASES = {"docker-tar": "docker-archive", "oci-archive": "oci", "oci-layout": "oci"}
 _FILE_SOURCES = ("docker-archive", "oci")
 """Sources whose references are paths: they also take a one-colon transport prefix."""
@@ -112,6 +113,10 @@ def make_source(name: str, env: Mapping[str, str] | None = None) -> ImageSource:
         from dive_py.domain.sources.podman import PodmanSource
 
         return PodmanSource()
+    if name == "registry":
+        from dive_py.domain.sources.registry import RegistrySource
+
+        return RegistrySource(os.environ if env is None else env)
     raise UsageError(f"unknown image source {name!r}", f"use one of: {', '.join(SOURCE_NAMES)}")
 
 
