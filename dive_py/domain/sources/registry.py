@@ -356,10 +356,19 @@ def _short(digest: str) -> str:
     return digest.partition(":")[2][:12]
 
 
-def _parse(reader: Any, blob: LayerBlob, where: RegistryReference) -> LayerContents:
+def _parse(reader: BlobReader, blob: LayerBlob, where: RegistryReference) -> LayerContents:
+    """Parse a layer as it downloads; a blob that does not parse is checked against its
+    digest first (the registry serving other bytes is the real cause then).
+
+    Raises:
+        ImageError: the bytes do not match the digest.
+        ArchiveError: the blob matches its digest but is not a readable layer.
+    """
     try:
         return read_layer(reader)
     except LayerFormatError as exc:
+        reader.drain()
+        reader.verify()
         raise ArchiveError(
             f"layer {blob.digest} of {where} is unreadable: {exc}",
             exc.hint or "the image in the registry is corrupt: push it again",

@@ -277,7 +277,8 @@ class RegistryClient:
             try:
                 response = self._send(f"{scheme}://{host}/v2/", {}, stream=False, probing=True)
             except _SchemeError as exc:
-                problem = f"TLS failed ({exc.args[0][:120]})"
+                found = re.search(r"\[SSL[^\]]*\][^'\")]*", exc.args[0])
+                problem = f"HTTPS failed ({found.group(0).strip() if found else 'TLS error'})"
                 continue
             except ImageError as exc:
                 if scheme == schemes[-1]:
