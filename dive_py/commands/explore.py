@@ -349,7 +349,9 @@ def _load(
 
     source = args.source or env.get("DIVE_SOURCE") or "docker"
     slot = None
-    if not getattr(args, "no_cache", False):
+    if getattr(args, "no_cache", False):
+        env = {**env, "DIVEPY_LAYER_CACHE": "off"}  # no layer cache either
+    else:
         from dive_py.domain.analysis_cache import open_slot
 
         name, _ = sources.split_scheme(args.image, source)

@@ -54,6 +54,13 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "run_build",
     ),
     Subcommand(
+        "cache",
+        "cache info|clear",
+        "show or clear the analysis and layer caches",
+        "dive_py.commands.cache",
+        "run_cache",
+    ),
+    Subcommand(
         "version",
         "version",
         "print the version (as --version does)",

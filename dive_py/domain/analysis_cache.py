@@ -100,8 +100,11 @@ def cache_directory(env: Mapping[str, str] | None = None) -> Path:
     return Path(platformdirs.user_cache_dir("divepy")) / "analyses"
 
 
-def _private_dir(directory: Path) -> bool:
-    """Create ``directory`` 0700 if needed; True when it is ours and only we can write it."""
+def private_directory(directory: Path) -> bool:
+    """Create ``directory`` 0700 if needed; True when it is ours and only we can write it.
+
+    Also used by :mod:`dive_py.domain.layer_cache`. Never raises.
+    """
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = os.stat(directory, follow_symlinks=False)
@@ -268,7 +271,7 @@ class CacheSlot:
                 },
                 sort_keys=True,
             ).encode()
-            if not _private_dir(self.directory):
+            if not private_directory(self.directory):
                 return False
             write_atomically(
                 self.path, [MAGIC + len(header).to_bytes(4, "big") + header, payload], mode=0o600

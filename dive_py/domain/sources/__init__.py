@@ -114,9 +114,11 @@ def make_source(name: str, env: Mapping[str, str] | None = None) -> ImageSource:
 
         return PodmanSource()
     if name == "registry":
+        from dive_py.domain.layer_cache import open_layer_cache
         from dive_py.domain.sources.registry import RegistrySource
 
-        return RegistrySource(os.environ if env is None else env)
+        environment = os.environ if env is None else env
+        return RegistrySource(environment, open_layer_cache(environment))
     raise UsageError(f"unknown image source {name!r}", f"use one of: {', '.join(SOURCE_NAMES)}")
 
 

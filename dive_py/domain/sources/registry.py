@@ -25,7 +25,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from dive_py.domain.image import Image
 from dive_py.domain.layer_tar import LayerContents, LayerFormatError, read_layer
@@ -69,18 +69,28 @@ class LayerBlob:
     media_type: str
 
 
-class LayerStore:
-    """Where parsed layers are found and kept between runs; the base class keeps nothing.
-
-    :mod:`dive_py.domain.layer_cache` provides the on-disk one.
-    """
+class LayerStore(Protocol):
+    """Where parsed layers are found and kept between runs
+    (:class:`~dive_py.domain.layer_cache.LayerCache` on disk)."""
 
     def get(self, digest: str) -> LayerContents | None:
         """Return the parsed layer stored under blob digest ``digest``, or None."""
-        return None
+        ...
 
     def put(self, digest: str, contents: LayerContents) -> None:
         """Keep ``contents`` under blob digest ``digest`` (never raises)."""
+        ...
+
+
+class NoLayerStore:
+    """A :class:`LayerStore` that keeps nothing."""
+
+    def get(self, digest: str) -> LayerContents | None:
+        """Always None."""
+        return None
+
+    def put(self, digest: str, contents: LayerContents) -> None:
+        """Keeps nothing."""
 
 
 def _platforms(index: dict[str, Any]) -> list[tuple[Platform | None, dict[str, Any]]]:
@@ -150,7 +160,7 @@ class RegistrySource:
 
     def __init__(self, env: Mapping[str, str], layers: LayerStore | None = None) -> None:
         self._env = env
-        self._layers = layers or LayerStore()
+        self._layers: LayerStore = layers if layers is not None else NoLayerStore()
 
     def fetch(
         self,
