@@ -35,7 +35,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _timed(argv: list[str], env: dict[str, str] | None = None, setup: list[str] | None = None) -> float:
+def _timed(
+    argv: list[str], env: dict[str, str] | None = None, setup: list[str] | None = None
+) -> float:
     if setup:
         subprocess.run(setup, check=False, capture_output=True)
     start = time.perf_counter()
@@ -83,7 +85,9 @@ def main() -> None:
 
     def cold() -> float:
         with tempfile.TemporaryDirectory() as cache:
-            return _timed([*divepy, "--ci", f"registry://{full}"], {**env, "DIVEPY_CACHE_DIR": cache})
+            return _timed(
+                [*divepy, "--ci", f"registry://{full}"], {**env, "DIVEPY_CACHE_DIR": cache}
+            )
 
     results["registry cold"] = _median(cold, args.runs)
 

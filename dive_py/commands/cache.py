@@ -12,8 +12,9 @@ import argparse
 from collections.abc import Mapping, Sequence
 from typing import NoReturn, TextIO
 
-from dive_py.domain.analysis_cache import MAX_ENTRIES, cache_directory
+from dive_py.domain.analysis_cache import MAX_ENTRIES
 from dive_py.domain.byte_size import format_bytes
+from dive_py.domain.cache_directory import cache_directory
 from dive_py.domain.layer_cache import (
     SUFFIX,
     clear,

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from dive_py import __version__
 from dive_py.atomic_file import write_atomically
-from dive_py.domain.analysis_cache import cache_directory, code_fingerprint, private_directory
+from dive_py.domain.cache_directory import cache_directory, code_fingerprint, private_directory
 from dive_py.domain.layer_tar import LayerContents
 
 LAYER_FORMAT = 1
