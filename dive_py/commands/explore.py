@@ -102,13 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
         "image",
         nargs="?",
         help="image name, or path of an archive/layout "
-        "(scheme prefixes: docker://, podman://, docker-archive://, oci://, container://)",
+        "(scheme prefixes: docker://, podman://, docker-archive://, oci://, container://, registry://)",
     )
     parser.add_argument(
         "--source",
         default=None,
         help="where to read the image: docker (default), docker-archive, oci, podman, "
-        "container (a container of the Docker engine: its image and its read/write layer)",
+        "container (a container of the Docker engine: its image and its read/write layer), "
+        "registry (a registry's OCI distribution API, no engine)",
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        metavar="HOST[:PORT]",
+        action="append",
+        default=[],
+        help="allow plain HTTP to this registry (repeatable; localhost and 127.0.0.1 always are)",
     )
     parser.add_argument(
         "--platform",
@@ -392,7 +400,9 @@ def _load(
 
     source = args.source or env.get("DIVE_SOURCE") or "docker"
     slot = None
-    if not getattr(args, "no_cache", False):
+    if getattr(args, "no_cache", False):
+        env = {**env, "DIVEPY_LAYER_CACHE": "off"}  # no layer cache either
+    else:
         from dive_py.domain.analysis_cache import open_slot
 
         name, _ = sources.split_scheme(args.image, source)
@@ -501,4 +511,7 @@ def run_explore(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, std
         args.source = "docker-archive"
     if not args.image:
         raise UsageError("no image named", "run 'divepy IMAGE', or 'divepy --demo' to try it")
+    if args.insecure_registry:
+        listed = [env.get("DIVEPY_INSECURE_REGISTRIES", ""), *args.insecure_registry]
+        env = {**env, "DIVEPY_INSECURE_REGISTRIES": ",".join(h for h in listed if h)}
     return explore(args, env, stdout, stderr)

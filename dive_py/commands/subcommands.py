@@ -54,6 +54,20 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "run_build",
     ),
     Subcommand(
+        "diff",
+        "diff [--source S] [--platform P] [--json FILE] A B",
+        "compare two images: shared layers, then files added, modified and removed",
+        "dive_py.commands.diff",
+        "run_diff",
+    ),
+    Subcommand(
+        "cache",
+        "cache info|clear",
+        "show or clear the analysis and layer caches",
+        "dive_py.commands.cache",
+        "run_cache",
+    ),
+    Subcommand(
         "version",
         "version",
         "print the version (as --version does)",

@@ -60,6 +60,7 @@ from typing import Any
 from dive_py import __version__
 from dive_py.atomic_file import write_atomically
 from dive_py.domain.analysis import Analysis
+from dive_py.domain.cache_directory import cache_directory, code_fingerprint, private_directory
 from dive_py.domain.sources.platform import Platform
 
 CACHE_FORMAT = 1
@@ -70,49 +71,6 @@ MAX_ENTRIES = 32
 """Entries kept (least recently used removed first)."""
 
 _STALE_TEMP_SECONDS = 3600
-
-_fingerprint: str | None = None
-
-
-def code_fingerprint() -> str:
-    """sha256 of the divepy version and the sources of :mod:`dive_py.domain` (cached per process)."""
-    global _fingerprint
-    if _fingerprint is None:
-        digest = hashlib.sha256(f"{__version__}\0{CACHE_FORMAT}\0".encode())
-        root = Path(__file__).resolve().parent
-        for path in sorted(root.rglob("*.py")):
-            digest.update(str(path.relative_to(root)).encode() + b"\0")
-            with contextlib.suppress(OSError):
-                digest.update(path.read_bytes())
-            digest.update(b"\0")
-        _fingerprint = digest.hexdigest()
-    return _fingerprint
-
-
-def cache_directory(env: Mapping[str, str] | None = None) -> Path:
-    """The directory holding analyses: ``$DIVEPY_CACHE_DIR`` or the platform's user cache dir."""
-    env = os.environ if env is None else env
-    override = env.get("DIVEPY_CACHE_DIR", "").strip()
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("divepy")) / "analyses"
-
-
-def _private_dir(directory: Path) -> bool:
-    """Create ``directory`` 0700 if needed; True when it is ours and only we can write it."""
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = os.stat(directory, follow_symlinks=False)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-            return False
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            os.chmod(directory, 0o700)
-        return True
-    except OSError:
-        return False
-
 
 # ------------------------------------------------------------------------------------------
 # identities: what the key is made of, computed without reading the image
@@ -268,7 +226,7 @@ class CacheSlot:
                 },
                 sort_keys=True,
             ).encode()
-            if not _private_dir(self.directory):
+            if not private_directory(self.directory):
                 return False
             write_atomically(
                 self.path, [MAGIC + len(header).to_bytes(4, "big") + header, payload], mode=0o600

@@ -7,7 +7,10 @@ divepy adds, under new keys only: ``image.userSizeBytes``, ``image.userWastedPer
 without user bytes), ``image.reclaimableBytes``, ``image.id``, ``image.name``,
 ``image.platform``, ``image.warnings``, per layer ``readableCommand`` (the step as the
 explorer shows it; ``command`` is dive's exact string), ``digest``, ``createdAt``,
-``opaqueDirectories``, and a top-level ``history[]`` with every step (``createdBy``,
+``opaqueDirectories``, ``compressedSizeBytes`` and ``mediaType`` (the blob's stored size
+in bytes and media type, null when the source does not know them: the registry source knows
+them), ``image.compressedSizeBytes`` (what a pull downloads; null unless every layer's is
+known), and a top-level ``history[]`` with every step (``createdBy``,
 ``command``, ``created``, ``emptyLayer``, ``layerIndex``; ``imageId``, the intermediate image
 as ``docker image history`` shows it or ``"<missing>"``, when an engine was asked; ``cached``
 when ``divepy build`` made the image: True for a step taken from the layer cache).
@@ -125,6 +128,8 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
                 "digest": layer.digest,
                 "createdAt": layer.step.created,
                 "opaqueDirectories": ["/" + p for p in layer.contents.opaque_dirs],
+                "compressedSizeBytes": layer.compressed_size_bytes,
+                "mediaType": layer.media_type or None,
             }
         )
         if sharing is not None and layer.index < len(sharing.shared_with):
@@ -143,6 +148,7 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
             "name": image.reference,
             "platform": image.platform,
             "warnings": list(image.warnings),
+            "compressedSizeBytes": image.compressed_size_bytes,
         },
         "history": [_history_record(step) for step in _image_steps(analysis)],
     }

@@ -22,6 +22,10 @@ class Layer:
         id: dive's layer id: the legacy layout's directory name, or the blob's hex digest.
         contents: the parsed :class:`LayerContents`.
         step: the history step that made the layer.
+        compressed_size_bytes: the blob's size in bytes as stored (what a pull downloads),
+            when the source knows it (the registry source); None otherwise.
+        media_type: the blob's media type (``application/vnd.oci.image.layer.v1.tar+gzip``…)
+            when the source knows it; ``""`` otherwise.
     """
 
     index: int
@@ -30,6 +34,8 @@ class Layer:
     id: str
     contents: LayerContents
     step: HistoryStep
+    compressed_size_bytes: int | None = None
+    media_type: str = ""
 
     @property
     def size_bytes(self) -> int:
@@ -72,3 +78,12 @@ class Image:
     def size_bytes(self) -> int:
         """Total bytes of all layers (dive's ``sizeBytes``)."""
         return sum(layer.size_bytes for layer in self.layers)
+
+    @property
+    def compressed_size_bytes(self) -> int | None:
+        """Bytes of all layer blobs as stored (what a pull downloads), when the source knows
+        every layer's; None otherwise."""
+        sizes = [layer.compressed_size_bytes for layer in self.layers]
+        if not sizes or any(size is None for size in sizes):
+            return None
+        return sum(size for size in sizes if size is not None)

@@ -3,10 +3,12 @@
 Sources (dive's names kept): ``docker`` (the Engine API, default), ``docker-archive`` (alias
 ``docker-tar``: a ``docker save`` file), ``oci`` (an OCI image layout directory or tar),
 ``podman``, ``container`` (a container of the Docker engine: its image plus its read/write
-layer). A reference with a scheme prefix (``docker://``, ``podman://``,
-``docker-archive://``, ``docker-tar://``, ``oci://``, ``container://``) selects the source
-itself; an unknown scheme leaves the whole text to ``--source`` (as dive does). The file sources
-also take skopeo's transport prefixes with one colon (``docker-archive:PATH[:REF]``,
+layer), ``registry`` (the OCI distribution API, no engine:
+:mod:`dive_py.domain.sources.registry`). A reference with a scheme prefix (``docker://``,
+``podman://``, ``docker-archive://``, ``docker-tar://``, ``oci://``, ``container://``,
+``registry://``) selects the source itself; an unknown scheme leaves the whole text to
+``--source`` (as dive does). The file sources also take skopeo's transport prefixes with one
+colon (``docker-archive:PATH[:REF]``,
 ``oci:PATH[:REF]``, ``oci-archive:…``, ``docker-tar:…``; containers-transports(5)), unless
 the text exists as a path as written; ``REF`` names one image of several
 (:mod:`dive_py.domain.sources.archive_reference`).
@@ -23,7 +25,7 @@ from dive_py.domain.progress import ProgressListener
 from dive_py.domain.sources.platform import Platform
 from dive_py.errors import UsageError
 
-SOURCE_NAMES = ("docker", "docker-archive", "oci", "podman", "container")
+SOURCE_NAMES = ("docker", "docker-archive", "oci", "podman", "container", "registry")
 _ALIASES = {"docker-tar": "docker-archive", "oci-archive": "oci", "oci-layout": "oci"}
 _FILE_SOURCES = ("docker-archive", "oci")
 """Sources whose references are paths: they also take a one-colon transport prefix."""
@@ -117,6 +119,12 @@ def make_source(name: str, env: Mapping[str, str] | None = None) -> ImageSource:
         from dive_py.domain.sources.container import ContainerSource
 
         return ContainerSource(env=env)
+    if name == "registry":
+        from dive_py.domain.layer_cache import open_layer_cache
+        from dive_py.domain.sources.registry import RegistrySource
+
+        environment = os.environ if env is None else env
+        return RegistrySource(environment, open_layer_cache(environment))
     raise UsageError(f"unknown image source {name!r}", f"use one of: {', '.join(SOURCE_NAMES)}")
 
 

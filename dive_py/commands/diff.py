@@ -1,0 +1,179 @@
+"""Provides :func:`run_diff`, ``divepy diff A B``: what two images share and how their files differ.
+
+Both images are read like ``divepy IMAGE`` reads one (any source, scheme prefixes,
+``--source``, ``--platform``), compared by :func:`~dive_py.domain.image_diff.diff_images`,
+and reported:
+
+* on a terminal: the shared layers, then the added, modified and removed paths with sizes,
+  then a one-line summary;
+* with ``--json FILE`` (``-`` for stdout), or when stdout is not a terminal: a JSON document
+  ``{"a", "b", "identical", "shared": {"layers", "sizeBytes", "chainId"}, "sizeBytes": {"a",
+  "b", "difference"}, "added": [{"path", "sizeBytes"}], "modified": [{"path", "sizeBytes",
+  "beforeSizeBytes", "changed": [...]}], "removed": [{"path", "sizeBytes"}]}``, and the
+  summary on stderr (stdout when the JSON goes to a file).
+
+Exit status as diff(1): 0 when the final file systems are identical, 1 when they differ, the
+README's codes for errors (2 usage, 3 an image unreadable, 4 the JSON file unwritable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn, TextIO
+
+from dive_py.domain.byte_size import format_bytes
+from dive_py.domain.image_diff import ImageDiff, PathChange, chain_ids, diff_images
+from dive_py.errors import UsageError
+from dive_py.exit_codes import ExitCode
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"'divepy diff': {message}", "run 'divepy diff A B' (see --help)")
+
+
+def _parser() -> _Parser:
+    parser = _Parser(
+        prog="divepy diff",
+        description="Compare two images: the layers they share, then the files added, "
+        "modified and removed from A's final file system to B's. Exit 0 when identical, "
+        "1 when they differ.",
+    )
+    parser.add_argument("a", metavar="A", help="the first image (any source, e.g. app:1)")
+    parser.add_argument("b", metavar="B", help="the second image (registry://host/app:2…)")
+    parser.add_argument("--source", default=None, help="source for names without a scheme")
+    parser.add_argument("--platform", default=None, help="os/arch[/variant] for both images")
+    parser.add_argument(
+        "-j", "--json", metavar="FILE", dest="json_path", help="write the JSON to FILE (- stdout)"
+    )
+    parser.add_argument("--insecure-registry", metavar="HOST[:PORT]", action="append", default=[])
+    return parser
+
+
+def _signed(size: int) -> str:
+    return ("+" if size > 0 else "-" if size < 0 else "") + format_bytes(abs(size))
+
+
+def summary(diff: ImageDiff, a: str, b: str) -> str:
+    """The short text summary: shared layers and counts (one or two lines)."""
+    if diff.shared_layers:
+        shared = (
+            f"{b} shares its first {diff.shared_layers} "
+            f"layer{'s' if diff.shared_layers != 1 else ''}, "
+            f"{format_bytes(diff.shared_bytes)}, with {a}"
+        )
+    else:
+        shared = f"{b} shares no layer with {a}"
+    if diff.identical:
+        return f"{shared}\nthe final file systems are identical\n"
+    return (
+        f"{shared}\n{len(diff.added)} added, {len(diff.modified)} modified, "
+        f"{len(diff.removed)} removed; {_signed(diff.bytes_difference)} in total "
+        f"({format_bytes(diff.a_size_bytes)} -> {format_bytes(diff.b_size_bytes)})\n"
+    )
+
+
+def _lines(marker: str, title: str, changes: list[PathChange]) -> list[str]:
+    if not changes:
+        return []
+    out = [f"{title}:"]
+    for change in changes:
+        size = format_bytes(change.size_bytes)
+        if change.changed:
+            what = ", ".join(change.changed)
+            if "content" in change.changed:
+                size = f"{format_bytes(change.before_bytes)} -> {size}"
+            out.append(f"  {marker} {change.path}  ({what})  {size}")
+        else:
+            out.append(f"  {marker} {change.path}  {size}")
+    return out
+
+
+def report(diff: ImageDiff, a: str, b: str) -> str:
+    """The terminal report: every difference, then the summary."""
+    lines = [
+        *_lines("+", "Added", diff.added),
+        *_lines("~", "Modified", diff.modified),
+        *_lines("-", "Removed", diff.removed),
+    ]
+    body = "\n".join(lines) + "\n" if lines else ""
+    return body + summary(diff, a, b)
+
+
+def diff_document(diff: ImageDiff, a: str, b: str, shared_chain_id: str) -> dict[str, Any]:
+    """The JSON document (see the module docstring)."""
+    return {
+        "a": a,
+        "b": b,
+        "identical": diff.identical,
+        "shared": {
+            "layers": diff.shared_layers,
+            "sizeBytes": diff.shared_bytes,
+            "chainId": shared_chain_id or None,
+        },
+        "sizeBytes": {
+            "a": diff.a_size_bytes,
+            "b": diff.b_size_bytes,
+            "difference": diff.bytes_difference,
+        },
+        "added": [{"path": c.path, "sizeBytes": c.size_bytes} for c in diff.added],
+        "modified": [
+            {
+                "path": c.path,
+                "sizeBytes": c.size_bytes,
+                "beforeSizeBytes": c.before_bytes,
+                "changed": list(c.changed),
+            }
+            for c in diff.modified
+        ],
+        "removed": [{"path": c.path, "sizeBytes": c.size_bytes} for c in diff.removed],
+    }
+
+
+def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
+    """Run ``divepy diff A B``; return 0 (identical) or 1 (different).
+
+    Raises:
+        UsageError: bad arguments.
+        ImageError: an image could not be read (exit 3).
+        OutputError: the JSON file could not be written (exit 4).
+    """
+    args = _parser().parse_args(list(argv))
+    from dive_py.atomic_file import check_writable, write_atomically
+    from dive_py.commands.stderr_progress import StderrProgress
+    from dive_py.domain.sources import canonical_source, open_image
+    from dive_py.domain.sources.platform import Platform
+
+    if args.json_path == "":
+        raise UsageError("--json needs a file name", "pass --json FILE, or --json - for stdout")
+    if args.json_path and args.json_path != "-":
+        check_writable(args.json_path)
+    source = canonical_source(args.source or env.get("DIVE_SOURCE") or "docker")
+    platform = Platform.parse(args.platform) if args.platform else None
+    if args.insecure_registry:
+        listed = [env.get("DIVEPY_INSECURE_REGISTRIES", ""), *args.insecure_registry]
+        env = {**env, "DIVEPY_INSECURE_REGISTRIES": ",".join(h for h in listed if h)}
+    images = [
+        open_image(name, source=source, platform=platform, progress=StderrProgress(stderr), env=env)
+        for name in (args.a, args.b)
+    ]
+    diff = diff_images(images[0], images[1])
+    shared_chain = (
+        chain_ids([layer.diff_id for layer in images[0].layers])[diff.shared_layers - 1]
+        if diff.shared_layers
+        else ""
+    )
+    to_terminal = stdout.isatty() and not args.json_path
+    if to_terminal:
+        stdout.write(report(diff, args.a, args.b))
+    else:
+        text = json.dumps(diff_document(diff, args.a, args.b, shared_chain), indent=2) + "\n"
+        if args.json_path and args.json_path != "-":
+            write_atomically(args.json_path, text)
+            stdout.write(summary(diff, args.a, args.b))
+        else:
+            stdout.write(text)
+            stderr.write(summary(diff, args.a, args.b))
+    return int(ExitCode.OK if diff.identical else ExitCode.RULE_FAILED)
