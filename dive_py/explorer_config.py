@@ -31,10 +31,11 @@ from dive_py.errors import UsageError
 #: * ``quit``: divepy has two bindings, ``quit`` (plain keys, which a focused filter input
 #:   would otherwise swallow as text; shown in the footer) and ``force-quit`` (ctrl keys,
 #:   priority bindings that work everywhere); dive's ``quit`` list is split between them
-#:   (letters to ``quit``, ctrl keys to ``force-quit``; ``quit`` gets the ctrl keys when the
-#:   list has no letter, and ``force-quit`` is disabled when it has no ctrl key). No other key
-#:   quits then: the defaults ``q`` and ``ctrl+c`` are gone, and Textual's own ``ctrl+q`` is
-#:   not bound in divepy.
+#:   (letters to ``quit``, ctrl keys to ``force-quit``). A list of only letters or only ctrl
+#:   keys goes to ``quit`` (so that the footer shows it) and ``force-quit`` is disabled: a
+#:   lone ctrl key then quits wherever the focused widget does not use it (the filter input
+#:   keeps ``ctrl+x`` for cut). No other key quits: the defaults ``q`` and ``ctrl+c`` are
+#:   gone, and Textual's own ``ctrl+q`` is not bound in divepy.
 #: * ``toggle-unchanged-files``: dive's older name of ``toggle-unmodified-files`` (read only
 #:   when the newer name is not set, as dive does).
 #:
@@ -318,7 +319,7 @@ def load_explorer_config(
             ctrl = [k for k in parts if "+" in k]
             plain = [k for k in parts if "+" not in k]
             config.keymap["quit"] = ",".join(plain or ctrl)
-            if ctrl:
+            if plain and ctrl:
                 config.keymap["force-quit"] = ",".join(ctrl)
                 config.disabled -= {"force-quit"}
             else:  # no old default stays behind: only the configured keys quit

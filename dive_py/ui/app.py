@@ -105,9 +105,7 @@ class DiveApp(App[int], inherit_bindings=False):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Disable ``force_quit`` when dive's ``keybinding.quit`` names no ctrl key."""
-        if action == "force_quit" and "force-quit" in self.config.disabled:
-            return False
-        return True
+        return not (action == "force_quit" and "force-quit" in self.config.disabled)
 
     def get_default_screen(self) -> Screen[Any]:
         if self.analysis is not None:
