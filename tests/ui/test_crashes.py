@@ -19,7 +19,6 @@ from tests.ui.conftest import settle
 from tests.ui.test_launch import _headless, args
 
 
-
 class SlowCommands(Provider):
     """A provider slower than the palette's 0.25 s batch: commands arrive, the search goes on."""
 
@@ -129,6 +128,5 @@ def test_a_crash_exits_70_with_one_line(tmp_path: Path, debug: bool) -> None:
     assert result.returncode == 70, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == [
-        "divepy: internal error: RuntimeError: boom in an action - rerun with --debug and "
-        "report it"
+        "divepy: internal error: RuntimeError: boom in an action - rerun with --debug and report it"
     ], result.stderr
