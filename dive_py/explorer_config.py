@@ -29,9 +29,13 @@ from dive_py.errors import UsageError
 #: dive's ``keybinding.*`` names that divepy reads differently from a binding id.
 #:
 #: * ``quit``: divepy has two bindings, ``quit`` (plain keys, which a focused filter input
-#:   would otherwise swallow as text) and ``force-quit`` (ctrl keys, priority bindings that
-#:   work everywhere); dive's ``quit`` list is split between them (letters to ``quit``,
-#:   ctrl keys to ``force-quit``; a side left empty gets ``ctrl+q``).
+#:   would otherwise swallow as text; shown in the footer) and ``force-quit`` (ctrl keys,
+#:   priority bindings that work everywhere); dive's ``quit`` list is split between them
+#:   (letters to ``quit``, ctrl keys to ``force-quit``). A list of only letters or only ctrl
+#:   keys goes to ``quit`` (so that the footer shows it) and ``force-quit`` is disabled: a
+#:   lone ctrl key then quits wherever the focused widget does not use it (the filter input
+#:   keeps ``ctrl+x`` for cut). No other key quits: the defaults ``q`` and ``ctrl+c`` are
+#:   gone, and Textual's own ``ctrl+q`` is not bound in divepy.
 #: * ``toggle-unchanged-files``: dive's older name of ``toggle-unmodified-files`` (read only
 #:   when the newer name is not set, as dive does).
 #:
@@ -121,6 +125,8 @@ class ExplorerConfig:
         show_attributes: show the permission / owner / size column.
         pane_width: the file tree pane's share of the screen width, 0 < x < 1.
         source: the file the settings came from, or None.
+        disabled: binding ids left without any key by the config (``force-quit`` when
+            ``keybinding.quit`` names no ctrl key): the explorer disables them.
         default_keys: every remappable binding id -> its default Textual key list, as given
             to :func:`load_explorer_config` (the explorer's table,
             :data:`dive_py.ui.key_table.DEFAULT_KEYS`); empty when not loaded. Not compared.
@@ -133,10 +139,14 @@ class ExplorerConfig:
     show_attributes: bool = True
     pane_width: float = 0.5
     source: str | None = None
+    disabled: frozenset[str] = frozenset()
     default_keys: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def keys_for(self, binding_id: str) -> str:
-        """Return the Textual key list in effect for ``binding_id`` ("" for an unknown id)."""
+        """Return the Textual key list in effect for ``binding_id`` ("" for an unknown or
+        disabled id)."""
+        if binding_id in self.disabled:
+            return ""
         return self.keymap.get(binding_id, self.default_keys.get(binding_id, ""))
 
 
@@ -309,8 +319,13 @@ def load_explorer_config(
             parts = keys.split(",")
             ctrl = [k for k in parts if "+" in k]
             plain = [k for k in parts if "+" not in k]
-            config.keymap["quit"] = ",".join(plain) if plain else "ctrl+q"
-            config.keymap["force-quit"] = ",".join(ctrl) if ctrl else "ctrl+q"
+            config.keymap["quit"] = ",".join(plain or ctrl)
+            if plain and ctrl:
+                config.keymap["force-quit"] = ",".join(ctrl)
+                config.disabled -= {"force-quit"}
+            else:  # no old default stays behind: only the configured keys quit
+                config.keymap.pop("force-quit", None)
+                config.disabled |= {"force-quit"}
             continue
         if action not in default_keys:
             raise UsageError(f"{where(key)}: unknown keybinding", "see dive's keybinding names")

@@ -16,6 +16,15 @@ class ProgressListener:
     def pull(self, layer: str, status: str, current: int, total: int) -> None:
         """A pull progress line for one layer: bytes ``current`` of ``total`` (0 = unknown)."""
 
+    def waiting(self, what: str) -> None:
+        """The source waits before the first byte comes (``"the engine to export the image"``);
+        the next :meth:`read` ends the wait."""
+
+    def expect(self, total_bytes: int, total_layers: int) -> None:
+        """What the read will take, when known before it starts: ``total_bytes`` (bytes of the
+        archive or export stream, approximate for an engine: its image size; 0 = unknown) and
+        ``total_layers`` (0 = unknown)."""
+
     def read(self, bytes_read: int, layers_read: int) -> None:
         """Archive bytes read so far and layers parsed so far."""
 

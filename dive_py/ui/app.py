@@ -15,11 +15,14 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.screen import Screen
+from textual.theme import ThemeProvider
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.progress import ProgressListener
 from dive_py.explorer_config import ExplorerConfig
+from dive_py.ui.command_palette import ExplorerPalette
 from dive_py.ui.commands import ExplorerCommands
 from dive_py.ui.help_screen import HelpScreen
 from dive_py.ui.loading_screen import LoadingScreen, LoadProgress
@@ -28,8 +31,17 @@ from dive_py.ui.main_screen import MainScreen
 Loader = Callable[[ProgressListener], Analysis]
 
 
-class DiveApp(App[int]):
-    """The divepy explorer: layers, details and the file tree of one analysed image."""
+class DiveApp(App[int], inherit_bindings=False):
+    """The divepy explorer: layers, details and the file tree of one analysed image.
+
+    Textual's own app bindings (``ctrl+q`` quit, ``ctrl+c`` quit help) are not inherited: the
+    keys that quit are exactly dive's ``keybinding.quit`` (``q``, ``ctrl+c`` by default), so a
+    remapped quit key is the only one. The command palette stays on ``ctrl+p``.
+
+    An unhandled exception ends the app without Textual's traceback: it is kept in
+    :attr:`crash` for :func:`~dive_py.ui.launch.run_explorer`, which reports it once the
+    terminal is restored (one line and exit 70; the traceback with ``--debug``).
+    """
 
     CSS_PATH = "app.tcss"
     TITLE = "divepy"
@@ -37,7 +49,7 @@ class DiveApp(App[int]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit divepy"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="force-quit"),
+        Binding("ctrl+c", "force_quit", "Quit", show=False, priority=True, id="force-quit"),
         Binding(
             "question_mark",
             "help",
@@ -68,6 +80,8 @@ class DiveApp(App[int]):
         self._progress = LoadProgress()
         self.last_input = 0.0
         """``time.monotonic()`` of the last key or mouse event (background work yields to input)."""
+        self.crash: Exception | None = None
+        """The first unhandled exception that ended the app (a bug), or None."""
 
     @property
     def image_name(self) -> str:
@@ -83,6 +97,15 @@ class DiveApp(App[int]):
     def applied_keymap(self) -> Mapping[str, str]:
         """The keymap handed to :meth:`~textual.app.App.set_keymap` (binding id -> keys)."""
         return self.config.keymap
+
+    @property
+    def disabled_bindings(self) -> frozenset[str]:
+        """Binding ids the config left without a key (they trigger nothing)."""
+        return self.config.disabled
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Disable ``force_quit`` when dive's ``keybinding.quit`` names no ctrl key."""
+        return not (action == "force_quit" and "force-quit" in self.config.disabled)
 
     def get_default_screen(self) -> Screen[Any]:
         if self.analysis is not None:
@@ -127,12 +150,42 @@ class DiveApp(App[int]):
         self.analysis = analysis
         self.switch_screen(MainScreen(analysis, image_name=self.image_name, config=self.config))
 
+    # -- crashes ---------------------------------------------------------------------------
+    def _handle_exception(self, error: Exception) -> None:
+        """Keep the exception for :func:`~dive_py.ui.launch.run_explorer` and end the app
+        without printing Textual's traceback (Textual's hook for unhandled exceptions)."""
+        if self.crash is None:
+            self.crash = error
+        super()._handle_exception(error)
+        # Textual would print its traceback after restoring the terminal; run_explorer
+        # reports the crash instead (one line; the traceback with --debug).
+        self._exit_renderables.clear()
+
+    # -- command palettes ------------------------------------------------------------------
+    def action_command_palette(self) -> None:
+        """Show the command palette (:class:`ExplorerPalette`: its page keys cannot crash)."""
+        if self.use_command_palette and not any(
+            isinstance(screen, CommandPalette) for screen in self.screen_stack
+        ):
+            self.push_screen(ExplorerPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """Show the theme picker (an :class:`ExplorerPalette` of themes; Textual's "Theme"
+        command opens it; divepy shows no other list in a palette)."""
+        self.push_screen(
+            ExplorerPalette(providers=[ThemeProvider], placeholder="Search for themes…")
+        )
+
     # -- actions ---------------------------------------------------------------------------
     async def action_quit(self) -> None:
         """Quit with exit code 0 (noting when the image was still loading)."""
         if self.analysis is None:
             self.quit_while_loading = True
         self.exit(0)
+
+    async def action_force_quit(self) -> None:
+        """Quit from anywhere, the filter input included (the ctrl keys of ``quit``)."""
+        await self.action_quit()
 
     def action_help(self) -> None:
         """Show every key and the marker legend."""

@@ -14,9 +14,16 @@ from textual.widgets import Static
 
 from dive_py.domain.change_type import DiffType
 from dive_py.ui.commands import explorer_actions
+from dive_py.ui.file_tree_view import FileTreeView
+from dive_py.ui.key_display import binding_keys_text
+from dive_py.ui.layers_table import LayersTable
 
 LEGEND_ORDER = (DiffType.ADDED, DiffType.MODIFIED, DiffType.REMOVED, DiffType.UNMODIFIED)
 """The change types in the order the marker legend lists them."""
+
+SHARED_MOVES = frozenset({"up", "down", "page-up", "page-down"})
+"""Binding ids every list pane shares (:data:`~dive_py.ui.list_bindings.LIST_MOVES`): the help
+screen lists them once, as "Lists", rather than once per pane."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -39,10 +46,17 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Pane", no_wrap=True)
         table.add_column("Keys", no_wrap=True)
         table.add_column("Action")
+        shared: set[tuple[str, str]] = set()
         for entry in explorer_actions(self.app):
+            if set(entry.binding_ids) <= SHARED_MOVES:  # one row for every list pane
+                if (entry.description, entry.keys) in shared:
+                    continue
+                shared.add((entry.description, entry.keys))
+                table.add_row("Lists", entry.keys, entry.description)
+                continue
             table.add_row(entry.pane, entry.keys, entry.description)
-        table.add_row("Any", "tab", "Switch pane")
-        table.add_row("Any", "ctrl+p", "Command palette")
+        palette = self.app.get_key_display(Binding(self.app.COMMAND_PALETTE_BINDING, ""))
+        table.add_row("Any", palette, "Command palette")
         legend = Text()
         legend.append("File tree markers\n", style="bold")
         for diff in LEGEND_ORDER:
@@ -50,13 +64,19 @@ class HelpScreen(ModalScreen[None]):
         legend.append("\nCompare bar (Layers pane)\n", style="bold")
         legend.append("  ░░  base layers the selected layer is compared against\n")
         legend.append("  ██  compared layers (their changes are marked in the tree)\n")
+        app = self.app
+        layer = binding_keys_text(app, LayersTable, "compare-layer")
+        aggregated = binding_keys_text(app, LayersTable, "compare-all")
+        modified = binding_keys_text(app, FileTreeView, "toggle-modified-files")
+        close = binding_keys_text(app, HelpScreen, "close-help")
         legend.append(
-            "\nLayer changes (ctrl+l): the selected layer against all layers below it.\n"
-            "Aggregated changes (ctrl+a in Layers): layers 1..selected against layer 0.\n"
+            f"\nLayer changes ({layer} in Layers): the selected layer against all layers "
+            "below it.\n"
+            f"Aggregated changes ({aggregated} in Layers): layers 1..selected against layer 0.\n"
             "dive's ctrl+m (toggle modified) arrives as Enter in terminals: divepy uses "
-            "ctrl+n.\n"
+            f"{modified}.\n"
         )
         with VerticalScroll() as scroll:
-            scroll.border_title = "divepy keys  (Esc closes)"
+            scroll.border_title = f"divepy keys  ({close} closes)"
             yield Static(legend)
             yield Static(table)

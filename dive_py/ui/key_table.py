@@ -17,6 +17,7 @@ from textual.dom import DOMNode
 
 from dive_py.ui.app import DiveApp
 from dive_py.ui.details import InefficientTable
+from dive_py.ui.details_scroll import DetailsScroll
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.help_screen import HelpScreen
 from dive_py.ui.layers_table import LayersTable
@@ -28,6 +29,7 @@ KEYED_CLASSES: tuple[type[DOMNode], ...] = (
     LayersTable,
     FileTreeView,
     InefficientTable,
+    DetailsScroll,
     FilterInput,
     HelpScreen,
 )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.progress import ProgressListener
@@ -20,17 +22,49 @@ def _has_terminal() -> bool:
         return False
 
 
+@contextlib.contextmanager
+def drawing_on_terminal() -> Iterator[None]:
+    """Within the block, let stderr (file descriptor 2) be the terminal that stdout is.
+
+    Textual draws on ``sys.__stderr__``. With stderr redirected (``divepy IMAGE 2>log``) and
+    stdout a terminal, the explorer would be drawn into the log file and the screen stay
+    blank; for the block, descriptor 2 is a copy of descriptor 1, and the log is restored
+    afterwards (so that an error message after the explorer ends still goes to the log).
+    Nothing changes when stderr is a terminal, or stdout is not one.
+    """
+    try:
+        out, err = sys.__stdout__, sys.__stderr__
+        swap = out is not None and err is not None and out.isatty() and not err.isatty()
+        out_fd, err_fd = (out.fileno(), err.fileno()) if swap and out and err else (-1, -1)
+    except (AttributeError, ValueError, OSError):
+        swap = False
+    if not swap:
+        yield
+        return
+    saved = os.dup(err_fd)
+    try:
+        os.dup2(out_fd, err_fd)
+        yield
+    finally:
+        os.dup2(saved, err_fd)
+        os.close(saved)
+
+
 def run_explorer(
     load: Callable[[ProgressListener], Analysis], args: argparse.Namespace, env: Mapping[str, str]
 ) -> int:
     """Run the interactive explorer; return the exit code.
 
-    The app starts with a loading view (progress of pull, save and read) while ``load`` runs in
+    The app is drawn on the terminal even when stderr is redirected (see
+    :func:`drawing_on_terminal`). It starts with a loading view (progress of pull, save and read) while ``load`` runs in
     a thread, then shows the explorer. Without a terminal (stdin or stdout redirected) the image
     is read first, so that a failure is reported as one clean line with nothing drawn.
 
     Raises:
         DivepyError: what ``load`` raised, re-raised once the terminal is restored.
+        Exception: an unhandled exception that ended the explorer (:attr:`DiveApp.crash`),
+            re-raised once the terminal is restored; :func:`dive_py.cli.main` reports it as
+            an internal error (exit 70).
         KeyboardInterrupt: the user quit (or pressed Ctrl+C) while the image was loading.
         UsageError: a bad config file (before the app starts), or no terminal (after the
             image was read, so that a missing image is still reported as such).
@@ -50,7 +84,10 @@ def run_explorer(
             "run it in a terminal, or use --ci (or CI=true) or --json FILE",
         )
     app = DiveApp(None, image_name=image_name, config=config, loader=load)
-    app.run()
+    with drawing_on_terminal():
+        app.run()
+    if app.crash is not None:  # a bug: the CLI prints one line and exits 70 (--debug: traceback)
+        raise app.crash
     if app.load_error is not None:
         raise app.load_error
     if app.quit_while_loading:

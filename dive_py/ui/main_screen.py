@@ -28,6 +28,7 @@ from dive_py.ui.details import (
     image_summary,
     layer_details,
 )
+from dive_py.ui.details_scroll import DetailsScroll
 from dive_py.ui.explorer_footer import ExplorerFooter
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
@@ -130,7 +131,7 @@ class MainScreen(Screen[None]):
                 left.styles.width = f"{round((1 - width) * 1000)}fr"
                 table = LayersTable(self.analysis.image, mode=self.mode, id="layers")
                 yield table
-                with VerticalScroll(id="layer-details", classes="pane"):
+                with DetailsScroll(id="layer-details", classes="pane"):
                     yield Static(id="layer-details-text")
                 with Vertical(id="image-details", classes="pane"):
                     with VerticalScroll(id="image-summary-scroll", can_focus=False):

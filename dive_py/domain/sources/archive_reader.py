@@ -14,6 +14,7 @@ imports the other.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any, BinaryIO
 
@@ -81,9 +82,11 @@ def read_archive_file(
     progress.message(f"Reading {path}")
     handle = open_archive_file(path)
     with handle:
+        with contextlib.suppress(OSError):  # the size on disk: bytes read are the file offset
+            progress.expect(os.fstat(handle.fileno()).st_size, 0)
         try:
             parts = read_archive_stream(
-                handle, progress=lambda layers, pos: progress.read(pos, layers)
+                handle, progress=lambda layers, _pos: progress.read(handle.tell(), layers)
             )
         except ArchiveFormatError as exc:
             raise ArchiveError(

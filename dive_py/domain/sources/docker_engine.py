@@ -289,6 +289,8 @@ class DockerEngineSource:
                     f"image {reference} was pulled but the engine cannot find it", "try again"
                 )
         progress.message(f"Reading {reference} from the engine at {self.endpoint.host}")
+        progress.expect(_image_size(inspected), _layer_count(inspected))
+        progress.waiting("the engine to export the image")
         try:
             stream = iter(api.get_image(reference, chunk_size=SAVE_CHUNK))
             # The SDK checks the HTTP status on the first chunk (get_image is a generator):
@@ -396,3 +398,17 @@ class DockerEngineSource:
             f"open it with container://{name} (its image plus its read/write layer)"
             + (f", or open the image it was made from ({made_from})" if origin else ""),
         )
+
+
+def _image_size(inspected: object) -> int:
+    """The image size in bytes the engine reports (``docker image inspect``'s ``Size``; the
+    export stream is about as long), 0 when it does not."""
+    size = inspected.get("Size") if isinstance(inspected, dict) else None
+    return size if isinstance(size, int) and size > 0 else 0
+
+
+def _layer_count(inspected: object) -> int:
+    """The number of layers in ``RootFS.Layers`` of the engine's inspect answer (0 = unknown)."""
+    rootfs = inspected.get("RootFS") if isinstance(inspected, dict) else None
+    layers = rootfs.get("Layers") if isinstance(rootfs, dict) else None
+    return len(layers) if isinstance(layers, list) else 0
