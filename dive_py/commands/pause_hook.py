@@ -85,8 +85,11 @@ class _PausingProgress(ProgressListener):
         if layers_read >= 1:
             self._hook.at("reading")
 
-    def totals(self, total_bytes: int, total_layers: int) -> None:
-        self._inner.totals(total_bytes, total_layers)
+    def expect(self, total_bytes: int, total_layers: int) -> None:
+        self._inner.expect(total_bytes, total_layers)
+
+    def waiting(self, what: str) -> None:
+        self._inner.waiting(what)
 
     def done(self) -> None:
         self._inner.done()

@@ -126,9 +126,12 @@ class StderrProgress(ProgressListener):
             print(f"  {layer[:12]}: {status}", file=self._stream, flush=True)
         self._pulls[layer] = status
 
-    def totals(self, total_bytes: int, total_layers: int) -> None:
+    def expect(self, total_bytes: int, total_layers: int) -> None:
         self._total_bytes = max(total_bytes, 0)
         self._total_layers = max(total_layers, 0)
+
+    def waiting(self, what: str) -> None:
+        self.message(f"Waiting for {what}")
 
     def _figures(self, bytes_read: int, layers_read: int) -> str:
         return (

@@ -23,15 +23,11 @@ class ProgressListener:
     def expect(self, total_bytes: int, total_layers: int) -> None:
         """What the read will take, when known before it starts: ``total_bytes`` (bytes of the
         archive or export stream, approximate for an engine: its image size; 0 = unknown) and
-        ``total_layers`` (0 = unknown)."""
+        ``total_layers`` (0 = unknown). It may come again with better figures (a source that
+        learns the layer count from a manifest); each call replaces the last."""
 
     def read(self, bytes_read: int, layers_read: int) -> None:
         """Archive bytes read so far and layers parsed so far."""
-
-    def totals(self, total_bytes: int, total_layers: int) -> None:
-        """What the read will amount to, once a source knows it: bytes (the engine's image
-        size, an archive's size on disk) and layers (the manifest's list); 0 = unknown. It may
-        come again with better figures; each call replaces the last."""
 
     def done(self) -> None:
         """The image was read completely."""

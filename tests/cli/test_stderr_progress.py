@@ -33,7 +33,7 @@ def simulate(seconds: float, step: float = 0.5, total_bytes: int = 0, layers: in
     progress = StderrProgress(log, clock=clock)
     progress.message("Reading image.tar")
     if total_bytes:
-        progress.totals(total_bytes, layers)
+        progress.expect(total_bytes, layers)
     events = max(1, int(seconds / step))
     for event in range(1, events + 1):
         clock.now += step
@@ -103,7 +103,7 @@ def test_the_pause_hook_passes_totals_on() -> None:
     inner = StderrProgress(log, clock=clock)
     progress = PauseHook({"DIVEPY_TEST_PAUSE_AT": "pull"}, io.StringIO()).wrap(inner)
     progress.message("Reading img")
-    progress.totals(2_000_000, 2)
+    progress.expect(2_000_000, 2)
     clock.now += 6
     progress.read(1_000_000, 1)
     assert progress_lines(log.getvalue()) == [
@@ -118,6 +118,23 @@ def test_a_terminal_line_shows_the_totals_too() -> None:
 
     clock, out = Clock(), Terminal()
     progress = StderrProgress(out, clock=clock)
-    progress.totals(10_000_000, 3)
+    progress.expect(10_000_000, 3)
     progress.read(5_000_000, 1)
     assert out.getvalue().endswith("read 5.0 MB of 10 MB (50%), 1 of 3 layers")
+
+
+def test_the_sources_totals_and_wait_reach_the_log_through_the_pause_hook() -> None:
+    # the engine source announces the image size and layer count, then waits for the export:
+    # the same events the explorer's loading screen draws reach a CI log too
+    clock, log = Clock(), io.StringIO()
+    progress = PauseHook({"DIVEPY_TEST_PAUSE_AT": "pull"}, io.StringIO()).wrap(
+        StderrProgress(log, clock=clock)
+    )
+    progress.expect(10_000_000, 3)
+    progress.waiting("the engine to export the image")
+    for second in range(1, 8):
+        clock.now += 1
+        progress.read(second * 1_000_000, min(3, second // 2))
+    text = log.getvalue()
+    assert "Waiting for the engine to export the image" in text
+    assert "of 10 MB" in text and "of 3 layers" in text

@@ -251,7 +251,7 @@ class RegistrySource:
                 available=[str(config_platform)],
                 incomplete=[],
             )
-        progress.totals(sum(b.size for b in blobs), len(blobs))
+        progress.expect(sum(b.size for b in blobs), len(blobs))
         contents = self._download_layers(client, blobs, progress)
         manifest_path = blob_path(digest)
         annotations = {"io.containerd.image.name": str(ref)} if ref.tag else {}
