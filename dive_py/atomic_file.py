@@ -64,21 +64,7 @@ def write_atomically(path: str | os.PathLike[str], text: Content, mode: int = 0o
                 f"cannot write {path}: {exc.strerror}", "choose another path"
             ) from None
         return
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise OutputError(
-            f"cannot write {target}: directory {directory} does not exist",
-            "create it first or choose another path",
-        )
-    if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a directory", "name a file instead")
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {target}: {exc.strerror}",
-            "check the directory's permissions or choose another path",
-        ) from None
+    fd, temp_name = _temp_file_beside(target)
     try:
         with os.fdopen(fd, "wb") as handle:  # mkstemp: 0600
             for chunk in _chunks(text):
@@ -97,6 +83,31 @@ def write_atomically(path: str | os.PathLike[str], text: Content, mode: int = 0o
                 f"cannot write {target}: {exc.strerror}", "check free space and permissions"
             ) from None
         raise
+
+
+def _temp_file_beside(target: Path) -> tuple[int, str]:
+    """Create a private (0600) temporary file in ``target``'s directory: (descriptor, name).
+
+    Raises:
+        OutputError: the directory does not exist or is not one, ``target`` is a directory, or
+            the directory cannot be written.
+    """
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise OutputError(
+            f"cannot write {target}: directory {directory} {what}",
+            "create it first or choose another path",
+        )
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a directory", "name a file instead")
+    try:
+        return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {target}: {exc.strerror}",
+            "check the directory's permissions or choose another path",
+        ) from None
 
 
 def check_writable(path: str | os.PathLike[str]) -> None:
@@ -124,22 +135,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         if not os.access(target, os.W_OK):
             raise OutputError(f"cannot write {path}: permission denied", "choose another path")
         return
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        what = "is not a directory" if directory.exists() else "does not exist"
-        raise OutputError(
-            f"cannot write {target}: directory {directory} {what}",
-            "create it first or choose another path",
-        )
-    if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a directory", "name a file instead")
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot write {target}: {exc.strerror}",
-            "check the directory's permissions or choose another path",
-        ) from None
+    fd, temp_name = _temp_file_beside(target)
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(temp_name)
