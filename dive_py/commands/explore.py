@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the analysis cache")
     parser.add_argument(
+        "--dockerfile",
+        metavar="PATH",
+        default=None,
+        help="the Dockerfile the image was built from: waste hints name its file and line",
+    )
+    parser.add_argument(
         "-i",
         "--ignore-errors",
         action="store_true",
@@ -327,7 +333,13 @@ def load_analysis(
         DivepyError: the image could not be read.
     """
     with collector_paused(freeze=True):
-        return _load(args, env, progress, engine)
+        loaded = _load(args, env, progress, engine)
+    dockerfile = getattr(args, "dockerfile", None)
+    if dockerfile:
+        from dive_py.domain.dockerfile_steps import read_dockerfile
+
+        loaded.analysis.dockerfile = tuple(read_dockerfile(dockerfile))
+    return loaded
 
 
 def _load(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from dive_py.domain.collector_pause import collector_paused
 from dive_py.domain.compare import CompareMode, compared_from_states
+from dive_py.domain.dockerfile_steps import DockerfileInstruction
 from dive_py.domain.efficiency import Efficiency, measure_efficiency
 from dive_py.domain.file_tree import FileTree, StackedStates
 from dive_py.domain.image import Image
@@ -43,10 +44,13 @@ class Analysis:
     Attributes:
         image: the :class:`~dive_py.domain.image.Image` as read.
         efficiency: the image-wide :class:`~dive_py.domain.efficiency.Efficiency` figures.
+        dockerfile: the final stage's instructions of the Dockerfile the image was built from,
+            when known (``divepy build``, ``--dockerfile``): waste hints name its lines.
     """
 
     image: Image
     efficiency: Efficiency
+    dockerfile: tuple[DockerfileInstruction, ...] = ()
     _trees: OrderedDict[tuple[int, CompareMode], FileTree] = field(default_factory=OrderedDict)
     _states: StackedStates | None = None
     _favoured: CompareMode | None = None

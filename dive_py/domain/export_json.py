@@ -8,7 +8,9 @@ without user bytes), ``image.reclaimableBytes``, ``image.id``, ``image.name``,
 ``image.platform``, ``image.warnings``, per layer ``readableCommand`` (the step as the
 explorer shows it; ``command`` is dive's exact string), ``digest``, ``createdAt``,
 ``opaqueDirectories``, per ``fileList`` record ``change`` (and ``removes`` for a whiteout,
-``opaque`` for an opaque directory: see :mod:`dive_py.domain.layer_changes`), and a top-level ``history[]`` with every step (``createdBy``,
+``opaque`` for an opaque directory: see :mod:`dive_py.domain.layer_changes`),
+``image.wasteExplanations[]`` (``path``, ``layers[]``, ``pattern``, ``hint``,
+``reclaimableBytes``, ``files``: :mod:`dive_py.domain.waste`), and a top-level ``history[]`` with every step (``createdBy``,
 ``command``, ``created``, ``emptyLayer``, ``layerIndex``).
 
 Paths are written with ``json``'s ASCII escapes, so a non-UTF-8 byte kept as a lone surrogate
@@ -28,6 +30,7 @@ from dive_py.domain.efficiency import InefficientPath
 from dive_py.domain.entry import TYPEFLAG_OF_TYPE, EntryType, FileEntry
 from dive_py.domain.layer_changes import PathChange, layer_changes
 from dive_py.domain.layer_tar import LayerContents
+from dive_py.domain.waste import explain_waste
 
 _escape = json.encoder.encode_basestring_ascii  # C-accelerated; the escaping json.dumps uses
 
@@ -134,6 +137,25 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
             "name": image.reference,
             "platform": image.platform,
             "warnings": list(image.warnings),
+            "wasteExplanations": [
+                {
+                    "path": item.path,
+                    "layers": [
+                        {
+                            "index": touch.index,
+                            "action": touch.action,
+                            "command": touch.command,
+                            "dockerfile": touch.dockerfile.where if touch.dockerfile else None,
+                        }
+                        for touch in item.layers
+                    ],
+                    "pattern": item.pattern,
+                    "hint": item.hint,
+                    "reclaimableBytes": item.reclaimable_bytes,
+                    "files": item.files,
+                }
+                for item in explain_waste(analysis, analysis.dockerfile)
+            ],
         },
         "history": [
             {

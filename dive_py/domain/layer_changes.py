@@ -15,7 +15,7 @@ from dive_py.domain.compare import CompareMode
 from dive_py.domain.entry import FileEntry
 from dive_py.domain.file_tree import FileNode
 from dive_py.domain.layer_tar import LayerContents
-from dive_py.domain.whiteout import WHITEOUT_PREFIX
+from dive_py.domain.whiteout import deleted_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +42,6 @@ class PathChange:
     removed: FileEntry | None = None
 
 
-def removed_path(whiteout: FileEntry) -> str:
-    """The path a whiteout entry (``dir/.wh.name``) removes (``dir/name``)."""
-    parent, _, name = whiteout.path.rpartition("/")
-    target = name[len(WHITEOUT_PREFIX) :]
-    return f"{parent}/{target}" if parent else target
-
-
 def change_of(node: FileNode | None, index: int) -> DiffType:
     """The change a compared-tree node shows at layer ``index`` (layer 0: everything added)."""
     if index == 0:
@@ -71,7 +64,7 @@ def layer_changes(analysis: Analysis, index: int, entries: list[FileEntry]) -> l
     out = []
     for entry in entries:
         if id(entry) in whiteouts:
-            path = removed_path(entry)
+            path = deleted_path(entry.path)
             node = tree.find(path)
             before = node.base_entry if node is not None else None
             out.append(PathChange(path, DiffType.REMOVED, entry, whiteout=True, removed=before))

@@ -47,8 +47,10 @@ def fake_analysis(
     warnings: list[str] | None = None,
 ) -> Any:
     """An object shaped like an Analysis, enough for the report."""
-    image = SimpleNamespace(reference=reference, source=source, warnings=warnings or [])
-    return SimpleNamespace(image=image, efficiency=efficiency)
+    image = SimpleNamespace(
+        reference=reference, source=source, warnings=warnings or [], layers=[], history=[]
+    )
+    return SimpleNamespace(image=image, efficiency=efficiency, dockerfile=())
 
 
 def write_archive(tmp_path: Path, spec: ImageSpec, name: str = "image.tar") -> Path:
