@@ -43,7 +43,7 @@ from dive_py.errors import UsageError
 DIVE_KEY_ALIASES = {"toggle-unchanged-files": "toggle-unmodified-files"}
 
 #: dive keybinding keys that divepy accepts but has no action for (the value is still checked).
-IGNORED_KEYS = frozenset({"toggle-wrap-tree", "extract-file"})
+IGNORED_KEYS = frozenset({"toggle-wrap-tree"})
 
 _TOKENS = {
     "pgup": "pageup",

@@ -18,6 +18,7 @@ from textual.dom import DOMNode
 from dive_py.ui.app import DiveApp
 from dive_py.ui.details import InefficientTable
 from dive_py.ui.file_tree_view import FileTreeView
+from dive_py.ui.file_viewer import FileViewerScreen
 from dive_py.ui.help_screen import HelpScreen
 from dive_py.ui.layers_table import LayersTable
 from dive_py.ui.main_screen import FilterInput, MainScreen
@@ -30,6 +31,7 @@ KEYED_CLASSES: tuple[type[DOMNode], ...] = (
     InefficientTable,
     FilterInput,
     HelpScreen,
+    FileViewerScreen,
 )
 """The app, screens and panes whose ``BINDINGS`` make up the explorer's keys."""
 

@@ -338,6 +338,39 @@ class MainScreen(Screen[None]):
     def on_resize(self) -> None:
         self.call_after_refresh(self._update_titles)
 
+    # -- a file's contents -----------------------------------------------------------------
+    @on(FileTreeView.PathAction)
+    def _path_action(self, event: FileTreeView.PathAction) -> None:
+        index = self.shown[0] if self.shown is not None else self.layers_table.layer_index
+        if event.extract:
+            self._extract(index, event.path)
+        else:
+            from dive_py.ui.file_viewer import FileViewerScreen
+
+            self.app.push_screen(FileViewerScreen(self.analysis, index, event.path))
+
+    @work(thread=True, group="extract")
+    def _extract(self, index: int, path: str) -> None:
+        import os
+
+        from dive_py.domain.extract import extract
+        from dive_py.domain.file_content import ContentReader
+        from dive_py.errors import DivepyError
+
+        target = os.getcwd()
+        try:
+            report = extract(ContentReader(self.analysis), index, path, target)
+        except DivepyError as exc:
+            self.app.call_from_thread(self.notify, exc.one_line(), severity="error", timeout=8)
+            return
+        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+        self.app.call_from_thread(
+            self.notify,
+            f"extracted {escape_text(path)} (layer {index}) into {escape_text(target)}: "
+            f"{len(report.written)} entries{skipped}",
+            timeout=8,
+        )
+
     # -- inefficient files -----------------------------------------------------------------
     @on(InefficientTable.PathChosen)
     def _jump(self, event: InefficientTable.PathChosen) -> None:
