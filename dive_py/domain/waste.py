@@ -395,3 +395,56 @@ def _hint(name: str, group: WasteExplanation) -> str:
         f"{group.path} written by {_step(writer)} is overwritten by {_step(hider)}: write only "
         f"the final version ({saves})"
     )
+
+
+def path_touches(analysis: Analysis, path: str) -> list[LayerTouch]:
+    """What each layer did to ``path`` (``"/usr/bin/x"``): wrote, rewrote, deleted; bottom to top.
+
+    A whiteout of the path or of a directory above it counts as a deletion.
+    """
+    target = path.strip("/")
+    image = analysis.image
+    matched = match_steps(image.history, analysis.dockerfile) if analysis.dockerfile else {}
+    by_layer = {
+        step.layer_index: matched[position]
+        for position, step in enumerate(image.history)
+        if step.layer_index is not None and position in matched
+    }
+    out: list[LayerTouch] = []
+    for layer in image.layers:
+        contents = layer.contents
+        if target in contents.entries:
+            present = bool(out) and out[-1].action != "deleted"
+            action = "rewrote" if present else "wrote"
+        elif (
+            out
+            and out[-1].action != "deleted"
+            and any(
+                target == gone or target.startswith(gone + "/")
+                for gone in (deleted_path(w.path) for w in contents.whiteouts)
+            )
+        ):
+            action = "deleted"
+        else:
+            continue
+        out.append(LayerTouch(layer.index, action, layer.command, by_layer.get(layer.index)))
+    return out
+
+
+def explanation_for(explanations: Sequence[WasteExplanation], path: str) -> WasteExplanation | None:
+    """The explanation covering ``path`` (the same path, or a directory above it), or None."""
+    for item in explanations:
+        if path == item.path or path.startswith(item.path.rstrip("/") + "/"):
+            return item
+    return None
+
+
+def detail_line(analysis: Analysis, explanations: Sequence[WasteExplanation], path: str) -> str:
+    """One line for the explorer's inefficient-files pane: what each layer did to ``path``,
+    then the pattern and hint of the explanation covering it, if any."""
+    touches = path_touches(analysis, path)
+    steps = ", ".join(f"layer {t.index} {t.action}" for t in touches) or "no layer names it"
+    item = explanation_for(explanations, path)
+    if item is None:
+        return f"{path}: {steps}"
+    return f"{path}: {steps} · {item.pattern}: {item.hint}"

@@ -20,6 +20,7 @@ from dive_py.domain.analysis import Analysis
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.compare import CompareMode
 from dive_py.domain.file_tree import BuildCancelled, FileNode
+from dive_py.domain.waste import WasteExplanation
 from dive_py.explorer_config import ExplorerConfig
 from dive_py.ui.details import InefficientTable, image_summary, layer_details
 from dive_py.ui.file_tree_view import FileTreeView
@@ -100,6 +101,7 @@ class MainScreen(Screen[None]):
         self._wanted: tuple[int, CompareMode] | None = None
         """The tree the user waits for (a tree worker is on it)."""
         self._titles: tuple[str, str, str] | None = None
+        self._explanations: list[WasteExplanation] = []
 
     # -- widgets ---------------------------------------------------------------------------
     @property
@@ -129,6 +131,7 @@ class MainScreen(Screen[None]):
                             image_summary(self.analysis, self.image_name), id="image-summary"
                         )
                     yield InefficientTable(self.analysis, id="inefficient")
+                    yield Static("", id="waste-detail", markup=False)
             with Vertical(id="tree-pane", classes="pane") as right:
                 right.styles.width = f"{round(width * 1000)}fr"
                 yield Static(ATTR_HEADER, id="tree-header")
@@ -153,6 +156,7 @@ class MainScreen(Screen[None]):
         self._update_titles()
         self._show_layer_details(0)
         self.load_tree(0, self.mode)
+        self._waste_explanations()
 
     # -- layer selection -------------------------------------------------------------------
     def _show_layer_details(self, index: int) -> None:
@@ -372,6 +376,29 @@ class MainScreen(Screen[None]):
         )
 
     # -- inefficient files -----------------------------------------------------------------
+    @work(thread=True, group="waste")
+    def _waste_explanations(self) -> None:
+        from dive_py.domain.waste import explain_waste
+
+        explanations = explain_waste(self.analysis, self.analysis.dockerfile)
+        self.app.call_from_thread(self._waste_ready, explanations)
+
+    def _waste_ready(self, explanations: list[WasteExplanation]) -> None:
+        self._explanations = explanations
+        table = self.query_one(InefficientTable)
+        self.watch(table, "cursor_row", self._show_waste_detail)
+
+    def _show_waste_detail(self, row: int) -> None:
+        from dive_py.domain.waste import detail_line
+
+        inefficient = self.analysis.efficiency.inefficient
+        text = ""
+        if 0 <= row < len(inefficient):
+            text = escape_text(
+                detail_line(self.analysis, self._explanations, inefficient[row].path)
+            )
+        self.query_one("#waste-detail", Static).update(text)
+
     @on(InefficientTable.PathChosen)
     def _jump(self, event: InefficientTable.PathChosen) -> None:
         self.jump_to(event.path)

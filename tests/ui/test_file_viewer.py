@@ -149,3 +149,16 @@ def test_kinds_and_hex_dump() -> None:
     assert file_kind(b"\x1f\x8b\x08") == "gzip archive"
     assert file_kind(_png(1, 1)) == "PNG image"
     assert hex_dump(b"AB\x00") == f"00000000: {'4142 00':<39}  AB."
+
+
+async def test_the_inefficient_pane_explains_the_highlighted_path(demo: Analysis) -> None:
+    from dive_py.ui.details import InefficientTable
+
+    app = make_app(demo)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        app.screen.query_one(InefficientTable).focus()
+        await settle(pilot)
+        detail = str(app.screen.query_one("#waste-detail", Static).render())
+        assert detail.startswith("/usr/local/bin/pip: layer 0 wrote, layer 3 rewrote")
+        assert "overwritten:" in detail and "saves 230 bytes" in detail
