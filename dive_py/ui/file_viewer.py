@@ -36,10 +36,14 @@ from textual.worker import get_current_worker
 from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.byte_size import format_bytes
+from dive_py.domain.compare import CompareMode
+from dive_py.domain.compression import Compression
 from dive_py.domain.file_content import (
     VIEW_LIMIT,
+    CancelCheck,
     ContentCancelled,
     ContentError,
+    ContentProgress,
     ContentReader,
     FileContent,
     FileVersion,
@@ -172,8 +176,8 @@ class TextLines(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {"text-lines--gutter"}
 
-    def __init__(self, text: str, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, text: str, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
         self.text = text
         self.lines = text.split("\n")
         if self.lines and self.lines[-1] == "":
@@ -199,6 +203,10 @@ class TextLines(ScrollView, can_focus=True):
             ]
         )
         return strip.extend_cell_length(width, style)
+
+
+class _NotSeekable(Exception):
+    """A version needs more than a seek to read (the worker reads it instead)."""
 
 
 class FileViewerScreen(ModalScreen[None]):
@@ -254,7 +262,73 @@ class FileViewerScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#viewer").border_title = f"/{escape_text(self.path)}"
-        self.load()
+        if not self._read_at_once():
+            self.load()
+
+    def _read_at_once(self) -> bool:
+        """Read on the event loop when it costs only seeks (the trees it needs are built and
+        every version read lies in an uncompressed layer blob on disk): no thread hop before
+        the first paint. False: the worker reads."""
+        analysis = self.analysis
+        last = len(analysis.image.layers) - 1
+        if (
+            analysis.cached_tree(self.index, CompareMode.LAYER) is None
+            or analysis.cached_tree(last, CompareMode.LAYER) is None
+        ):
+            return False
+        try:
+            version = locate_version(analysis, self.index, self.path)
+            if not self._seekable(version):
+                return False
+            if version.layer > 0:
+                states = [version.layer - 1, last]
+                if any(analysis.cached_tree(i, CompareMode.LAYER) is None for i in states):
+                    return False
+            content, below, note = self._read_versions(version, None, None, seek_only=True)
+        except (ContentError, _NotSeekable):
+            return False
+        self._loaded(content, below, note)
+        return True
+
+    def _seekable(self, version: FileVersion) -> bool:
+        contents = self.analysis.image.layers[version.layer].contents
+        return (
+            version.data is not None
+            and contents.blob is not None
+            and contents.compression is Compression.NONE
+            and version.data.path in contents.data_offsets
+        )
+
+    def _read_versions(
+        self,
+        version: FileVersion,
+        cancel: CancelCheck | None,
+        progress: ContentProgress | None,
+        *,
+        seek_only: bool = False,
+    ) -> tuple[FileContent, FileContent | None, str | None]:
+        """Read ``version`` and, when the layers below hold another version of it, either
+        describe a metadata-only change or read that version too (for the diff).
+
+        Raises:
+            ContentError, ContentCancelled: as :meth:`ContentReader.read`.
+            _NotSeekable: ``seek_only`` and the version below needs more than a seek.
+        """
+        content = self.reader.read(version, VIEW_LIMIT, cancel=cancel, progress=progress)
+        below = None
+        note = None
+        if version.layer > 0 and version.data is not None:
+            try:
+                lower = locate_version(self.analysis, version.layer - 1, version.resolved)
+            except ContentError:
+                lower = None
+            if lower is not None and lower.data is not None:
+                note = describe_change(lower, version)
+                if note is None:
+                    if seek_only and not self._seekable(lower):
+                        raise _NotSeekable
+                    below = self.reader.read(lower, VIEW_LIMIT, cancel=cancel)
+        return content, below, note
 
     @work(thread=True, exclusive=True, group="file-viewer")
     def load(self) -> None:
@@ -274,18 +348,7 @@ class FileViewerScreen(ModalScreen[None]):
 
         try:
             version = locate_version(self.analysis, self.index, self.path)
-            content = self.reader.read(version, VIEW_LIMIT, cancel=cancel, progress=progress)
-            below = None
-            note = None
-            if version.layer > 0 and version.data is not None:
-                try:
-                    lower = locate_version(self.analysis, version.layer - 1, version.resolved)
-                except ContentError:
-                    lower = None
-                if lower is not None and lower.data is not None:
-                    note = describe_change(lower, version)
-                    if note is None:
-                        below = self.reader.read(lower, VIEW_LIMIT, cancel=cancel)
+            content, below, note = self._read_versions(version, cancel, progress)
         except ContentCancelled:
             return
         except ContentError as exc:
@@ -333,7 +396,7 @@ class FileViewerScreen(ModalScreen[None]):
             language = _LANGUAGES.get(_extension(content.version.resolved))
             if not _TREE_SITTER and len(content.data) <= HIGHLIGHT_LIMIT:
                 lexer = Syntax.guess_lexer(content.version.resolved, text)
-                syntax = Static(Syntax(text, lexer, line_numbers=True), id="viewer-syntax")
+                syntax = Static(Syntax(text, lexer, line_numbers=True), classes="viewer-syntax")
                 body.mount(VerticalScroll(syntax, can_focus=True))
             else:
                 body.mount(self._text_area(text, language))
@@ -341,17 +404,17 @@ class FileViewerScreen(ModalScreen[None]):
             note = "" if len(content.data) <= HEX_LIMIT else f"\n(first {format_bytes(HEX_LIMIT)})"
             body.mount(self._text_area(hex_dump(content.data) + note, None))
         else:
-            body.mount(VerticalScroll(Static(Text(facts(kind, content)), id="viewer-facts")))
+            body.mount(VerticalScroll(Static(Text(facts(kind, content)), classes="viewer-facts")))
 
     @staticmethod
     def _text_area(text: str, language: str | None) -> Widget:
         if language is not None and _TREE_SITTER and len(text) <= HIGHLIGHT_LIMIT:
             area = TextArea(
-                text, read_only=True, soft_wrap=False, show_line_numbers=True, id="viewer-text"
+                text, read_only=True, soft_wrap=False, show_line_numbers=True, classes="viewer-text"
             )
             area.language = language
             return area
-        return TextLines(text, id="viewer-text")
+        return TextLines(text, classes="viewer-text")
 
     def action_toggle_diff(self) -> None:
         if self.below is None:
