@@ -17,6 +17,7 @@ or when the explorer has the analysis).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -261,6 +262,12 @@ def check_arguments(args: argparse.Namespace) -> None:
     ):
         if value is not None and not value.strip():
             raise UsageError(f"{flag} needs a file name, got an empty value", "see 'divepy --help'")
+    dockerfile = getattr(args, "dockerfile", None)
+    if dockerfile is not None and not os.path.isfile(dockerfile):
+        raise UsageError(
+            f"--dockerfile {dockerfile}: no such file",
+            "name the Dockerfile the image was built from",
+        )
     if args.source is not None:
         from dive_py.domain.sources import canonical_source
 
@@ -335,6 +342,7 @@ def load_analysis(
     with collector_paused(freeze=True):
         loaded = _load(args, env, progress, engine)
     dockerfile = getattr(args, "dockerfile", None)
+    loaded.analysis.dockerfile = ()  # (a cached analysis keeps no earlier run's Dockerfile)
     if dockerfile:
         from dive_py.domain.dockerfile_steps import read_dockerfile
 

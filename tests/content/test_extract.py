@@ -14,6 +14,7 @@ from dive_py.domain.file_content import ContentReader
 from dive_py.domain.sources import open_image
 from dive_py.errors import OutputError
 from tests.hostile.helpers import archive_file, assert_clean_failure, run_cli
+from tests.hostile.test_entries import _NASTY
 from tests.image_builder import E, ImageSpec, d, f, hard, sym, wh
 
 SPEC = ImageSpec(
@@ -106,6 +107,15 @@ HOSTILE = [
     [sym("esc/out2", "/"), f("esc/out2/tmp/pwned", "y")],
     # a hardlink to an outside path
     [hard("esc/hl", "../../../../etc/passwd"), hard("esc/hl2", "/etc/shadow")],
+    # tests/hostile/test_entries.py's cases: control characters and non-UTF-8 bytes in names,
+    # symlink loops, hardlinks to a directory or to themselves, a file replaced by a directory,
+    # device nodes and FIFOs, a 4096-character path
+    [d("names"), *(f(f"names/{name}", "n") for name in _NASTY)],
+    [sym("self", "self"), sym("a", "b"), sym("b", "a"), d("dir"), sym("dir/up", "..")],
+    [d("hd"), hard("hdir", "hd"), hard("me", "me")],
+    [d("p"), f("p/child", "cc")],
+    [f("p", "file-again"), E("dev/null", "char", mode=0o666), E("fifo", "fifo", mode=0o644)],
+    [f("/".join(["x" * 200] * 20), "long")],
 ]
 
 
@@ -118,7 +128,7 @@ def test_the_hostile_entries_stay_inside_dir(tmp_path: Path, layout: str) -> Non
     out.mkdir(parents=True)
     before = outside(tmp_path, out)
     for index in range(len(HOSTILE)):
-        for path in ("/", "esc", "esc/out", "esc/out2", "esc/hl"):
+        for path in ("/", "esc", "esc/out", "esc/out2", "esc/hl", "a", "dir/up", "hdir", "p"):
             target = out / f"{index}-{path.replace('/', '_')}"
             try:
                 extract(reader, index, path, str(target), force=True)

@@ -151,3 +151,26 @@ def test_json_carries_the_explanations() -> None:
     assert item["path"] == "/data/model.bin" and item["pattern"] == "overwritten"
     assert item["reclaimableBytes"] == 800 and "saves 800 bytes" in item["hint"]
     assert [layer["index"] for layer in item["layers"]] == [1, 2]
+
+
+def test_ci_report_top_savings_with_dockerfile_lines(tmp_path: Path) -> None:
+    from tests.hostile.helpers import archive_file, assert_clean_failure, run_cli
+
+    wasteful, steps, _, _ = CASES["deleted-later"]
+    spec = ImageSpec(
+        layers=[BASE, *wasteful], history=[Step("/bin/sh -c #(nop) ADD file:b in /"), *steps]
+    )
+    image = archive_file(tmp_path, spec)
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("FROM scratch\nRUN wget build.tar\nRUN rm /tmp/build.tar\n")
+    args = ("--ci", "--source", "docker-archive", "--no-cache", str(image))
+    result = run_cli(tmp_path, *args, "--dockerfile", str(dockerfile))
+    assert result.returncode == 1, result.stderr  # the wasted bytes fail a default rule
+    report = result.stdout
+    assert "Top savings:" in report
+    assert (
+        f"/tmp/build.tar [deleted-later]: /tmp/build.tar is written by {dockerfile}:2 (RUN)"
+        in report
+    )
+    missing = run_cli(tmp_path, *args, "--dockerfile", str(tmp_path / "nope"))
+    assert_clean_failure(missing, tmp_path, 2, "--dockerfile", "no such file")
