@@ -48,7 +48,7 @@ from dive_py.errors import UsageError
 DIVE_KEY_ALIASES = {"toggle-unchanged-files": "toggle-unmodified-files"}
 
 #: dive keybinding keys that divepy accepts but has no action for (the value is still checked).
-IGNORED_KEYS = frozenset({"extract-file"})
+IGNORED_KEYS: frozenset[str] = frozenset()
 
 _TOKENS = {
     "pgup": "pageup",

@@ -27,7 +27,10 @@ SCENARIOS: dict[str, list[str]] = {
     "aggregated.svg": ["down", "down", "down", "down", "ctrl+a"],
     "filter.svg": ["down", "down", "down", "slash", *"py$"],
     "help.svg": ["question_mark"],
+    "viewer.svg": ["end", "tab", "select:/app/app.py", "enter"],
+    "waste.svg": ["tab", "tab"],
 }
+"""A key ``select:PATH`` moves the tree's cursor to PATH (as a jump from the inefficient files does)."""
 
 #: file name -> (terminal size, keys) for the scenarios at another size
 SIZED: dict[str, tuple[tuple[int, int], list[str]]] = {
@@ -58,7 +61,12 @@ async def _shoot(  # type: ignore[no-untyped-def]
             app.screen.jump_to(jump)  # type: ignore[attr-defined]
             await _settle(pilot)
         for key in keys:
-            await pilot.press(key)
+            if key.startswith("select:"):
+                from dive_py.ui.file_tree_view import FileTreeView
+
+                app.screen.query_one(FileTreeView).select_path(key.removeprefix("select:"))
+            else:
+                await pilot.press(key)
             await _settle(pilot)
         app.save_screenshot(filename=name, path=str(out))
 

@@ -12,6 +12,8 @@ their way::
     Inefficient Files:
     Count  Wasted Space  File Path
         3        2.5 kB  /data/f1
+    Top savings:
+          1.5 kB  /data/f1 [overwritten]: /data/f1 written by layer 1 (…) is overwritten by …
     Results:
       SKIP: highestReclaimableBytes: rule disabled [default]
       FAIL: highestUserWastedPercent: too many bytes wasted, relative to the user bytes added: ...
@@ -41,6 +43,8 @@ from dive_py.domain.byte_size import format_bytes
 
 FILE_ROWS = 10
 """Inefficient files listed by default; ``--ci-all-files`` lists all."""
+SAVINGS_ROWS = 5
+"""Waste explanations listed under "Top savings" (the largest savings)."""
 
 _BOLD = "\x1b[1m"
 _RESET = "\x1b[0m"
@@ -112,6 +116,13 @@ def render_report(
             rest = sum(item.wasted_bytes for item in inefficient[len(shown) :])
             lines.append(
                 f"{ellipsis} {hidden} more ({format_bytes(rest)}; --ci-all-files lists them all)"
+            )
+    if result.savings:
+        lines.append(bold("Top savings:"))
+        for saving in result.savings[:SAVINGS_ROWS]:
+            lines.append(
+                f"{format_bytes(saving.reclaimable_bytes):>12}  {escape_text(saving.path)} "
+                f"[{saving.pattern}]: {escape_text(saving.hint)}"
             )
     lines.append(bold("Results:"))
     for outcome in result.outcomes:

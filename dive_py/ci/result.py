@@ -14,6 +14,7 @@ from dive_py.ci.rules import Rules
 
 if TYPE_CHECKING:
     from dive_py.domain.analysis import Analysis
+    from dive_py.domain.waste import WasteExplanation
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class CiResult:
         passed: how many rules passed.
         failed: how many rules failed.
         skipped: how many rules were disabled.
+        savings: the waste explanations, largest saving first (:mod:`dive_py.domain.waste`).
     """
 
     analysis: Analysis
@@ -36,6 +38,7 @@ class CiResult:
     passed: int
     failed: int
     skipped: int
+    savings: tuple[WasteExplanation, ...] = ()
 
     @property
     def total(self) -> int:
@@ -48,8 +51,11 @@ class CiResult:
         return Status.FAIL if self.failed else Status.PASS
 
 
-def compute_result(analysis: Analysis, rules: Rules) -> CiResult:
-    """Check every rule of ``rules`` against ``analysis``'s figures and count the outcomes."""
+def compute_result(
+    analysis: Analysis, rules: Rules, savings: tuple[WasteExplanation, ...] = ()
+) -> CiResult:
+    """Check every rule of ``rules`` against ``analysis``'s figures and count the outcomes;
+    ``savings`` (the waste explanations) are carried for the report."""
     outcomes = tuple(evaluate(rules, analysis.efficiency))
     counts = dict.fromkeys(Status, 0)
     for outcome in outcomes:
@@ -61,4 +67,5 @@ def compute_result(analysis: Analysis, rules: Rules) -> CiResult:
         passed=counts[Status.PASS],
         failed=counts[Status.FAIL],
         skipped=counts[Status.SKIP],
+        savings=savings,
     )

@@ -64,7 +64,9 @@ def run_ci(
     Raises:
         OutputError: the JUnit file could not be written (after the report was printed).
     """
-    result = compute_result(analysis, rules)
+    from dive_py.domain.waste import explain_waste
+
+    result = compute_result(analysis, rules, tuple(explain_waste(analysis, analysis.dockerfile)))
     text = render_report(
         result,
         all_files=options.all_files,

@@ -329,6 +329,10 @@ def run_build(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stder
     from dive_py.domain.sources.docker_engine import DockerEngineSource
 
     engine = DockerEngineSource(pull=False, env=env)
+    if not args.dockerfile:  # waste hints name the Dockerfile's lines
+        args.dockerfile = request.dockerfile or os.path.join(request.context, "Dockerfile")
+        if not os.path.isfile(args.dockerfile):
+            args.dockerfile = None
     cache_log = BuildCacheLog()
     args.image = build_image(request, engine, stderr, cache_log)
     args.build_cache = cache_log.cached  # which steps came from the layer cache

@@ -17,6 +17,7 @@ or when the explorer has the analysis).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -179,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-cache", action="store_true", help="do not use the analysis cache")
     parser.add_argument(
+        "--dockerfile",
+        metavar="PATH",
+        default=None,
+        help="the Dockerfile the image was built from: waste hints name its file and line",
+    )
+    parser.add_argument(
         "-i",
         "--ignore-errors",
         action="store_true",
@@ -264,6 +271,12 @@ def check_arguments(args: argparse.Namespace) -> None:
     ):
         if value is not None and not value.strip():
             raise UsageError(f"{flag} needs a file name, got an empty value", "see 'divepy --help'")
+    dockerfile = getattr(args, "dockerfile", None)
+    if dockerfile is not None and not os.path.isfile(dockerfile):
+        raise UsageError(
+            f"--dockerfile {dockerfile}: no such file",
+            "name the Dockerfile the image was built from",
+        )
     if args.source is not None:
         from dive_py.domain.sources import canonical_source
 
@@ -345,7 +358,7 @@ def load_analysis(
             args.image, args.source or env.get("DIVE_SOURCE") or "docker"
         )
         if name == "container":
-            return _load_container(args, reference, env, progress)
+            return _with_dockerfile(_load_container(args, reference, env, progress), args)
         # a container's name given as an image is refused by the engine source before any
         # pull, with the container:// hint (DockerEngineSource._refuse_container)
         loaded = _load(args, env, progress, engine)
@@ -360,7 +373,19 @@ def load_analysis(
             build_cache = getattr(args, "build_cache", None)
             if build_cache is not None:
                 apply_build_cache(loaded.analysis.image.history, build_cache)
-        return loaded
+        return _with_dockerfile(loaded, args)
+
+
+def _with_dockerfile(loaded: LoadedAnalysis, args: argparse.Namespace) -> LoadedAnalysis:
+    """Attach the Dockerfile ``--dockerfile`` (or ``divepy build``) names: waste hints name
+    its lines."""
+    dockerfile = getattr(args, "dockerfile", None)
+    loaded.analysis.dockerfile = ()  # (a cached analysis keeps no earlier run's Dockerfile)
+    if dockerfile:
+        from dive_py.domain.dockerfile_steps import read_dockerfile
+
+        loaded.analysis.dockerfile = tuple(read_dockerfile(dockerfile))
+    return loaded
 
 
 def _load_container(

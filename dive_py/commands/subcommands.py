@@ -68,6 +68,20 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
         "run_cache",
     ),
     Subcommand(
+        "extract",
+        "extract IMAGE PATH [--layer N] [-o DIR] [--force] [--preserve]",
+        "write a file or directory as it is at a layer into a directory, safely",
+        "dive_py.commands.extract",
+        "run_extract",
+    ),
+    Subcommand(
+        "ls",
+        "ls IMAGE [--layer N] [--aggregated] [--json]",
+        "list a layer's entries (or the image at that layer) like 'tar -tv', with change markers",
+        "dive_py.commands.ls",
+        "run_ls",
+    ),
+    Subcommand(
         "version",
         "version",
         "print the version (as --version does)",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from dive_py.domain.collector_pause import collector_paused
 from dive_py.domain.compare import CompareMode, compared_from_states
 from dive_py.domain.container_layer import Container
+from dive_py.domain.dockerfile_steps import DockerfileInstruction
 from dive_py.domain.efficiency import Efficiency, measure_efficiency
 from dive_py.domain.file_tree import FileNode, FileTree, StackedStates
 from dive_py.domain.image import Image
@@ -50,12 +51,16 @@ class Analysis:
         container: the container whose read/write layer is the image's top layer, or None.
         sharing: the layers this image shares with other images of the engine, or None when
             the source knows no other images (archives, OCI layouts).
+        efficiency: the image-wide :class:`~dive_py.domain.efficiency.Efficiency` figures.
+        dockerfile: the final stage's instructions of the Dockerfile the image was built from,
+            when known (``divepy build``, ``--dockerfile``): waste hints name its lines.
     """
 
     image: Image
     efficiency: Efficiency
     container: Container | None = None
     sharing: LayerSharing | None = None
+    dockerfile: tuple[DockerfileInstruction, ...] = ()
     _trees: OrderedDict[tuple[int, CompareMode], FileTree] = field(default_factory=OrderedDict)
     _states: StackedStates | None = None
     _favoured: CompareMode | None = None

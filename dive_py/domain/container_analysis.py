@@ -59,3 +59,25 @@ def with_container(analysis: Analysis, info: ContainerInfo, layer: ContainerLaye
         container=Container(info, layer, index),
         sharing=analysis.sharing,
     )
+
+
+def image_part(analysis: Analysis) -> Analysis:
+    """Return the analysis of the image alone: ``analysis`` without a container's layer.
+
+    ``analysis`` itself when it has no container. The result shares the image's layers and
+    figures; its stacked states are built anew when something asks for them.
+    """
+    container = analysis.container
+    if container is None:
+        return analysis
+    index = container.layer_index
+    image = dataclasses.replace(
+        analysis.image,
+        layers=analysis.image.layers[:index],
+        history=[
+            step
+            for step in analysis.image.history
+            if step.layer_index is None or step.layer_index < index
+        ],
+    )
+    return Analysis(image=image, efficiency=analysis.efficiency, sharing=analysis.sharing)

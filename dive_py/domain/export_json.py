@@ -7,7 +7,10 @@ divepy adds, under new keys only: ``image.userSizeBytes``, ``image.userWastedPer
 without user bytes), ``image.reclaimableBytes``, ``image.id``, ``image.name``,
 ``image.platform``, ``image.warnings``, per layer ``readableCommand`` (the step as the
 explorer shows it; ``command`` is dive's exact string), ``digest``, ``createdAt``,
-``opaqueDirectories``, ``compressedSizeBytes`` and ``mediaType`` (the blob's stored size
+``opaqueDirectories``, per ``fileList`` record ``change`` (and ``removes`` for a whiteout,
+``opaque`` for an opaque directory: see :mod:`dive_py.domain.layer_changes`),
+``image.wasteExplanations[]`` (``path``, ``layers[]``, ``pattern``, ``hint``,
+``reclaimableBytes``, ``files``: :mod:`dive_py.domain.waste`), ``compressedSizeBytes`` and ``mediaType`` (the blob's stored size
 in bytes and media type, null when the source does not know them: the registry source knows
 them), ``image.compressedSizeBytes`` (what a pull downloads; null unless every layer's is
 known), and a top-level ``history[]`` with every step (``createdBy``,
@@ -44,20 +47,30 @@ from dive_py.domain.efficiency import InefficientPath
 from dive_py.domain.entry import TYPEFLAG_OF_TYPE, EntryType, FileEntry
 from dive_py.domain.history import HistoryStep
 from dive_py.domain.image import Layer
+from dive_py.domain.layer_changes import PathChange, layer_changes
 from dive_py.domain.layer_tar import LayerContents
+from dive_py.domain.waste import explain_waste
 
 _escape = json.encoder.encode_basestring_ascii  # C-accelerated; the escaping json.dumps uses
 
 
-def _file_record_lines(entries: list[FileEntry]) -> Iterator[str]:
-    """Yield one JSON object per entry (dive's ``fileList`` record), keys in dive's order.
+def _file_record_lines(entries: list[FileEntry], changes: list[PathChange]) -> Iterator[str]:
+    """Yield one JSON object per entry (dive's ``fileList`` record), keys in dive's order, then
+    divepy's ``change`` (``added`` | ``modified`` | ``removed`` | ``unmodified``, as the
+    explorer's tree marks the path in that layer), ``removes`` (a whiteout: the path it
+    removes) and ``opaque`` (true for a directory the layer marked opaque).
 
     Written with f-strings around the C escaper rather than ``json.dumps`` per record: a
     200,000-entry image spent most of its ``--json`` time in the encoder's per-call overhead.
     """
     modes: dict[tuple[EntryType, int], int] = {}
     directory = EntryType.DIR
-    for entry in entries:
+    for entry, change in zip(entries, changes, strict=True):
+        extra = f'"change": "{change.change.config_name}"'
+        if change.whiteout:
+            extra += f', "removes": {_escape(change.path)}'
+        if change.opaque:
+            extra += ', "opaque": true'
         key = (entry.type, entry.mode)
         mode = modes.get(key)
         if mode is None:
@@ -66,7 +79,7 @@ def _file_record_lines(entries: list[FileEntry]) -> Iterator[str]:
             f'{{"path": {_escape(entry.path)}, "typeFlag": {TYPEFLAG_OF_TYPE[entry.type]}, '
             f'"linkName": {_escape(entry.linkname)}, "size": {entry.size}, '
             f'"fileMode": {mode}, "uid": {entry.uid}, "gid": {entry.gid}, '
-            f'"isDir": {"true" if entry.type is directory else "false"}}}'
+            f'"isDir": {"true" if entry.type is directory else "false"}, {extra}}}'
         )
 
 
@@ -149,6 +162,25 @@ def _document(analysis: Analysis, placeholder: str) -> dict[str, Any]:
             "platform": image.platform,
             "warnings": list(image.warnings),
             "compressedSizeBytes": image.compressed_size_bytes,
+            "wasteExplanations": [
+                {
+                    "path": item.path,
+                    "layers": [
+                        {
+                            "index": touch.index,
+                            "action": touch.action,
+                            "command": touch.command,
+                            "dockerfile": touch.dockerfile.where if touch.dockerfile else None,
+                        }
+                        for touch in item.layers
+                    ],
+                    "pattern": item.pattern,
+                    "hint": item.hint,
+                    "reclaimableBytes": item.reclaimable_bytes,
+                    "files": item.files,
+                }
+                for item in explain_waste(analysis, analysis.dockerfile)
+            ],
         },
         "history": [_history_record(step) for step in _image_steps(analysis)],
     }
@@ -216,9 +248,11 @@ def render_json(analysis: Analysis) -> str:
     placeholder = f"divepy-records-{uuid.uuid4().hex}"  # no file name can collide with it
     text = json.dumps(_document(analysis, placeholder), indent=2, ensure_ascii=True)
     parts = text.split(f'"{placeholder}"')
-    record_lists = [
-        _file_record_lines(layer_file_list(layer.contents)) for layer in _image_layers(analysis)
-    ]
+    record_lists = []
+    for layer in _image_layers(analysis):
+        entries = layer_file_list(layer.contents)
+        changes = layer_changes(analysis, layer.index, entries)
+        record_lists.append(_file_record_lines(entries, changes))
     record_lists.append(_reference_lines(analysis.efficiency.inefficient))
     if len(parts) != len(record_lists) + 1:
         raise AssertionError("export skeleton lost a placeholder")  # pragma: no cover

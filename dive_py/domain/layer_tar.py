@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import xxhash
 
+from dive_py.domain.blob_location import BlobLocation
 from dive_py.domain.compression import (
     HEAD_BYTES,
     Compression,
@@ -78,6 +79,15 @@ class LayerContents:
             order of their second member). The last member wins, as when a tar is extracted;
             ``docker load`` refuses such a layer ("duplicates of file paths not supported",
             checked on Docker 20.10), but some builders write them.
+            them, as real directory entries (``explicit`` False; mode and owner of the lower
+            layer's directory where there is one). Filled in by the efficiency pass, which
+            knows the layers below.
+        data_offsets: path -> where that path's bytes start in the uncompressed layer tar
+            (regular files whose last entry stores its bytes whole; not sparse files), so a
+            file's content can be read again without scanning the layer.
+        blob: where the layer blob lies on disk, for sources that read files (archive, OCI
+            layout); None when the bytes were streamed (the engine) or the archive as a
+            whole is compressed.
     """
 
     entries: dict[str, FileEntry] = field(default_factory=dict)
@@ -90,6 +100,8 @@ class LayerContents:
     escaped_paths: list[str] = field(default_factory=list)
     implicit_dirs: dict[str, FileEntry] = field(default_factory=dict)
     duplicate_paths: list[str] = field(default_factory=list)
+    data_offsets: dict[str, int] = field(default_factory=dict)
+    blob: BlobLocation | None = None
 
 
 class _HashingReader:
@@ -266,6 +278,8 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
                 if not stored:
                     digest = EMPTY_DIGEST
                 else:
+                    if stored == member.size:
+                        contents.data_offsets[path] = reader.position
                     hasher = xxh64()
                     reader.feed_data(hasher.update)
                     digest = hasher.intdigest()

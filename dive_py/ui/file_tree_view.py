@@ -113,6 +113,20 @@ Colours follow the theme: added = success, modified = warning, removed = error.
             tooltip="Show or hide modified files (~); dive's ctrl+m arrives as Enter",
         ),
         Binding(
+            "enter",
+            "view_file",
+            "View",
+            id="view-file",
+            tooltip="Open this layer's version of the file",
+        ),
+        Binding(
+            "ctrl+e",
+            "extract_file",
+            "Extract",
+            id="extract-file",
+            tooltip="Write this path as it is at this layer into the current directory",
+        ),
+        Binding(
             "ctrl+u",
             "toggle_diff('unmodified')",
             "Unmodified",
@@ -173,6 +187,14 @@ Colours follow the theme: added = success, modified = warning, removed = error.
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, FileTreeView.NodeHighlighted)
+
+    class PathAction(Message):
+        """Enter on a file (``extract`` False: view it) or ctrl+e on any path (extract it)."""
+
+        def __init__(self, path: str, extract: bool) -> None:
+            super().__init__()
+            self.path = path
+            self.extract = extract
 
     class SettingsChanged(Message):
         """Sort, hidden types, attributes or the filter changed (the pane title follows)."""
@@ -528,6 +550,17 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         """Collapse or expand the directory under the cursor."""
         if self.model.toggle(self.cursor_line):
             self._rows_changed()
+
+    def action_view_file(self) -> None:
+        path = self.cursor_path
+        # (a directory: nothing; dive's ctrl+m arrives as Enter and must not fold anything)
+        if path is not None and not self.model.is_dir(self.cursor_line):
+            self.post_message(self.PathAction(path, extract=False))
+
+    def action_extract_file(self) -> None:
+        path = self.cursor_path
+        if path is not None:
+            self.post_message(self.PathAction(path, extract=True))
 
     def action_toggle_all(self) -> None:
         """Collapse every directory, or expand every directory if all are collapsed."""

@@ -19,6 +19,7 @@ from dive_py.ui.app import DiveApp
 from dive_py.ui.details import InefficientTable
 from dive_py.ui.details_scroll import DetailsScroll
 from dive_py.ui.file_tree_view import FileTreeView
+from dive_py.ui.file_viewer import FileViewerScreen
 from dive_py.ui.help_screen import HelpScreen
 from dive_py.ui.layers_table import LayersTable
 from dive_py.ui.main_screen import FilterInput, MainScreen
@@ -32,6 +33,7 @@ KEYED_CLASSES: tuple[type[DOMNode], ...] = (
     DetailsScroll,
     FilterInput,
     HelpScreen,
+    FileViewerScreen,
 )
 """The app, screens and panes whose ``BINDINGS`` make up the explorer's keys."""
 

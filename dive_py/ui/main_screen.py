@@ -20,6 +20,7 @@ from dive_py.domain.analysis import Analysis
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.compare import CompareMode
 from dive_py.domain.file_tree import BuildCancelled, FileNode
+from dive_py.domain.waste import WasteExplanation
 from dive_py.explorer_config import ExplorerConfig
 from dive_py.ui.container_details import sharing_details
 from dive_py.ui.details import (
@@ -110,6 +111,7 @@ class MainScreen(Screen[None]):
         """The tree the user waits for (a tree worker is on it)."""
         self._titles: tuple[str, str, str] | None = None
         self._summary_form: tuple[bool, int] | None = None
+        self._explanations: list[WasteExplanation] = []
 
     # -- widgets ---------------------------------------------------------------------------
     @property
@@ -144,6 +146,7 @@ class MainScreen(Screen[None]):
                         )
                         yield summary
                     yield InefficientTable(self.analysis, id="inefficient")
+                    yield Static("", id="waste-detail", markup=False)
             with Vertical(id="tree-pane", classes="pane") as right:
                 right.styles.width = f"{round(width * 1000)}fr"
                 yield Static(ATTR_HEADER, id="tree-header")
@@ -169,6 +172,7 @@ class MainScreen(Screen[None]):
         self._update_titles()
         self._show_layer_details(0)
         self.load_tree(0, self.mode)
+        self._waste_explanations()
 
     # -- layer selection -------------------------------------------------------------------
     def _show_layer_details(self, index: int) -> None:
@@ -389,7 +393,63 @@ class MainScreen(Screen[None]):
             node = view.model.nodes[view.cursor_line]
         self.query_one("#path-line", PathLine).show_path(event.path, node)
 
+    # -- a file's contents -----------------------------------------------------------------
+    @on(FileTreeView.PathAction)
+    def _path_action(self, event: FileTreeView.PathAction) -> None:
+        index = self.shown[0] if self.shown is not None else self.layers_table.layer_index
+        if event.extract:
+            self._extract(index, event.path)
+        else:
+            from dive_py.ui.file_viewer import FileViewerScreen
+
+            self.app.push_screen(FileViewerScreen(self.analysis, index, event.path))
+
+    @work(thread=True, group="extract")
+    def _extract(self, index: int, path: str) -> None:
+        import os
+
+        from dive_py.domain.extract import extract
+        from dive_py.domain.file_content import ContentReader
+        from dive_py.errors import DivepyError
+
+        target = os.getcwd()
+        try:
+            report = extract(ContentReader(self.analysis), index, path, target)
+        except DivepyError as exc:
+            self.app.call_from_thread(self.notify, exc.one_line(), severity="error", timeout=8)
+            return
+        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+        self.app.call_from_thread(
+            self.notify,
+            f"extracted {escape_text(path)} (layer {index}) into {escape_text(target)}: "
+            f"{len(report.written)} entries{skipped}",
+            timeout=8,
+        )
+
     # -- inefficient files -----------------------------------------------------------------
+    @work(thread=True, group="waste")
+    def _waste_explanations(self) -> None:
+        from dive_py.domain.waste import explain_waste
+
+        explanations = explain_waste(self.analysis, self.analysis.dockerfile)
+        self.app.call_from_thread(self._waste_ready, explanations)
+
+    def _waste_ready(self, explanations: list[WasteExplanation]) -> None:
+        self._explanations = explanations
+        table = self.query_one(InefficientTable)
+        self.watch(table, "cursor_row", self._show_waste_detail)
+
+    def _show_waste_detail(self, row: int) -> None:
+        from dive_py.domain.waste import detail_line
+
+        inefficient = self.analysis.efficiency.inefficient
+        text = ""
+        if 0 <= row < len(inefficient):
+            text = escape_text(
+                detail_line(self.analysis, self._explanations, inefficient[row].path)
+            )
+        self.query_one("#waste-detail", Static).update(text)
+
     @on(InefficientTable.PathChosen)
     def _jump(self, event: InefficientTable.PathChosen) -> None:
         self.jump_to(event.path)

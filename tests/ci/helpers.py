@@ -47,8 +47,12 @@ def fake_analysis(
     warnings: list[str] | None = None,
 ) -> Any:
     """An object shaped like an Analysis, enough for the report."""
-    image = SimpleNamespace(reference=reference, source=source, warnings=warnings or [], history=[])
-    return SimpleNamespace(image=image, efficiency=efficiency, container=None, sharing=None)
+    image = SimpleNamespace(
+        reference=reference, source=source, warnings=warnings or [], layers=[], history=[]
+    )
+    return SimpleNamespace(
+        image=image, efficiency=efficiency, container=None, sharing=None, dockerfile=()
+    )
 
 
 def write_archive(tmp_path: Path, spec: ImageSpec, name: str = "image.tar") -> Path:

@@ -49,6 +49,7 @@ def test_records_round_trip_with_every_field() -> None:
             "uid": 0,
             "gid": 0,
             "isDir": False,
+            "change": "added",
         }
     assert layer0["etc/link"]["linkName"] == 'to "x"'
     assert layer0["etc/link"]["fileMode"] == 0o777 | (1 << 27)  # Go's os.ModeSymlink

@@ -18,6 +18,7 @@ import contextlib
 import os
 from typing import Any, BinaryIO
 
+from dive_py.domain.blob_location import BlobLocation
 from dive_py.domain.compression import HEAD_BYTES
 from dive_py.domain.image import Image
 from dive_py.domain.layer_tar import LayerContents, LayerFormatError, read_layer
@@ -98,6 +99,10 @@ def read_archive_file(
             raise ArchiveError(
                 f"cannot read {path}: {exc.strerror or exc}", "check the file and the disk it is on"
             ) from None
+    where = os.path.abspath(path)
+    for name, (offset, size) in parts.blob_offsets.items():
+        if name in parts.layers:
+            parts.layers[name].blob = BlobLocation(where, offset, size)
     image = assemble_image(
         parts, reference=reference, source=source, platform=platform, selection=selection
     )
@@ -181,6 +186,7 @@ class LayoutDirectory(ArchiveParts):
                     head = handle.read(HEAD_BYTES)
                     handle.seek(0)
                     self.layers[name] = read_layer(handle, head)
+                self.layers[name].blob = BlobLocation(path, 0, os.path.getsize(path))
             except LayerFormatError as exc:
                 self.broken[name] = exc
                 return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dive_py.domain.compression import (
+    Compression,
     CorruptStreamError,
     UnsupportedCompressionError,
     read_decompressed,
@@ -60,12 +61,15 @@ class ArchiveParts:
         aliases: member path -> the path it links to (symlinks and hardlinks, resolved).
         broken: member path -> why it could not be read as a layer (kept so that an error is
             raised only when the image actually uses it).
+        blob_offsets: member path -> (where its data starts in the archive, its size), both
+            in bytes; only when the archive as a whole is not compressed.
     """
 
     documents: dict[str, bytes] = field(default_factory=dict)
     layers: dict[str, LayerContents] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     broken: dict[str, LayerFormatError] = field(default_factory=dict)
+    blob_offsets: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def resolve(self, name: str) -> str:
         """Follow aliases (at most 40 hops, like a kernel's symlink limit) to a stored member."""
@@ -142,7 +146,7 @@ def read_archive_stream(raw: Readable, progress: ProgressCallback | None = None)
     """
     parts = ArchiveParts()
     try:
-        raw, _ = read_decompressed(raw)
+        raw, outer = read_decompressed(raw)
     except UnsupportedCompressionError as exc:
         raise ArchiveFormatError(
             f"image archive is {exc}", "decompress it, or recompress it with gzip or xz"
@@ -166,6 +170,8 @@ def read_archive_stream(raw: Readable, progress: ProgressCallback | None = None)
                 continue
             if base == "VERSION":
                 continue
+            if outer is Compression.NONE:
+                parts.blob_offsets[name] = (reader.position, member.size)
             stream = reader.data_stream()
             head = stream.peek(512)
             # An empty member is an empty layer when the image uses it (Docker 20.10's docker

@@ -1,0 +1,76 @@
+"""Provides :func:`layer_changes`: what one layer did to each path, as the explorer's tree shows it.
+
+Taken from the compared tree of layer ``k`` against layers ``0..k-1``
+(:func:`~dive_py.domain.compare.compared_from_states`, the tree the explorer draws), so the
+JSON export and ``divepy ls`` can never disagree with the explorer. Layer 0 adds everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dive_py.domain.analysis import Analysis
+from dive_py.domain.change_type import DiffType
+from dive_py.domain.compare import CompareMode
+from dive_py.domain.entry import FileEntry
+from dive_py.domain.file_tree import FileNode
+from dive_py.domain.layer_tar import LayerContents
+from dive_py.domain.whiteout import deleted_path
+
+
+@dataclass(frozen=True, slots=True)
+class PathChange:
+    """One path a layer's tar names, and what it did there.
+
+    Attributes:
+        path: the path in the image (no leading ``/``): for a whiteout, the path it removes.
+        change: ``ADDED``, ``MODIFIED``, ``REMOVED``, or ``UNMODIFIED`` (an entry the tree
+            shows unchanged: a directory repeated with the same metadata and nothing changed
+            below it).
+        entry: the layer's entry (for a whiteout, the whiteout entry itself).
+        whiteout: True for a whiteout entry.
+        opaque: True for a directory the layer marked opaque (its lower contents hidden).
+        removed: for a whiteout, the entry it removed (as the layers below held it), when
+            there was one.
+    """
+
+    path: str
+    change: DiffType
+    entry: FileEntry
+    whiteout: bool = False
+    opaque: bool = False
+    removed: FileEntry | None = None
+
+
+def change_of(node: FileNode | None, index: int) -> DiffType:
+    """The change a compared-tree node shows at layer ``index`` (layer 0: everything added)."""
+    if index == 0:
+        return DiffType.ADDED
+    return node.diff if node is not None else DiffType.UNMODIFIED
+
+
+def layer_changes(analysis: Analysis, index: int, entries: list[FileEntry]) -> list[PathChange]:
+    """Return the change of each of layer ``index``'s entries, in the order given.
+
+    Args:
+        analysis: the analysed image.
+        index: the layer.
+        entries: the layer's entries as listed (``layer_file_list``: whiteouts as ``.wh.name``).
+    """
+    contents: LayerContents = analysis.image.layers[index].contents
+    tree = analysis.compared_tree(index, CompareMode.LAYER)
+    whiteouts = {id(entry) for entry in contents.whiteouts}
+    opaque = set(contents.opaque_dirs)
+    out = []
+    for entry in entries:
+        if id(entry) in whiteouts:
+            path = deleted_path(entry.path)
+            node = tree.find(path)
+            before = node.base_entry if node is not None else None
+            out.append(PathChange(path, DiffType.REMOVED, entry, whiteout=True, removed=before))
+            continue
+        node = tree.find(entry.path)
+        out.append(
+            PathChange(entry.path, change_of(node, index), entry, opaque=entry.path in opaque)
+        )
+    return out

@@ -1,0 +1,221 @@
+"""``divepy extract``: a path as it is at a layer, written safely into a directory."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from dive_py.domain.analysis import Analysis, analyse
+from dive_py.domain.extract import extract
+from dive_py.domain.file_content import ContentReader
+from dive_py.domain.sources import open_image
+from dive_py.errors import OutputError
+from tests.hostile.helpers import archive_file, assert_clean_failure, run_cli
+from tests.hostile.test_entries import _NASTY
+from tests.image_builder import E, ImageSpec, d, f, hard, sym, wh
+
+SPEC = ImageSpec(
+    layers=[
+        [
+            d("etc"),
+            f("etc/os-release", "base\n"),
+            f("etc/suid", "s", mode=0o4755),
+            sym("etc/link", "os-release"),
+            sym("etc/out", "/../../../../tmp/outside"),
+            E("etc/fifo", "fifo", mode=0o644),
+            E("etc/null", "char", mode=0o666),
+            hard("etc/hl", "etc/os-release"),
+        ],
+        [d("etc"), f("etc/os-release", "rewritten\n"), wh("etc/suid")],
+    ]
+)
+
+
+def _reader(tmp_path: Path, spec: ImageSpec = SPEC, layout: str = "legacy") -> ContentReader:
+    path = archive_file(tmp_path, spec, layout=layout)
+    analysis: Analysis = analyse(open_image(str(path), source="docker-archive"))
+    return ContentReader(analysis)
+
+
+def outside(tmp_path: Path, out: Path) -> dict[str, tuple[int, int]]:
+    """Everything under tmp_path except ``out``: path -> (mode, size)."""
+    result = {}
+    for root, dirs, files in os.walk(tmp_path):
+        if Path(root) == out or out in Path(root).parents:
+            dirs.clear()
+            continue
+        for name in dirs + files:
+            info = os.lstat(os.path.join(root, name))
+            result[os.path.join(root, name)] = (info.st_mode, info.st_size)
+    return result
+
+
+def test_a_file_at_each_layer(tmp_path: Path) -> None:
+    reader = _reader(tmp_path)
+    extract(reader, 0, "/etc/os-release", str(tmp_path / "a"))
+    extract(reader, 1, "/etc/os-release", str(tmp_path / "b"))
+    assert (tmp_path / "a/os-release").read_bytes() == b"base\n"
+    assert (tmp_path / "b/os-release").read_bytes() == b"rewritten\n"
+
+
+def test_a_directory_with_links_devices_and_setuid(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report = extract(_reader(tmp_path), 0, "etc", str(out))
+    etc = out / "etc"
+    assert (etc / "os-release").read_bytes() == b"base\n"
+    assert os.readlink(etc / "link") == "os-release"
+    assert os.readlink(etc / "out") == "/../../../../tmp/outside"  # written, never followed
+    assert os.stat(etc / "hl").st_ino == os.stat(etc / "os-release").st_ino
+    assert stat.S_IMODE(os.stat(etc / "suid").st_mode) == 0o755  # setuid dropped
+    assert {path for path, _ in report.skipped} == {"etc/fifo", "etc/null"}
+    assert not (etc / "fifo").exists() and not (etc / "null").exists()
+
+
+def test_existing_files_need_force(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "os-release").write_text("mine")
+    reader = _reader(tmp_path)
+    with pytest.raises(OutputError, match="exists already"):
+        extract(reader, 0, "etc/os-release", str(out))
+    assert (out / "os-release").read_text() == "mine"
+    extract(reader, 0, "etc/os-release", str(out), force=True)
+    assert (out / "os-release").read_text() == "base\n"
+    assert sorted(os.listdir(out)) == ["os-release"]  # no temporary file left
+
+
+def test_a_symlink_already_in_dir_is_never_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "etc").symlink_to(elsewhere)
+    with pytest.raises(OutputError):
+        extract(_reader(tmp_path), 0, "etc", str(out), force=True)
+    assert list(elsewhere.iterdir()) == []
+
+
+HOSTILE = [
+    # absolute names and .. (clamped to the root when read)
+    [f("/abs/file", "a"), f("../../../up/file", "b"), f("x/../../../y", "c")],
+    # a symlink pointing out, then a file through it in the same and a later layer
+    [d("esc"), sym("esc/out", "../../../../../.."), f("esc/out/pwned", "x")],
+    # a symlinked parent: a directory replaced by a symlink to the host's /
+    [sym("esc/out2", "/"), f("esc/out2/tmp/pwned", "y")],
+    # a hardlink to an outside path
+    [hard("esc/hl", "../../../../etc/passwd"), hard("esc/hl2", "/etc/shadow")],
+    # tests/hostile/test_entries.py's cases: control characters and non-UTF-8 bytes in names,
+    # symlink loops, hardlinks to a directory or to themselves, a file replaced by a directory,
+    # device nodes and FIFOs, a 4096-character path
+    [d("names"), *(f(f"names/{name}", "n") for name in _NASTY)],
+    [sym("self", "self"), sym("a", "b"), sym("b", "a"), d("dir"), sym("dir/up", "..")],
+    [d("hd"), hard("hdir", "hd"), hard("me", "me")],
+    [d("p"), f("p/child", "cc")],
+    [f("p", "file-again"), E("dev/null", "char", mode=0o666), E("fifo", "fifo", mode=0o644)],
+    [f("/".join(["x" * 200] * 20), "long")],
+]
+
+
+@pytest.mark.parametrize("layout", ["legacy", "oci"])
+def test_the_hostile_entries_stay_inside_dir(tmp_path: Path, layout: str) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    reader = _reader(work, ImageSpec(layers=HOSTILE), layout)
+    out = work / "deep" / "out"
+    out.mkdir(parents=True)
+    before = outside(tmp_path, out)
+    for index in range(len(HOSTILE)):
+        for path in ("/", "esc", "esc/out", "esc/out2", "esc/hl", "a", "dir/up", "hdir", "p"):
+            target = out / f"{index}-{path.replace('/', '_')}"
+            try:
+                extract(reader, index, path, str(target), force=True)
+            except Exception as exc:  # a refusal is fine; a write outside is not
+                assert type(exc).__name__ in ("ContentError", "OutputError"), exc
+    assert outside(tmp_path, out) == before
+    for root, _dirs, files in os.walk(out):
+        for name in files:
+            real = os.path.realpath(os.path.join(root, name))
+            if not os.path.islink(os.path.join(root, name)):
+                assert real.startswith(str(out) + os.sep)
+
+
+def test_cli_extract_and_exit_codes(tmp_path: Path) -> None:
+    image = archive_file(tmp_path, SPEC)
+    out = tmp_path / "out"
+    result = run_cli(
+        tmp_path,
+        "extract",
+        f"docker-archive:{image}",
+        "/etc/os-release",
+        "-o",
+        str(out),
+        "--layer",
+        "0",
+        "--no-cache",
+    )
+    assert result.returncode == 0, result.stderr
+    assert (out / "os-release").read_bytes() == b"base\n"
+    again = run_cli(
+        tmp_path,
+        "extract",
+        f"docker-archive:{image}",
+        "/etc/os-release",
+        "-o",
+        str(out),
+        "--no-cache",
+    )
+    assert_clean_failure(
+        again, tmp_path, 4, "exists already", out_dir=out, out_before={"os-release": b"base\n"}
+    )
+    forced = run_cli(
+        tmp_path,
+        "extract",
+        f"docker-archive:{image}",
+        "/etc/os-release",
+        "-o",
+        str(out),
+        "--force",
+        "--no-cache",
+    )
+    assert forced.returncode == 0 and (out / "os-release").read_bytes() == b"rewritten\n"
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    bad_dir = run_cli(
+        tmp_path,
+        "extract",
+        str(image),
+        "/etc",
+        "-o",
+        str(blocked / "x"),
+        "--source",
+        "docker-archive",
+        "--no-cache",
+    )
+    assert_clean_failure(bad_dir, tmp_path, 4, "cannot write")
+    missing = run_cli(
+        tmp_path,
+        "extract",
+        str(image),
+        "/nope",
+        "-o",
+        str(out),
+        "--source",
+        "docker-archive",
+        "--no-cache",
+    )
+    assert_clean_failure(missing, tmp_path, 3, "/nope does not exist")
+    bad_layer = run_cli(
+        tmp_path,
+        "extract",
+        str(image),
+        "/etc",
+        "--layer",
+        "7",
+        "--source",
+        "docker-archive",
+        "--no-cache",
+    )
+    assert_clean_failure(bad_layer, tmp_path, 2, "--layer 7")
