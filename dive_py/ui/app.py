@@ -162,7 +162,11 @@ class DiveApp(App[int], inherit_bindings=False):
         self._image_name = f"container://{name}"
         self.loader = self.containers.loader(name)
         self._progress = LoadProgress()
-        self.switch_screen(LoadingScreen(self._progress, self.image_name))
+        loading = LoadingScreen(self._progress, self.image_name)
+        if len(self.screen_stack) > 1:
+            self.switch_screen(loading)
+        else:  # the explorer is the app's default screen (make_app): it cannot be switched
+            self.push_screen(loading)
         self._start_loading()
 
     # -- loading ---------------------------------------------------------------------------
@@ -252,7 +256,7 @@ class DiveApp(App[int], inherit_bindings=False):
 
         def chosen(name: str | None) -> None:
             if name:
-                self.open_container(name)
+                self.call_later(self.open_container, name)  # once the list is gone
 
         self.push_screen(screen, chosen)
 

@@ -24,7 +24,7 @@ from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.container_layer import ContainerInfo
 from dive_py.domain.progress import ProgressListener
-from dive_py.ui.details import now_utc, parse_created
+from dive_py.ui import details
 
 ContainerLoader = Callable[[ProgressListener], Analysis]
 """Reads and analyses a container (its image and read/write layer), reporting progress."""
@@ -149,5 +149,5 @@ class ContainersScreen(ModalScreen[str | None]):
 
 def _ago(created: str) -> str:
     """How long ago ``created`` (RFC 3339) was, as ``docker ps`` says it ("3 weeks ago")."""
-    when = parse_created(created)
-    return humanize.naturaltime(when, when=now_utc()) if when is not None else ""
+    when = details.parse_created(created)
+    return humanize.naturaltime(when, when=details.now_utc()) if when is not None else ""

@@ -167,20 +167,23 @@ class LayersTable(DataTable[Text]):
                 cmd = Text(command, style=empty_style)
             else:
                 size = Text(format_bytes(layers[layer].size_bytes), justify="right")
-                cmd = self._mark(layer) + Text(command)
+                cmd = self._command(layer, command)
             self.add_row(self._bar(layer), size, cmd, key=str(number))
             self._row_steps.append(number)
         row = self.row_of_layer(self.layer_index)
         if row is not None:
             self.move_cursor(row=row, animate=False, scroll=True)
 
-    def _mark(self, layer: int) -> Text:
-        """The mark before a layer's command: read/write, shared, or none."""
+    def _command(self, layer: int, command: str) -> Text:
+        """A layer's command cell: a container's read/write layer marked and styled whole, a
+        shared layer marked."""
         if layer == self.read_write_layer:
-            return Text(READ_WRITE_MARK, style=self.get_component_rich_style("layers--read-write"))
+            style = self.get_component_rich_style("layers--read-write", partial=True)
+            return Text.assemble((READ_WRITE_MARK, style), (command, style))
         if layer < len(self.shared_with) and self.shared_with[layer]:
-            return Text(SHARED_MARK, style=self.get_component_rich_style("layers--shared"))
-        return Text()
+            style = self.get_component_rich_style("layers--shared", partial=True)
+            return Text.assemble((SHARED_MARK, style), command)
+        return Text(command)
 
     def _refresh_bars(self) -> None:
         """Redraw the compare bars that changed (each cell update re-renders the table)."""
