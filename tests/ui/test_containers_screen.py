@@ -208,3 +208,14 @@ def test_engine_entries_become_container_facts() -> None:
     )
     assert container_summary({"Id": "b", "Names": []}) is None
 
+
+def test_snapshot_read_write_layer(snap_compare, web: Analysis) -> None:  # type: ignore[no-untyped-def]
+    """The recorded container's read/write layer selected: RW mark, copy-on-write figures,
+    its changes in the tree (what the README's screenshot shows)."""
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("end")
+        await settle(pilot)
+
+    assert snap_compare(make_app(web), terminal_size=SIZE, run_before=run_before)
