@@ -37,6 +37,11 @@ SIZED: dict[str, tuple[tuple[int, int], list[str]]] = {
     "small-terminal.svg": ((80, 24), ["down", "down", "tab"]),
 }
 
+CONTAINER = "container.svg"
+"""A container's read/write layer (selected with ``end``): from the engine's container named by
+``DIVEPY_SCREENSHOT_CONTAINER`` when set (``DOCKER_HOST`` picks the engine), else the container
+recorded in tests/fixtures/containers/ (tests/container_recording.py) over the demo image."""
+
 LONG_PATHS = "long-paths.svg"
 """An image with deep and long paths (tests/ui/long_paths.py): a depth-12 file under the
 cursor, its full path in the path line."""
@@ -71,6 +76,20 @@ async def _shoot(  # type: ignore[no-untyped-def]
         app.save_screenshot(filename=name, path=str(out))
 
 
+def _container_analysis(demo):  # type: ignore[no-untyped-def]
+    """The container to show: a real engine's when named, else the recorded one."""
+    name = os.environ.get("DIVEPY_SCREENSHOT_CONTAINER")
+    if name:
+        from dive_py.commands.explore import load_analysis, parse_arguments
+        from dive_py.domain.progress import ProgressListener
+
+        args = parse_arguments([f"container://{name}"])
+        return load_analysis(args, os.environ, ProgressListener()).analysis
+    from tests.container_recording import recorded_container
+
+    return recorded_container(demo)
+
+
 async def main(out: Path) -> None:
     from dive_py.domain.analysis import analyse
     from dive_py.domain.demo_image import write_demo_archive
@@ -88,6 +107,8 @@ async def main(out: Path) -> None:
             print(out / name)
         from tests.ui.long_paths import DEEP_FILE, long_path_analysis
 
+        await _shoot(_container_analysis(analysis), CONTAINER, ["end"], out)
+        print(out / CONTAINER)
         long_paths = long_path_analysis(Path(tmp))
         await _shoot(long_paths, LONG_PATHS, [], out, (120, 40), jump=DEEP_FILE)
         print(out / LONG_PATHS)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
@@ -38,6 +38,7 @@ from dive_py.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from dive_py.ci.rules import Rules
+    from dive_py.domain.container_layer import ContainerInfo
     from dive_py.domain.sources.docker_engine import DockerEngineSource
 
 EXIT_CODES_HELP = """\
@@ -510,7 +511,70 @@ def explore(
         loaded.commit()  # the explorer has the analysis
         return loaded.analysis
 
-    return run_explorer(load, args, env)
+    return run_explorer(load, args, env, containers=EngineContainers.for_run(args, env, engine))
+
+
+class EngineContainers:
+    """The containers of the engine an image was read from, for the explorer's list of
+    containers (:class:`~dive_py.ui.containers_screen.ContainerCatalog`): each opens as
+    ``container://NAME``, read as :func:`load_analysis` reads it (the analysis cache applies).
+
+    Args:
+        args: the run's parsed flags (copied for each container opened).
+        env: the run's environment (engine endpoint, cache directory).
+        engine: the engine to ask; made from ``env`` when None.
+    """
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        env: Mapping[str, str],
+        engine: DockerEngineSource | None = None,
+    ) -> None:
+        self._args = args
+        self._env = env
+        self._engine = engine
+
+    @classmethod
+    def for_run(
+        cls, args: argparse.Namespace, env: Mapping[str, str], engine: DockerEngineSource | None
+    ) -> EngineContainers | None:
+        """The catalog when the run reads from the Docker engine (``docker``, ``container``
+        sources, and ``divepy build``); None for archives, layouts, registries, podman."""
+        from dive_py.domain import sources
+
+        name, _ = sources.split_scheme(
+            args.image, args.source or env.get("DIVE_SOURCE") or "docker"
+        )
+        if engine is None and name not in ("docker", "container"):
+            return None
+        return cls(args, env, engine)
+
+    def containers(self, image_id: str) -> list[ContainerInfo]:
+        """The containers made from ``image_id``, running ones first.
+
+        Raises:
+            EngineUnreachableError: the engine does not answer.
+        """
+        from dive_py.domain.sources.docker_engine import DockerEngineSource
+        from dive_py.domain.sources.image_containers import image_containers
+
+        engine = self._engine or DockerEngineSource(env=self._env, pull=False)
+        return image_containers(engine, image_id)
+
+    def loader(self, name: str) -> Callable[[ProgressListener], Analysis]:
+        """The loader of ``container://name`` (its analysis is committed to the cache)."""
+        args = argparse.Namespace(**vars(self._args))
+        args.image = f"container://{name}"
+        args.source = None
+        args.build_cache = None
+
+        def load(progress: ProgressListener) -> Analysis:
+            loaded = load_analysis(args, self._env, progress, None)
+            loaded.commit()
+            return loaded.analysis
+
+        return load
 
 
 def run_explore(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:

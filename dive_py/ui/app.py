@@ -19,11 +19,14 @@ from textual.command import CommandPalette
 from textual.screen import Screen
 from textual.theme import ThemeProvider
 
+from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.progress import ProgressListener
+from dive_py.errors import DivepyError
 from dive_py.explorer_config import ExplorerConfig
 from dive_py.ui.command_palette import ExplorerPalette
 from dive_py.ui.commands import ExplorerCommands
+from dive_py.ui.containers_screen import ContainerCatalog, ContainersScreen
 from dive_py.ui.help_screen import HelpScreen
 from dive_py.ui.loading_screen import LoadingScreen, LoadProgress
 from dive_py.ui.main_screen import MainScreen
@@ -59,6 +62,13 @@ class DiveApp(App[int], inherit_bindings=False):
             tooltip="All keys and the marker legend",
         ),
         Binding("ctrl+z", "suspend_process", "Suspend", show=False, id="suspend"),
+        Binding(
+            "c",
+            "containers",
+            "Containers",
+            id="containers",
+            tooltip="The containers of this image (engine sources only); open one",
+        ),
     ]
 
     def __init__(
@@ -68,8 +78,15 @@ class DiveApp(App[int], inherit_bindings=False):
         image_name: str | None = None,
         config: ExplorerConfig | None = None,
         loader: Loader | None = None,
+        containers: ContainerCatalog | None = None,
     ) -> None:
         super().__init__()
+        self.containers = containers
+        """The engine's containers (the ``docker`` and ``container`` sources), else None: the
+        ``containers`` key is then hidden and does nothing."""
+        self._previous: tuple[Analysis, str | None] | None = None
+        """The analysis (and name) shown before a container was opened: shown again when the
+        container cannot be read."""
         self.analysis = analysis
         self.config = config or ExplorerConfig()
         self._image_name = image_name
@@ -104,7 +121,10 @@ class DiveApp(App[int], inherit_bindings=False):
         return self.config.disabled
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Disable ``force_quit`` when dive's ``keybinding.quit`` names no ctrl key."""
+        """Disable ``force_quit`` when dive's ``keybinding.quit`` names no ctrl key; hide
+        ``containers`` without an engine (or before an image is shown)."""
+        if action == "containers":
+            return self.containers is not None and self.analysis is not None
         return not (action == "force_quit" and "force-quit" in self.config.disabled)
 
     def get_default_screen(self) -> Screen[Any]:
@@ -123,8 +143,31 @@ class DiveApp(App[int], inherit_bindings=False):
         self.set_keymap(self.config.keymap)
         if self.analysis is None and self.loader is not None:
             self.push_screen(LoadingScreen(self._progress, self.image_name))
-            thread = threading.Thread(target=self._load, name="divepy-load", daemon=True)
-            thread.start()
+            self._start_loading()
+
+    def _start_loading(self) -> None:
+        thread = threading.Thread(target=self._load, name="divepy-load", daemon=True)
+        thread.start()
+
+    def open_container(self, name: str) -> None:
+        """Reload the explorer on ``container://name`` through the loading screen.
+
+        If it cannot be read, the image shown before comes back with the error in a
+        notification (the app goes on).
+        """
+        if self.containers is None or self.analysis is None:
+            return
+        self._previous = (self.analysis, self._image_name)
+        self.analysis = None
+        self._image_name = f"container://{name}"
+        self.loader = self.containers.loader(name)
+        self._progress = LoadProgress()
+        loading = LoadingScreen(self._progress, self.image_name)
+        if len(self.screen_stack) > 1:
+            self.switch_screen(loading)
+        else:  # the explorer is the app's default screen (make_app): it cannot be switched
+            self.push_screen(loading)
+        self._start_loading()
 
     # -- loading ---------------------------------------------------------------------------
     def _load(self) -> None:
@@ -143,11 +186,26 @@ class DiveApp(App[int], inherit_bindings=False):
             self.call_from_thread(callback, *args)
 
     def _load_failed(self, exc: BaseException) -> None:
+        if self._previous is not None and isinstance(exc, Exception):
+            analysis, self._image_name = self._previous
+            self._previous = None
+            self.analysis = analysis
+            self.switch_screen(MainScreen(analysis, image_name=self.image_name, config=self.config))
+            self.notify(self._one_line(exc), severity="error", timeout=10)
+            return
         self.load_error = exc
         self.exit(1)
 
+    @staticmethod
+    def _one_line(exc: Exception) -> str:
+        """One line for a container that could not be opened (the CLI's line for it)."""
+        if isinstance(exc, DivepyError):
+            return exc.one_line()
+        return escape_text(" ".join(str(exc).split()) or type(exc).__name__)
+
     def _loaded(self, analysis: Analysis) -> None:
         self.analysis = analysis
+        self._previous = None
         self.switch_screen(MainScreen(analysis, image_name=self.image_name, config=self.config))
 
     # -- crashes ---------------------------------------------------------------------------
@@ -179,13 +237,28 @@ class DiveApp(App[int], inherit_bindings=False):
     # -- actions ---------------------------------------------------------------------------
     async def action_quit(self) -> None:
         """Quit with exit code 0 (noting when the image was still loading)."""
-        if self.analysis is None:
+        if self.analysis is None and self._previous is None:
             self.quit_while_loading = True
         self.exit(0)
 
     async def action_force_quit(self) -> None:
         """Quit from anywhere, the filter input included (the ctrl keys of ``quit``)."""
         await self.action_quit()
+
+    def action_containers(self) -> None:
+        """Show the containers of the image (engine sources); the one chosen is opened."""
+        if self.containers is None or self.analysis is None:
+            return
+        if any(isinstance(screen, ContainersScreen) for screen in self.screen_stack):
+            return
+        image = self.analysis.image
+        screen = ContainersScreen(self.containers, image.image_id, self.image_name)
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.call_later(self.open_container, name)  # once the list is gone
+
+        self.push_screen(screen, chosen)
 
     def action_help(self) -> None:
         """Show every key and the marker legend."""
@@ -194,7 +267,11 @@ class DiveApp(App[int], inherit_bindings=False):
 
 
 def make_app(
-    analysis: Analysis, *, image_name: str | None = None, config: ExplorerConfig | None = None
+    analysis: Analysis,
+    *,
+    image_name: str | None = None,
+    config: ExplorerConfig | None = None,
+    containers: ContainerCatalog | None = None,
 ) -> DiveApp:
     """Return the explorer for ``analysis`` (no engine needed: tests and screenshots use this).
 
@@ -202,5 +279,6 @@ def make_app(
         analysis: the analysed image.
         image_name: the name to show (default: the image's first tag, else its reference).
         config: explorer settings (default: divepy's defaults, no config file read).
+        containers: the engine's containers (a recorded or fake catalog in tests), or None.
     """
-    return DiveApp(analysis, image_name=image_name, config=config)
+    return DiveApp(analysis, image_name=image_name, config=config, containers=containers)

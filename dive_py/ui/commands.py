@@ -70,6 +70,8 @@ def _entries(
     for binding in _bindings(node):
         if not moves and binding.id in CURSOR_MOVES:
             continue
+        if node.check_action(binding.action, ()) is False:
+            continue  # hidden where it does not apply (the containers key without an engine)
         shown = display_keys(app, binding)
         if not shown:
             continue  # the config left this binding without a key

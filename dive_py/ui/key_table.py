@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.dom import DOMNode
 
 from dive_py.ui.app import DiveApp
+from dive_py.ui.containers_screen import ContainersScreen
 from dive_py.ui.details import InefficientTable
 from dive_py.ui.details_scroll import DetailsScroll
 from dive_py.ui.file_tree_view import FileTreeView
@@ -34,6 +35,7 @@ KEYED_CLASSES: tuple[type[DOMNode], ...] = (
     FilterInput,
     HelpScreen,
     FileViewerScreen,
+    ContainersScreen,
 )
 """The app, screens and panes whose ``BINDINGS`` make up the explorer's keys."""
 

@@ -7,11 +7,15 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.progress import ProgressListener
 from dive_py.errors import UsageError
 from dive_py.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from dive_py.ui.containers_screen import ContainerCatalog
 
 
 def _has_terminal() -> bool:
@@ -51,13 +55,17 @@ def drawing_on_terminal() -> Iterator[None]:
 
 
 def run_explorer(
-    load: Callable[[ProgressListener], Analysis], args: argparse.Namespace, env: Mapping[str, str]
+    load: Callable[[ProgressListener], Analysis],
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    containers: ContainerCatalog | None = None,
 ) -> int:
     """Run the interactive explorer; return the exit code.
 
     The app is drawn on the terminal even when stderr is redirected (see
     :func:`drawing_on_terminal`). It starts with a loading view (progress of pull, save and read) while ``load`` runs in
-    a thread, then shows the explorer. Without a terminal (stdin or stdout redirected) the image
+    a thread, then shows the explorer. ``containers`` (engine sources) lists the image's
+    containers and opens one (:class:`~dive_py.ui.containers_screen.ContainersScreen`). Without a terminal (stdin or stdout redirected) the image
     is read first, so that a failure is reported as one clean line with nothing drawn.
 
     Raises:
@@ -83,7 +91,7 @@ def run_explorer(
             "the explorer needs a terminal (stdin and stdout are not one)",
             "run it in a terminal, or use --ci (or CI=true) or --json FILE",
         )
-    app = DiveApp(None, image_name=image_name, config=config, loader=load)
+    app = DiveApp(None, image_name=image_name, config=config, loader=load, containers=containers)
     with drawing_on_terminal():
         app.run()
     if app.crash is not None:  # a bug: the CLI prints one line and exits 70 (--debug: traceback)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.style import Style
@@ -20,11 +20,19 @@ from dive_py.ui.list_bindings import LIST_MOVES
 _BarStyles = tuple[Style, Style, Style]
 """The styles of the compare bar's base and top layers, and of a step without a layer."""
 
+READ_WRITE_MARK = "RW "
+"""Before the command of a container's read/write layer (with the ``layers--read-write`` style:
+a mark that does not rely on colour)."""
+SHARED_MARK = "⇄ "
+"""Before the command of a layer another local image holds too (same chain ID)."""
+
 
 class LayersTable(DataTable[Text]):
     """The layers pane: size and command of every build step, steps without a layer dimmed.
 
-    The cursor only rests on steps that made a layer; moving it selects that layer.
+    The cursor only rests on steps that made a layer; moving it selects that layer. A
+    container's read/write layer is marked :data:`READ_WRITE_MARK` (``layers--read-write``
+    style), a layer other local images share :data:`SHARED_MARK` (``layers--shared`` style).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -58,6 +66,8 @@ class LayersTable(DataTable[Text]):
         "layers--base",
         "layers--top",
         "layers--empty",
+        "layers--read-write",
+        "layers--shared",
     }
 
     DEFAULT_CSS = """
@@ -65,6 +75,8 @@ class LayersTable(DataTable[Text]):
         & > .layers--base { color: $success; }
         & > .layers--top { color: $accent; }
         & > .layers--empty { text-style: dim italic; }
+        & > .layers--read-write { color: $warning; text-style: bold; }
+        & > .layers--shared { color: $secondary; }
     }
     """
 
@@ -92,12 +104,19 @@ class LayersTable(DataTable[Text]):
         *,
         mode: CompareMode = CompareMode.LAYER,
         show_empty: bool = True,
+        read_write_layer: int | None = None,
+        shared_with: Sequence[Sequence[str]] = (),
         id: str | None = None,
     ) -> None:
+        """Args (beyond Textual's): ``read_write_layer`` is the index of a container's
+        read/write layer (None for an image); ``shared_with`` the other images holding each
+        layer (:class:`~dive_py.domain.layer_sharing.LayerSharing`; empty when unknown)."""
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.image = image
         self.mode = mode
         self.show_empty = show_empty
+        self.read_write_layer = read_write_layer
+        self.shared_with = shared_with
         self.layer_index = 0
         self._row_steps: list[int] = []
         self._styles_key: _BarStyles | None = None
@@ -148,12 +167,23 @@ class LayersTable(DataTable[Text]):
                 cmd = Text(command, style=empty_style)
             else:
                 size = Text(format_bytes(layers[layer].size_bytes), justify="right")
-                cmd = Text(command)
+                cmd = self._command(layer, command)
             self.add_row(self._bar(layer), size, cmd, key=str(number))
             self._row_steps.append(number)
         row = self.row_of_layer(self.layer_index)
         if row is not None:
             self.move_cursor(row=row, animate=False, scroll=True)
+
+    def _command(self, layer: int, command: str) -> Text:
+        """A layer's command cell: a container's read/write layer marked and styled whole, a
+        shared layer marked."""
+        if layer == self.read_write_layer:
+            style = self.get_component_rich_style("layers--read-write", partial=True)
+            return Text.assemble((READ_WRITE_MARK, style), (command, style))
+        if layer < len(self.shared_with) and self.shared_with[layer]:
+            style = self.get_component_rich_style("layers--shared", partial=True)
+            return Text.assemble((SHARED_MARK, style), command)
+        return Text(command)
 
     def _refresh_bars(self) -> None:
         """Redraw the compare bars that changed (each cell update re-renders the table)."""

@@ -128,10 +128,17 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         width = self.config.pane_width
+        container, sharing = self.analysis.container, self.analysis.sharing
         with Horizontal(id="main"):
             with Vertical(id="left") as left:
                 left.styles.width = f"{round((1 - width) * 1000)}fr"
-                table = LayersTable(self.analysis.image, mode=self.mode, id="layers")
+                table = LayersTable(
+                    self.analysis.image,
+                    mode=self.mode,
+                    read_write_layer=container.layer_index if container else None,
+                    shared_with=sharing.shared_with if sharing else (),
+                    id="layers",
+                )
                 yield table
                 with DetailsScroll(id="layer-details", classes="pane"):
                     yield Static(id="layer-details-text")
