@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.compare import CompareMode, compare_ranges
-from dive_py.domain.entry import EntryType
+from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.file_tree import FileNode, FileTree, StackedStates, synthetic_directory
 from dive_py.domain.layer_tar import LayerContents
 from dive_py.domain.whiteout import deleted_path
@@ -214,8 +214,42 @@ def build_compared_tree(
         tree.apply(layers[i], i, base=True)
     for i in top:
         tree.apply(layers[i], i, base=False)
+    _add_vanished(tree, layers, top)
     mark_changes(tree)
     return tree
+
+
+def _plain_paths(layers: Sequence[LayerContents]) -> dict[str, FileEntry]:
+    """Every path of ``layers`` stacked in place (all as base), with its entry."""
+    tree = OracleTree()
+    for i, layer in enumerate(layers):
+        tree.apply(layer, i, base=True)
+    out: dict[str, FileEntry] = {}
+    for node in tree.root.walk():
+        if node.parent is not None and node.entry is not None:
+            out[node.path[1:]] = node.entry
+    return out
+
+
+def _add_vanished(tree: OracleTree, layers: Sequence[LayerContents], top: range) -> None:
+    """Add, as ghosts, the paths a compared layer added and a later compared layer removed:
+    present in the plain stack before layer ``k``, gone after it (the later ``k`` wins), and
+    nowhere in ``tree`` (present or removed from the base)."""
+    vanished: dict[str, FileEntry] = {}
+    for k in top[1:]:
+        before, after = _plain_paths(layers[:k]), _plain_paths(layers[: k + 1])
+        for path, entry in before.items():
+            if path not in after:
+                vanished[path] = entry
+    for path in sorted(vanished, key=lambda p: p.count("/")):
+        if tree.find(path) is not None:
+            continue
+        parent_path, _, name = path.rpartition("/")
+        parent = tree.find(parent_path)
+        assert parent is not None, path
+        if parent.children is None:
+            parent.children = {}
+        parent.children[name] = FileNode(name, parent, None, vanished[path])
 
 
 def _own_diff(tree: OracleTree, node: FileNode) -> DiffType:
@@ -249,7 +283,8 @@ def mark_changes(tree: OracleTree) -> None:
     """Set every node's ``diff``, ``size`` and ``count`` from its entries (post-order).
 
     Sizes in bytes: a file's own size (a hardlink's data size once the data's own name is
-    gone; a file that replaced a directory shows its own size, not its removed children's); a
+    gone; a file, present or removed, that replaced a directory shows its own size, not its
+    removed children's); a
     present directory sums its non-removed children, a removed one all its children. ``count``
     is the number of nodes below (removed ones included).
     """
@@ -279,9 +314,9 @@ def mark_changes(tree: OracleTree) -> None:
                     count += child.count
                 if changed and diff is DiffType.UNMODIFIED:
                     diff = DiffType.MODIFIED
-            entry = node.entry
+            entry = node.entry or node.base_entry
             if entry is not None and not entry.is_dir:  # a file over a directory's ghosts
-                total = (
+                total = (  # (present or removed: a file shows its own bytes)
                     _hardlink_bytes(tree, node) if entry.type is EntryType.HARDLINK else entry.size
                 )
             node.size = total

@@ -13,7 +13,10 @@ Marking rules (divepy's; dive 0.13.1 differs where noted):
   layer; dive calls that unmodified);
 * a directory is **modified** when its own metadata (mode, owner) changed or anything below it
   changed; a retargeted symlink or hardlink is modified (dive ignores link targets);
-* a path added and removed again within the compared layers does not appear.
+* a path that a compared layer added and a later compared layer removed (aggregated mode) is
+  **removed**, shown with the entry it had just before it went (dive shows it so: it is the
+  waste a user looks for); a removal never hides what the base or the compared state holds at
+  that path, and of two removals of one path the later one's entry is shown.
 
 :func:`compare_states` compares two states of :class:`~dive_py.domain.file_tree.StackedStates`:
 it skips every subtree the two states share, so a layer's tree costs about that layer's
@@ -24,6 +27,7 @@ every time).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from enum import Enum
 
@@ -99,7 +103,276 @@ def compared_from_states(
         return any(layers[i].entries.get(entry.path) is entry for i in top)
 
     root = compare_states(states.state(base[-1]), states.state(top[-1]), stop, rewritten)
+    root = add_vanished(root, states, top, stop)
     return FileTree.of_root(root, missing)
+
+
+_Gone = dict[str, tuple["FileNode | None", "_Gone | None"]]
+"""What a layer removed below a path: name -> (the state node gone with all below it, or None
+when the path is still there; what is gone below a path still there, or None)."""
+
+_REMOVALS_KEPT = 64
+_removals_cache: dict[tuple[int, int], tuple[FileNode, FileNode, _Gone]] = {}
+_removals_lock = threading.Lock()
+
+
+def _all_gone(node: FileNode) -> _Gone:
+    return {name: (child, None) for name, child in (node.children or {}).items()}
+
+
+def _removals(before: FileNode, after: FileNode, stop: Callable[[], bool] | None) -> _Gone:
+    """What the state ``before`` held and the next state ``after`` does not (whiteouts, opaque
+    directories, a file put over a directory: below it every child is gone), as a
+    :data:`_Gone` tree from the root. Only subtrees the two states do not share are looked at;
+    states never change, so the answer is kept for the last few pairs of states asked."""
+    key = (id(before), id(after))
+    with _removals_lock:
+        kept = _removals_cache.get(key)
+    if kept is not None and kept[0] is before and kept[1] is after:
+        return kept[2]
+    result: _Gone = {}
+    # (state k-1 node, state k node, where what is gone below them goes)
+    stack: list[tuple[FileNode, FileNode, _Gone]] = [(before, after, result)]
+    done = 0
+    while stack:
+        done += 1
+        if stop is not None and not done % _CHECK_EVERY and stop():
+            raise BuildCancelled
+        old, new, level = stack.pop()
+        old_kids = old.children
+        if not old_kids:
+            continue
+        new_kids = new.children
+        if new_kids is None:
+            level.update(_all_gone(old))
+            continue
+        for name, child in old_kids.items() - new_kids.items():
+            now = new_kids.get(name)
+            if now is None:
+                level[name] = (child, None)
+            elif child.children:
+                below: _Gone = {}
+                level[name] = (None, below)
+                stack.append((child, now, below))
+    _prune(result)
+    with _removals_lock:
+        if len(_removals_cache) >= _REMOVALS_KEPT:
+            _removals_cache.pop(next(iter(_removals_cache)))
+        _removals_cache[key] = (before, after, result)
+    return result
+
+
+def _prune(level: _Gone) -> None:
+    """Drop the paths below which nothing is gone (deepest first; no recursion: deep trees)."""
+    order: list[_Gone] = []
+    stack = [level]
+    while stack:
+        current = stack.pop()
+        order.append(current)
+        stack.extend(below for _, below in current.values() if below)
+    for current in reversed(order):
+        for name, (gone, below) in list(current.items()):
+            if gone is None and not below:
+                del current[name]
+
+
+class _Frame:
+    """A directory of the compared tree that :func:`add_vanished` walks: the node (replaced by
+    its copy once something goes in below it), where it hangs, and what to add up."""
+
+    __slots__ = ("node", "parent", "name", "count", "size", "owned")
+
+    def __init__(self, node: FileNode, parent: _Frame | None, name: str) -> None:
+        self.node = node
+        self.parent = parent
+        self.name = name
+        self.count = 0
+        self.size = 0
+        self.owned = False
+
+
+def add_vanished(
+    root: FileNode, states: StackedStates, top: range, stop: Callable[[], bool] | None = None
+) -> FileNode:
+    """Return the compared tree ``root`` with the paths the compared layers ``top`` added and
+    removed again, as removed ghosts (see this module's opening; dive 0.13.1 shows them red).
+
+    For each compared layer ``k`` above the first (latest first), what the state ``k-1`` held
+    and the state ``k`` no longer holds (whiteouts, opaque directories, a file put over a
+    directory: below it every child is gone) is put into the tree where nothing is at its path
+    yet: what the compared tree holds (present, or removed from the base) wins, and a later
+    removal wins over an earlier one. A ghost shows the entry it had in state ``k-1`` (as
+    ``base_entry``); sizes (bytes) and counts of its ancestors follow the module's rules (a
+    removed directory sums all below it, a present one only what is present, a file shows its
+    own bytes), and an unmodified ancestor becomes modified. Only subtrees the states ``k-1``
+    and ``k`` do not share are walked, so this costs about what those layers changed. The
+    nodes on the way are copied (``root`` is shared with the states and is not changed); with
+    fewer than two compared layers ``root`` is returned as it is.
+
+    Raises:
+        BuildCancelled: ``stop`` returned True.
+    """
+    if len(top) < 2:
+        return root
+    owned: set[int] = set()
+    holder = FileNode.of("", None, {"": root}, None, None, _UNMODIFIED, 0, 0)
+    owned.add(id(holder))
+    top_frame = _Frame(holder, None, "")
+    top_frame.owned = True
+    links: list[FileNode] = []
+    done = 0
+    for k in reversed(top[1:]):
+        before, after = states.state(k - 1, stop), states.state(k, stop)
+        removals = _removals(before, after, stop)
+        if not removals:
+            continue
+        touched: list[_Frame] = []
+        target = (holder.children or {})[""]
+        # (what is gone below the target frame's path, the target frame)
+        stack: list[tuple[_Gone, _Frame]] = [(removals, _Frame(target, top_frame, ""))]
+        while stack:
+            done += 1
+            if stop is not None and not done % _CHECK_EVERY and stop():
+                raise BuildCancelled
+            level, frame = stack.pop()
+            kids = frame.node.children
+            for name, (gone, below) in level.items():
+                existing = kids.get(name) if kids else None
+                if existing is not None:
+                    if below:
+                        stack.append((below, _Frame(existing, frame, name)))
+                    elif gone is not None and gone.children:
+                        stack.append((_all_gone(gone), _Frame(existing, frame, name)))
+                    continue
+                if gone is None:
+                    continue  # (a path still there in state k, removed later: not in target)
+                ghost = _ghost_of(gone, before, stop, links)
+                _own(frame, owned, touched)
+                node = frame.node
+                if node.children is None:
+                    node.children = {}
+                node.children[name] = ghost
+                kids = node.children
+                frame.count += ghost.count + 1
+                frame.size += ghost.size
+        for frame in reversed(touched):
+            _settle(frame)
+    for link in links:
+        _fix_link_size(holder, tuple(link.path[1:].split("/")))
+    new_root = (holder.children or {})[""]
+    new_root.parent = None
+    return new_root
+
+
+def _ghost_of(
+    gone: FileNode, before: FileNode, stop: Callable[[], bool] | None, links: list[FileNode]
+) -> FileNode:
+    """A removed copy of the state node ``gone`` (state ``before``); hardlinks go to ``links``
+    (their bytes are known once the whole tree is)."""
+    if gone.children is None:
+        entry = gone.entry
+        assert entry is not None
+        ghost = FileNode.of(gone.name, gone.parent, None, None, entry, _REMOVED, entry.size, 0)
+        if entry.type is _HARDLINK:
+            links.append(ghost)
+        return ghost
+    ghost = _removed_copy(gone, before, before, stop)
+    pending = [ghost]
+    while pending:
+        below = pending.pop()
+        if below.children:
+            pending.extend(below.children.values())
+        elif below.base_entry is not None and below.base_entry.type is _HARDLINK:
+            links.append(below)
+    return ghost
+
+
+def _own(frame: _Frame, owned: set[int], touched: list[_Frame]) -> None:
+    """Make ``frame``'s node (and its ancestors') the compared tree's own copy, once."""
+    chain: list[_Frame] = []
+    current: _Frame | None = frame
+    while current is not None and not current.owned:
+        chain.append(current)
+        current = current.parent
+    for link in reversed(chain):
+        parent = link.parent
+        assert parent is not None
+        siblings = parent.node.children
+        assert siblings is not None
+        node = siblings.get(link.name)
+        if node is None or id(node) not in owned:
+            node = link.node
+            kids = node.children
+            node = FileNode.of(
+                node.name,
+                node.parent,
+                dict(kids) if kids is not None else None,
+                node.entry,
+                node.base_entry,
+                node.diff,
+                node.size,
+                node.count,
+            )
+            siblings[link.name] = node
+            owned.add(id(node))
+        link.node = node
+        link.owned = True
+        touched.append(link)
+
+
+def _settle(frame: _Frame) -> None:
+    """Add what went in below ``frame`` to its node and pass it on to its parent frame: the
+    count always, the size only through removed directories; unmodified becomes modified."""
+    node = frame.node
+    node.count += frame.count
+    shown = node.entry or node.base_entry
+    passes = node.entry is None and shown is not None and shown.is_dir
+    if passes:
+        node.size += frame.size
+    if node.diff is _UNMODIFIED:
+        node.diff = _MODIFIED
+    parent = frame.parent
+    if parent is not None and parent.parent is not None:
+        parent.count += frame.count
+        if passes:
+            parent.size += frame.size
+
+
+def _find(node: FileNode, parts: tuple[str, ...]) -> FileNode | None:
+    for part in parts:
+        children = node.children
+        if not children:
+            return None
+        found = children.get(part)
+        if found is None:
+            return None
+        node = found
+    return node
+
+
+def _fix_link_size(holder: FileNode, path: tuple[str, ...]) -> None:
+    """A removed hardlink's bytes in the finished tree: 0 while its data's own name shows the
+    data (present, or as removed), else the data's size; the change passes up as a size."""
+    chain = [holder]
+    node: FileNode | None = holder
+    for part in ("", *path):
+        assert node is not None and node.children is not None
+        node = node.children[part]
+        chain.append(node)
+    assert node is not None and node.base_entry is not None
+    data = node.base_entry.data
+    size = 0
+    if data is not None:
+        found = _find(holder, ("", *data.path.split("/")))
+        if found is None or (found.entry is not data and found.base_entry is not data):
+            size = data.size
+    delta = size - node.size
+    node.size = size
+    for ancestor in reversed(chain[1:-1]):
+        shown = ancestor.base_entry
+        if not delta or ancestor.entry is not None or shown is None or not shown.is_dir:
+            break
+        ancestor.size += delta
 
 
 def _ghost_size(entry: FileEntry, base_root: FileNode, top_root: FileNode) -> int:

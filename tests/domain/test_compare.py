@@ -152,8 +152,8 @@ def test_aggregated_mode_combines_layers_one_to_i(tmp_path: Path) -> None:
         [wh("tmp")],
     ]
     tree = tree_of(tmp_path, layers, 4, AGG)
-    # tmp was added and removed within the compared layers: it does not appear
-    assert marks(tree) == {"/base": "U", "/gone": "R", "/one": "A", "/two": "A"}
+    # tmp was added and removed within the compared layers: removed, as dive shows it
+    assert marks(tree) == {"/base": "U", "/gone": "R", "/one": "A", "/two": "A", "/tmp": "R"}
     assert marks(tree_of(tmp_path, layers, 4, LAYER)) == {
         "/base": "U",
         "/one": "U",

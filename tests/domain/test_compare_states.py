@@ -265,3 +265,35 @@ def test_the_favoured_mode_is_kept_longest(tmp_path: Path, monkeypatch) -> None:
     analysis.compared_tree(1, AGG)  # then the other mode's trees go first
     assert analysis.cached_tree(2, AGG) is None and analysis.cached_tree(1, AGG) is not None
     assert analysis.cached_tree(0, LAYER) is not None
+
+
+def test_a_path_added_and_removed_within_the_aggregated_layers_shows_as_removed(
+    tmp_path: Path,
+) -> None:
+    """dive shows a cache a layer wrote and a later one deleted (red, in aggregated mode): it
+    is the waste a user looks for. It used to vanish (issue 11)."""
+    layers = [
+        [d("etc"), f("etc/os", "debian")],
+        [d("root"), d("root/.cache"), f("root/.cache/pip.whl", "w" * 1000), f("etc/new", "1")],
+        [wh("root/.cache"), d("root"), f("etc/os", "changed")],
+        [f("app.py", "print()")],
+    ]
+    analysis = analyse_layers(tmp_path, layers)
+    contents = [layer.contents for layer in analysis.image.layers]
+    states = StackedStates(contents)
+    for index in (2, 3):
+        tree = compared_from_states(states, AGG, index)
+        cache = tree.find("root/.cache")
+        assert cache is not None and cache.diff is DiffType.REMOVED
+        wheel = tree.find("root/.cache/pip.whl")
+        assert wheel is not None and wheel.diff is DiffType.REMOVED and wheel.size == 1000
+        assert wheel.shown_entry is contents[1].entries["root/.cache/pip.whl"]
+        assert cache.size == 1000 and cache.count == 1
+        root = tree.find("root")
+        assert root is not None and root.diff is DiffType.ADDED
+        assert root.size == 0  # a present directory counts only what is present
+        assert root.count == 2
+    # single-layer mode at layer 2 shows the removal too (layer 1 is in its base)
+    single = compared_from_states(states, LAYER, 2)
+    assert single.find("root/.cache/pip.whl").diff is DiffType.REMOVED  # type: ignore[union-attr]
+    assert_same_trees(analysis)
