@@ -24,7 +24,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, TextIO
 
 from dive_py.domain.byte_size import format_bytes
+from dive_py.domain.image import Image
 from dive_py.domain.image_diff import ImageDiff, PathChange, chain_ids, diff_images
+from dive_py.domain.sources.platform import Platform
 from dive_py.errors import UsageError
 from dive_py.exit_codes import ExitCode
 
@@ -132,6 +134,24 @@ def diff_document(diff: ImageDiff, a: str, b: str, shared_chain_id: str) -> dict
     }
 
 
+def _read(
+    name: str, source: str, platform: Platform | None, env: Mapping[str, str], stderr: TextIO
+) -> Image:
+    """Read one side as the main command reads it: the analysis cache, a container's read/write
+    layer on top of its image (``container://NAME``), every source and scheme.
+
+    Raises:
+        DivepyError: the image could not be read.
+    """
+    from dive_py.commands.explore import load_analysis
+    from dive_py.commands.stderr_progress import StderrProgress
+
+    wanted = argparse.Namespace(image=name, source=source, platform=platform, no_cache=False)
+    loaded = load_analysis(wanted, env, StderrProgress(stderr))
+    loaded.commit()
+    return loaded.analysis.image
+
+
 def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
     """Run ``divepy diff A B``; return 0 (identical) or 1 (different).
 
@@ -142,9 +162,7 @@ def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr
     """
     args = _parser().parse_args(list(argv))
     from dive_py.atomic_file import check_writable, write_atomically
-    from dive_py.commands.stderr_progress import StderrProgress
-    from dive_py.domain.sources import canonical_source, open_image
-    from dive_py.domain.sources.platform import Platform
+    from dive_py.domain.sources import canonical_source
 
     if args.json_path == "":
         raise UsageError("--json needs a file name", "pass --json FILE, or --json - for stdout")
@@ -155,10 +173,7 @@ def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr
     if args.insecure_registry:
         listed = [env.get("DIVEPY_INSECURE_REGISTRIES", ""), *args.insecure_registry]
         env = {**env, "DIVEPY_INSECURE_REGISTRIES": ",".join(h for h in listed if h)}
-    images = [
-        open_image(name, source=source, platform=platform, progress=StderrProgress(stderr), env=env)
-        for name in (args.a, args.b)
-    ]
+    images = [_read(name, source, platform, env, stderr) for name in (args.a, args.b)]
     diff = diff_images(images[0], images[1])
     shared_chain = (
         chain_ids([layer.diff_id for layer in images[0].layers])[diff.shared_layers - 1]

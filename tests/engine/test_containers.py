@@ -206,3 +206,30 @@ def test_rebuild_marks_the_earlier_steps_cached(engine: Engine, tmp_path: Path) 
         for image_id in reversed(built):  # the first build is left untagged by the second
             client.images.remove(image_id, force=True)
         client.close()
+
+
+def test_diff_of_an_image_and_its_container_lists_the_containers_changes(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # found by a new user's trial: diff read only the container's image and said "identical"
+    client = engine.client(timeout=300)
+    name = f"divepy-test-diff-{uuid.uuid4().hex[:8]}"
+    image = f"{FIXTURE_REPO}/spec-a:latest"
+    container = client.containers.run(image, ["sh", "-c", SCRIPT], name=name, detach=True)
+    try:
+        container.wait()
+        result = run_divepy(
+            "diff", "--json", "-", image, f"container://{name}",
+            env={"DOCKER_HOST": engine.host},
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        document = json.loads(result.stdout)
+        added = {item["path"] for item in document["added"]}
+        removed = {item["path"] for item in document["removed"]}
+        modified = {item["path"] for item in document["modified"]}
+        assert {"/added.txt", "/newdir"} <= added  # an added directory is listed once
+        assert "/data/h2" in removed
+        assert "/data/keep.txt" in modified
+    finally:
+        container.remove(force=True)
+        client.close()
