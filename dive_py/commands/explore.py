@@ -425,6 +425,10 @@ def _load(
     from dive_py.domain.sources.docker_engine import DockerEngineSource
 
     source = args.source or env.get("DIVE_SOURCE") or "docker"
+    if engine is None and sources.split_scheme(args.image, source)[0] == "docker":
+        # one engine source for the cache key and the read: an engine that does not answer
+        # is waited for once
+        engine = DockerEngineSource(env=env)
     slot = None
     if getattr(args, "no_cache", False):
         env = {**env, "DIVEPY_LAYER_CACHE": "off"}  # no layer cache either
@@ -432,8 +436,7 @@ def _load(
         from dive_py.domain.analysis_cache import open_slot
 
         name, _ = sources.split_scheme(args.image, source)
-        keyed = engine if engine is not None else DockerEngineSource(env=env, pull=False)
-        engine_key = keyed.cache_key if name == "docker" else None
+        engine_key = engine.cache_key if name == "docker" and engine is not None else None
         slot = open_slot(args.image, source, args.platform, env, engine_key)  # before any read
         cached = slot.load() if slot is not None else None
         if cached is not None:

@@ -51,6 +51,12 @@ def _reason(exc: BaseException) -> str:
     return text[:300]
 
 
+ENGINE_FIRST_ANSWER_S = 20
+"""Seconds the engine may take to answer the first request (the API version negotiation)."""
+ENGINE_READ_TIMEOUT_S = 120
+"""Seconds any later read may wait (an image export can be slow to start on a busy engine)."""
+
+
 class DockerEngineSource:
     """Fetch images from a Docker (or Docker-API compatible) engine.
 
@@ -75,6 +81,7 @@ class DockerEngineSource:
         self.name = name
         self._pull = pull
         self._env: Mapping[str, str] = os.environ if env is None else env
+        self._unreachable_error: EngineUnreachableError | None = None
 
     @property
     def endpoint(self) -> Endpoint:
@@ -118,13 +125,21 @@ class DockerEngineSource:
         """
         import docker
 
+        if self._unreachable_error is not None:  # asked once already: do not wait again
+            raise self._unreachable_error
         endpoint = self.endpoint
         try:
             # DOCKER_API_VERSION pins the API version, as for the docker CLI; else negotiate.
             version = self._env.get("DOCKER_API_VERSION", "").strip() or "auto"
+            # A first answer (the version negotiation) must come quickly: an engine that
+            # accepts the connection but never answers is unreachable, not slow.
             api = docker.APIClient(
-                base_url=endpoint.host, tls=endpoint.tls, version=version, timeout=120
+                base_url=endpoint.host,
+                tls=endpoint.tls,
+                version=version,
+                timeout=ENGINE_FIRST_ANSWER_S,
             )
+            api.timeout = ENGINE_READ_TIMEOUT_S  # an export may take long before its first byte
         except docker.errors.InvalidVersion:
             # the SDK refuses versions below its minimum before asking the engine
             from docker.constants import MINIMUM_DOCKER_API_VERSION
@@ -134,10 +149,9 @@ class DockerEngineSource:
                 f"(it needs {MINIMUM_DOCKER_API_VERSION} or newer)",
                 f"unset DOCKER_API_VERSION, or set it to {MINIMUM_DOCKER_API_VERSION} or newer",
             ) from None
-        except docker.errors.DockerException as exc:
-            raise self._unreachable(exc) from None
-        except Exception as exc:
-            raise self._unreachable(exc) from None
+        except Exception as exc:  # docker.errors.DockerException, OSError, requests' errors
+            self._unreachable_error = self._unreachable(exc)
+            raise self._unreachable_error from None
         return api
 
     def _unreachable(self, exc: BaseException) -> EngineUnreachableError:
@@ -147,6 +161,8 @@ class DockerEngineSource:
             text = f"no socket at {endpoint.host[len('unix://') :]}"
         elif "Connection refused" in text or "ConnectionRefusedError" in text:
             text = "connection refused"
+        elif "timed out" in text:
+            text = f"no answer within {ENGINE_FIRST_ANSWER_S} seconds"
         if "Permission denied" in text or isinstance(exc, PermissionError):
             return EngineUnreachableError(
                 f"permission denied on the Docker engine socket {endpoint.host} (from {endpoint.origin})",
