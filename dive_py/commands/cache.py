@@ -8,10 +8,10 @@ how much it freed. Both exit 0; a bad subcommand is a usage error (exit 2).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping, Sequence
-from typing import NoReturn, TextIO
+from typing import TextIO
 
+from dive_py.commands.command_parser import CommandParser
 from dive_py.domain.analysis_cache import MAX_ENTRIES
 from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.cache_directory import cache_directory
@@ -22,17 +22,9 @@ from dive_py.domain.layer_cache import (
     layer_cache_limit,
     usage,
 )
-from dive_py.errors import UsageError
 from dive_py.exit_codes import ExitCode
 
 _ANALYSIS_SUFFIX = ".analysis"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(
-            f"divepy cache: {message}", "run 'divepy cache info' or 'divepy cache clear'"
-        )
 
 
 def run_cache(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
@@ -41,7 +33,7 @@ def run_cache(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stder
     Raises:
         UsageError: no or an unknown action.
     """
-    parser = _Parser(
+    parser = CommandParser(
         prog="divepy cache",
         description="Show or clear divepy's caches (DIVEPY_CACHE_DIR moves them; "
         "DIVEPY_LAYER_CACHE_BYTES sets the layer cache's size limit).",

@@ -21,8 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import Any, TextIO
 
+from dive_py.commands.command_parser import CommandParser
 from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.image import Image
 from dive_py.domain.image_diff import ImageDiff, PathChange, chain_ids, diff_images
@@ -31,13 +32,8 @@ from dive_py.errors import UsageError
 from dive_py.exit_codes import ExitCode
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"'divepy diff': {message}", "run 'divepy diff A B' (see --help)")
-
-
-def _parser() -> _Parser:
-    parser = _Parser(
+def _parser() -> CommandParser:
+    parser = CommandParser(
         prog="divepy diff",
         description="Compare two images: the layers they share, then the files added, "
         "modified and removed from A's final file system to B's. Exit 0 when identical, "
@@ -62,8 +58,8 @@ def summary(diff: ImageDiff, a: str, b: str) -> str:
     """The short text summary: shared layers and counts (one or two lines)."""
     if diff.shared_layers:
         shared = (
-            f"{b} shares its first {diff.shared_layers} "
-            f"layer{'s' if diff.shared_layers != 1 else ''}, "
+            f"{b} shares its first "
+            f"{'layer' if diff.shared_layers == 1 else f'{diff.shared_layers} layers'}, "
             f"{format_bytes(diff.shared_bytes)}, with {a}"
         )
     else:
@@ -135,7 +131,7 @@ def diff_document(diff: ImageDiff, a: str, b: str, shared_chain_id: str) -> dict
 
 
 def _read(
-    name: str, source: str, platform: Platform | None, env: Mapping[str, str], stderr: TextIO
+    name: str, source: str | None, platform: Platform | None, env: Mapping[str, str], stderr: TextIO
 ) -> Image:
     """Read one side as the main command reads it: the analysis cache, a container's read/write
     layer on top of its image (``container://NAME``), every source and scheme.
@@ -168,7 +164,8 @@ def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr
         raise UsageError("--json needs a file name", "pass --json FILE, or --json - for stdout")
     if args.json_path and args.json_path != "-":
         check_writable(args.json_path)
-    source = canonical_source(args.source or env.get("DIVE_SOURCE") or "docker")
+    # per image, as the main command picks it (a path on disk is a file source)
+    source = canonical_source(args.source) if args.source else None
     platform = Platform.parse(args.platform) if args.platform else None
     if args.insecure_registry:
         listed = [env.get("DIVEPY_INSECURE_REGISTRIES", ""), *args.insecure_registry]

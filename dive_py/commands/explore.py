@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 EXIT_CODES_HELP = """\
 exit codes:
   0    success (in CI mode: every rule passed)
-  1    CI mode: a rule failed
+  1    CI mode: a rule failed; divepy diff: the images differ
   2    bad command line, bad flag value, or misconfigured CI rules
   3    the image could not be read (not found, pull failed, engine unreachable,
        corrupt or truncated archive)
@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--json",
         metavar="FILE",
         dest="json_path",
-        help="write the analysis as JSON to FILE (no TUI)",
+        help="write the analysis as JSON to FILE, or to stdout with '-' (no TUI)",
     )
     parser.add_argument(
         "--ci",
@@ -300,7 +300,11 @@ def check_output_paths(args: argparse.Namespace, ci: bool) -> None:
     """
     from dive_py.atomic_file import check_writable
 
-    if args.json_path:
+    if args.json_path == "-" and ci:
+        raise UsageError(
+            "--json - and CI mode both write to stdout", "name a file for --json, or drop --ci"
+        )
+    if args.json_path and args.json_path != "-":
         check_writable(args.json_path)
     if ci and args.junit:
         check_writable(args.junit)
@@ -356,7 +360,7 @@ def load_analysis(
         from dive_py.domain import sources
 
         name, reference = sources.split_scheme(
-            args.image, args.source or env.get("DIVE_SOURCE") or "docker"
+            args.image, sources.default_source(args.image, args.source, env)
         )
         if name == "container":
             return _with_dockerfile(_load_container(args, reference, env, progress), args)
@@ -424,7 +428,7 @@ def _load(
     from dive_py.domain import sources
     from dive_py.domain.sources.docker_engine import DockerEngineSource
 
-    source = args.source or env.get("DIVE_SOURCE") or "docker"
+    source = sources.default_source(args.image, args.source, env)
     if engine is None and sources.split_scheme(args.image, source)[0] == "docker":
         # one engine source for the cache key and the read: an engine that does not answer
         # is waited for once
@@ -497,7 +501,9 @@ def explore(
         loaded = load_analysis(args, env, pause.wrap(StderrProgress(stderr)), engine)
         pause.at("analysed")
         code = int(ExitCode.OK)
-        if args.json_path:
+        if args.json_path == "-":
+            stdout.write(render_json(loaded.analysis))  # as `divepy diff --json -`
+        elif args.json_path:
             write_atomically(args.json_path, render_json(loaded.analysis))
             print(f"Exported analysis to {escape_text(args.json_path)}", file=stderr)
         if ci_options is not None and rules is not None:
@@ -547,7 +553,7 @@ class EngineContainers:
         from dive_py.domain import sources
 
         name, _ = sources.split_scheme(
-            args.image, args.source or env.get("DIVE_SOURCE") or "docker"
+            args.image, sources.default_source(args.image, args.source, env)
         )
         if engine is None and name not in ("docker", "container"):
             return None

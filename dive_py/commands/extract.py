@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from dive_py.atomic_file import check_writable
-from dive_py.commands.image_arguments import CommandParser, add_image_arguments, open_analysis
+from dive_py.commands.command_parser import CommandParser
+from dive_py.commands.image_arguments import add_image_arguments, open_analysis
 from dive_py.display_text import escape_text
 from dive_py.errors import OutputError, UsageError
 from dive_py.exit_codes import ExitCode

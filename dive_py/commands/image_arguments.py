@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 from dive_py.domain.analysis import Analysis
 from dive_py.errors import UsageError
-
-
-class CommandParser(argparse.ArgumentParser):
-    """An argparse parser whose errors are :class:`UsageError` (exit 2, one line)."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message, f"see '{self.prog} --help'")
 
 
 def add_image_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
-from dive_py.commands.image_arguments import CommandParser, add_image_arguments, open_analysis
+from dive_py.commands.command_parser import CommandParser
+from dive_py.commands.image_arguments import add_image_arguments, open_analysis
 from dive_py.display_text import escape_text
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType, FileEntry

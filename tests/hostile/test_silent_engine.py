@@ -44,3 +44,20 @@ def test_a_silent_engine_is_unreachable_after_one_short_wait(
     assert "no answer within 1 seconds" in caught.value.one_line()
     assert "Read timed out" not in caught.value.one_line()
     assert len(accepted) == 1  # waited for once, not once per question
+
+
+def test_a_plain_path_is_read_as_a_file_whatever_engine_there_is(tmp_path: Path) -> None:
+    # found by a new user's trial: with an engine running, `divepy image.tar` was pulled
+    from tests.hostile.helpers import run_cli
+    from tests.image_builder import ImageSpec, docker_archive, f
+
+    archive = tmp_path / "image.tar"
+    archive.write_bytes(docker_archive(ImageSpec(layers=[[f("a", "1")]])))
+    out = tmp_path / "o.json"
+    # an engine address that would answer "refused" at once if it were asked
+    env = {"DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"}
+    result = run_cli(tmp_path, "--json", str(out), str(archive), env=env)
+    assert result.returncode == 0, result.stderr
+    # --source docker keeps the engine's meaning
+    result = run_cli(tmp_path, "--source", "docker", "--ci", str(archive), env=env)
+    assert result.returncode == 3 and "engine" in result.stderr

@@ -63,6 +63,24 @@ def canonical_source(name: str) -> str:
     return key
 
 
+def default_source(reference: str, named: str | None, env: Mapping[str, str]) -> str:
+    """The source for ``reference`` when its text names none (no ``scheme://`` prefix).
+
+    ``named`` (``--source``) when given, else ``DIVE_SOURCE`` (dive's variable), else a path
+    that exists on disk as written (a file: ``docker-archive``; a directory: ``oci``), else
+    ``docker``. So ``divepy image.tar`` reads the file even while an engine runs; an engine
+    image whose name is also a file's name in the working directory needs ``docker://``.
+    """
+    if named:
+        return named
+    from_env = env.get("DIVE_SOURCE", "").strip()
+    if from_env:
+        return from_env
+    if "://" not in reference and os.path.exists(reference):
+        return "oci" if os.path.isdir(reference) else "docker-archive"
+    return "docker"
+
+
 def split_scheme(text: str, default_source: str) -> tuple[str, str]:
     """Split a source prefix off the image argument.
 

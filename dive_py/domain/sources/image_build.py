@@ -13,6 +13,7 @@ so that the explorer, the CI report and the JSON show where the cache broke.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -85,8 +86,14 @@ class BuildCacheLog:
             self.cached[-1] = True
 
 
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+"""Colour and style sequences (SGR), which the engine wraps around a RUN step's stderr."""
+
+
 def _stream_text(text: str) -> str:
-    # keep the log's line structure, but no terminal control sequences from the build
+    # keep the log's line structure, but no terminal control sequences from the build: colour
+    # sequences are dropped (the engine paints RUN steps' stderr red), any other is escaped
+    text = _SGR.sub("", text)
     return "\n".join(
         "\t".join(escape_text(part) for part in line.split("\t")) for line in text.split("\n")
     )
