@@ -35,6 +35,7 @@ def run_cache(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stder
     """
     parser = CommandParser(
         prog="divepy cache",
+        hint="run 'divepy cache info' or 'divepy cache clear'",
         description="Show or clear divepy's caches (DIVEPY_CACHE_DIR moves them; "
         "DIVEPY_LAYER_CACHE_BYTES sets the layer cache's size limit).",
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from dive_py.commands.suggestions import closest
 from dive_py.errors import UsageError
@@ -22,10 +22,19 @@ _REQUIRED = re.compile(r"the following arguments are required: (.*)")
 
 
 class CommandParser(argparse.ArgumentParser):
-    """An argparse parser whose errors are :class:`UsageError` in divepy's words."""
+    """An argparse parser whose errors are :class:`UsageError` in divepy's words.
+
+    Args:
+        hint: what an error line suggests (default: the command's ``--help``); other
+            arguments as for :class:`argparse.ArgumentParser`.
+    """
+
+    def __init__(self, *args: Any, hint: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hint = hint or f"see '{self.prog} --help'"
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(self.reword(message), f"see '{self.prog} --help'")
+        raise UsageError(self.reword(message), self.hint)
 
     def reword(self, message: str) -> str:
         """argparse's ``message`` as the line divepy prints after ``divepy: ``."""

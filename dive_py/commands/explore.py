@@ -429,10 +429,9 @@ def _load(
     from dive_py.domain.sources.docker_engine import DockerEngineSource
 
     source = sources.default_source(args.image, args.source, env)
-    if engine is None and sources.split_scheme(args.image, source)[0] == "docker":
-        # one engine source for the cache key and the read: an engine that does not answer
-        # is waited for once
-        engine = DockerEngineSource(env=env)
+    keyed = engine
+    if keyed is None and sources.split_scheme(args.image, source)[0] == "docker":
+        keyed = DockerEngineSource(env=env, pull=False)  # asks for the cache key
     slot = None
     if getattr(args, "no_cache", False):
         env = {**env, "DIVEPY_LAYER_CACHE": "off"}  # no layer cache either
@@ -440,7 +439,7 @@ def _load(
         from dive_py.domain.analysis_cache import open_slot
 
         name, _ = sources.split_scheme(args.image, source)
-        engine_key = engine.cache_key if name == "docker" and engine is not None else None
+        engine_key = keyed.cache_key if name == "docker" and keyed is not None else None
         slot = open_slot(args.image, source, args.platform, env, engine_key)  # before any read
         cached = slot.load() if slot is not None else None
         if cached is not None:
@@ -448,6 +447,11 @@ def _load(
                 f"Using the cached analysis of {args.image} (--no-cache reads the image again)"
             )
             return LoadedAnalysis(cached, slot, from_cache=True)
+    unreachable = (
+        keyed.unreachable(sources.split_scheme(args.image, "docker")[1]) if keyed else None
+    )
+    if unreachable is not None:
+        raise unreachable  # it did not answer the cache key: do not wait for it twice
     if engine is not None:
         _, reference = sources.split_scheme(args.image, "docker")
         image = engine.fetch(reference, platform=args.platform, progress=progress)

@@ -189,7 +189,8 @@ def test_build_streams_the_log_and_passes_options(context: Path) -> None:
     )
     assert build_image(req, FakeSource(api), err) == "t:1"
     assert err.getvalue() == (
-        "Step 1/1 : FROM scratch\n ---> \\x1b[31mabc\tdef\nl1: Pulling\nSuccessfully built abc\n"
+        # colour sequences dropped (tests/cli/test_command_parser.py), tabs kept
+        "Step 1/1 : FROM scratch\n ---> abc\tdef\nl1: Pulling\nSuccessfully built abc\n"
     )
     assert api.kwargs["path"] == str(context) and api.kwargs["tag"] == "t:1"
     assert api.kwargs["buildargs"] == {"A": "1"} and api.kwargs["decode"] is True

@@ -372,8 +372,11 @@ def test_an_unknown_pause_phase_is_a_usage_error(spec_a_archive: Path, tmp_path:
 def test_unreachable_default_engine_with_a_file_name_suggests_the_archive_source(
     spec_a_archive: Path, tmp_path: Path
 ) -> None:
-    # found by a new user: `divepy image.tar` printed a raw exception tuple
+    # found by a new user: `divepy image.tar` printed a raw exception tuple. (A path that
+    # exists is now read as a file without --source: tests/hostile/test_silent_engine.py.)
     result = run_divepy(
+        "--source",
+        "docker",
         "--json",
         str(tmp_path / "o.json"),
         str(spec_a_archive),

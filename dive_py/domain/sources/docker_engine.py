@@ -51,6 +51,16 @@ def _reason(exc: BaseException) -> str:
     return text[:300]
 
 
+def _with_file_hint(error: EngineUnreachableError, reference: str) -> EngineUnreachableError:
+    """``error``, hinting at the file sources when ``reference`` is a path on disk."""
+    if os.path.exists(reference):
+        error.hint = (
+            f"{reference} is a file: read it with docker-archive://{reference} "
+            "(or --source docker-archive / oci)"
+        )
+    return error
+
+
 ENGINE_FIRST_ANSWER_S = 20
 """Seconds the engine may take to answer the first request (the API version negotiation)."""
 ENGINE_READ_TIMEOUT_S = 120
@@ -82,6 +92,12 @@ class DockerEngineSource:
         self._pull = pull
         self._env: Mapping[str, str] = os.environ if env is None else env
         self._unreachable_error: EngineUnreachableError | None = None
+
+    def unreachable(self, reference: str) -> EngineUnreachableError | None:
+        """Why the engine could not be reached when this source last tried (asked for
+        ``reference``), with the file hint when ``reference`` is a path; None otherwise."""
+        error = self._unreachable_error
+        return None if error is None else _with_file_hint(error, reference)
 
     @property
     def endpoint(self) -> Endpoint:
@@ -284,12 +300,7 @@ class DockerEngineSource:
             except Exception as exc:
                 raise self._unreachable(exc) from None
         except EngineUnreachableError as error:
-            if os.path.exists(reference):
-                error.hint = (
-                    f"{reference} is a file: read it with docker-archive://{reference} "
-                    "(or --source docker-archive / oci)"
-                )
-            raise
+            raise _with_file_hint(error, reference) from None
         inspected = self._inspect(api, reference)
         if inspected is None:
             self._refuse_container(api, reference)
