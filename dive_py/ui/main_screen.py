@@ -306,8 +306,8 @@ class MainScreen(Screen[None]):
                 stack(target)
                 build(target, mode)
             stack(last)
-            for target in sorted(range(last + 1), key=lambda i: abs(i - index))[3:]:
-                if analysis.cached_tree(target, mode) is None:
+            for target in sorted(range(last + 1), key=lambda i: abs(i - index)):
+                if target != index and analysis.cached_tree(target, mode) is None:
                     build(target, mode)
             other = CompareMode.AGGREGATED if mode is CompareMode.LAYER else CompareMode.LAYER
             if analysis.cached_tree(index, other) is None:  # for the mode toggle

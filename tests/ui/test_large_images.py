@@ -121,3 +121,35 @@ async def test_inefficient_table_click_moves_then_chooses(demo: Analysis) -> Non
         await pilot.click(InefficientTable, offset=(3, 1))  # the highlighted row: show it
         await settle(pilot)
         assert app.screen.query_one(FileTreeView).cursor_path == "/usr/local/bin/pip"
+
+
+async def test_every_layer_of_the_shown_mode_is_prepared_from_the_bottom_and_the_top(
+    demo: Analysis,
+) -> None:
+    """The background work prepares every layer's tree of the shown mode, including the layer
+    two steps from the bottom or top layer (it skipped that one: a switch to it was built on
+    demand)."""
+    analysis = fresh(demo)
+    layers = len(analysis.image.layers)
+    assert layers >= 4
+    app = make_app(analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.shown == (0, CompareMode.LAYER)
+        missing = [i for i in range(layers) if analysis.cached_tree(i, CompareMode.LAYER) is None]
+        assert missing == []
+    analysis = fresh(demo)
+    app = make_app(analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.query_one(LayersTable).focus()
+        await pilot.press("end")
+        await settle(pilot)
+        assert app.screen.shown == (layers - 1, CompareMode.LAYER)
+        analysis._trees.clear()  # only what the top layer's preparation builds
+        app.screen.query_one(LayersTable).focus()
+        await pilot.press("up", "down")  # shown again from the top layer: a new preparation
+        await settle(pilot)
+        assert app.screen.shown == (layers - 1, CompareMode.LAYER)
+        missing = [i for i in range(layers) if analysis.cached_tree(i, CompareMode.LAYER) is None]
+        assert missing == []
