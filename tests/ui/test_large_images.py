@@ -7,16 +7,18 @@ behind them (and that it shows the same thing as before).
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 
 from dive_py.domain.analysis import Analysis
+from dive_py.domain.change_type import DiffType
 from dive_py.domain.compare import CompareMode
 from dive_py.domain.efficiency import InefficientPath
 from dive_py.ui.app import make_app
 from dive_py.ui.details import InefficientTable
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
-from dive_py.ui.main_screen import MainScreen
+from dive_py.ui.main_screen import PREVIEW_NOTE, MainScreen
 from tests.ui.conftest import screen_text, settle
 
 SIZE = (160, 48)
@@ -153,3 +155,54 @@ async def test_every_layer_of_the_shown_mode_is_prepared_from_the_bottom_and_the
         assert app.screen.shown == (layers - 1, CompareMode.LAYER)
         missing = [i for i in range(layers) if analysis.cached_tree(i, CompareMode.LAYER) is None]
         assert missing == []
+
+
+class _SlowStates(Analysis):
+    """An analysis whose stacked states above layer 1 wait for ``release`` (a slow build)."""
+
+    __slots__ = ("release",)
+
+    def prepare_state(self, index, stop=None):  # type: ignore[no-untyped-def]
+        if index >= 2:
+            assert self.release.wait(30)
+        return super().prepare_state(index, stop)
+
+
+async def test_a_layer_not_prepared_shows_its_own_paths_until_its_tree_is_ready(
+    demo: Analysis,
+) -> None:
+    """A switch to a layer whose state is not stacked yet shows the layer's preview at once
+    (its own paths, marked against the state below), then its compared tree."""
+    analysis = _SlowStates(image=demo.image, efficiency=demo.efficiency)
+    analysis.release = threading.Event()
+    app = make_app(analysis)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, MainScreen)
+            while analysis.cached_tree(1, CompareMode.LAYER) is None:
+                await pilot.pause(0.01)
+            table = screen.query_one(LayersTable)
+            table.focus()
+            await pilot.press("down", "down")
+            while screen.previewed != (2, CompareMode.LAYER):
+                await pilot.pause(0.01)
+            view = screen.query_one(FileTreeView)
+            assert screen.shown == (1, CompareMode.LAYER) and not view.loading
+            preview = analysis.layer_preview(2)
+            assert _rows(view.model) == _rows(view.model.copy_for(preview.root))
+            assert PREVIEW_NOTE in str(screen.query_one("#tree-pane").border_subtitle)
+            assert any(
+                node.diff is not DiffType.UNMODIFIED for node in preview.root.walk()
+            )  # marked against layer 1's state
+            analysis.release.set()
+            await settle(pilot)
+            assert screen.shown == (2, CompareMode.LAYER) and screen.previewed is None
+            assert view.model.root is analysis.compared_tree(2, CompareMode.LAYER).root
+            assert PREVIEW_NOTE not in str(screen.query_one("#tree-pane").border_subtitle)
+    finally:
+        analysis.release.set()
+
+
+def _rows(model) -> list[str]:  # type: ignore[no-untyped-def]
+    return [model.row_text(i) for i in range(len(model))]
