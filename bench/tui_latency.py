@@ -416,13 +416,14 @@ async def measure_tui(
 
 
 async def measure_first_switch(
-    analysis: Any, *, size: tuple[int, int], timeout: float, keys: int
+    analysis: Any, *, size: tuple[int, int], timeout: float, keys: int, key: str = "down"
 ) -> dict[str, Any]:
     """Open the explorer over ``analysis`` (nothing built yet) and switch layers at once.
 
     The layers pane has the focus from the start; as soon as the first tree is painted,
-    ``down`` is pressed ``keys`` times, each as soon as the previous layer is drawn (a user who
-    moves on right after the first screen, before the background work prepared anything).
+    ``key`` (``down``, or ``end`` for a jump to the top layer) is pressed ``keys`` times,
+    each as soon as the previous layer is drawn (a user who moves on right after the first
+    screen, before the background work prepared anything).
 
     Returns:
         ``first_paint_s`` and ``switches`` (stats in milliseconds, with the samples).
@@ -444,7 +445,7 @@ async def measure_first_switch(
             switches = []
             full_from = len(LAYER_FULL)
             for _ in range(keys):
-                seconds, _layer = await _press_and_wait_layer(pilot, probe, "down", timeout)
+                seconds, _layer = await _press_and_wait_layer(pilot, probe, key, timeout)
                 switches.append(seconds)
             result["switches"] = _stats(switches)
             result["switches_full"] = _stats(LAYER_FULL[full_from:])
@@ -644,6 +645,11 @@ def main(argv: list[str] | None = None) -> int:
         help="layer keys pressed right after the first paint in each of those sessions",
     )
     p.add_argument(
+        "--first-switch-key",
+        default="down",
+        help="the layer key pressed right after the first paint (down, or end: a jump)",
+    )
+    p.add_argument(
         "--first-switch-only",
         action="store_true",
         help="measure only the first paint and the switches right after it",
@@ -702,7 +708,11 @@ def main(argv: list[str] | None = None) -> int:
         first_switch = [
             asyncio.run(
                 measure_first_switch(
-                    fresh(analysis), size=size, timeout=args.timeout, keys=args.first_switch_keys
+                    fresh(analysis),
+                    size=size,
+                    timeout=args.timeout,
+                    keys=args.first_switch_keys,
+                    key=args.first_switch_key,
                 )
             )
             for _ in range(args.first_switch_runs)

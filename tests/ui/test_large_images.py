@@ -11,7 +11,6 @@ import threading
 import time
 
 from dive_py.domain.analysis import Analysis
-from dive_py.domain.change_type import DiffType
 from dive_py.domain.compare import CompareMode
 from dive_py.domain.efficiency import InefficientPath
 from dive_py.ui.app import make_app
@@ -171,8 +170,8 @@ class _SlowStates(Analysis):
 async def test_a_layer_not_prepared_shows_its_own_paths_until_its_tree_is_ready(
     demo: Analysis,
 ) -> None:
-    """A switch to a layer whose state is not stacked yet shows the layer's preview at once
-    (its own paths, marked against the state below), then its compared tree."""
+    """A jump to a layer whose state and the one below are not stacked yet shows the layer's
+    preview at once (its own paths), then its compared tree."""
     analysis = _SlowStates(image=demo.image, efficiency=demo.efficiency)
     analysis.release = threading.Event()
     app = make_app(analysis)
@@ -184,21 +183,22 @@ async def test_a_layer_not_prepared_shows_its_own_paths_until_its_tree_is_ready(
                 await pilot.pause(0.01)
             table = screen.query_one(LayersTable)
             table.focus()
-            await pilot.press("down", "down")
-            while screen.previewed != (2, CompareMode.LAYER):
+            await pilot.press("end")
+            last = len(analysis.image.layers) - 1
+            assert last >= 3 and analysis.states_built <= 2
+            while screen.previewed != (last, CompareMode.LAYER):
                 await pilot.pause(0.01)
             view = screen.query_one(FileTreeView)
-            assert screen.shown == (1, CompareMode.LAYER) and not view.loading
-            preview = analysis.layer_preview(2)
+            assert screen.shown == (0, CompareMode.LAYER) and not view.loading
+            preview = analysis.layer_preview(last)
             assert _rows(view.model) == _rows(view.model.copy_for(preview.root))
+            written = {"/" + path for path in analysis.image.layers[last].contents.entries}
+            assert written <= {node.path for node in preview.root.walk()}
             assert PREVIEW_NOTE in str(screen.query_one("#tree-pane").border_subtitle)
-            assert any(
-                node.diff is not DiffType.UNMODIFIED for node in preview.root.walk()
-            )  # marked against layer 1's state
             analysis.release.set()
             await settle(pilot)
-            assert screen.shown == (2, CompareMode.LAYER) and screen.previewed is None
-            assert view.model.root is analysis.compared_tree(2, CompareMode.LAYER).root
+            assert screen.shown == (last, CompareMode.LAYER) and screen.previewed is None
+            assert view.model.root is analysis.compared_tree(last, CompareMode.LAYER).root
             assert PREVIEW_NOTE not in str(screen.query_one("#tree-pane").border_subtitle)
     finally:
         analysis.release.set()
