@@ -206,3 +206,29 @@ async def test_a_layer_not_prepared_shows_its_own_paths_until_its_tree_is_ready(
 
 def _rows(model) -> list[str]:  # type: ignore[no-untyped-def]
     return [model.row_text(i) for i in range(len(model))]
+
+
+async def test_the_first_screen_comes_with_the_next_layer_ready(
+    demo: Analysis, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A ``↓`` right after the first screen finds layer 1's tree built (before the background
+    preparation could start), so it is shown at once."""
+    analysis = fresh(demo)
+    ready_at_first_screen: list[bool] = []
+    original = MainScreen._tree_ready
+
+    def tree_ready(screen, index, mode, model):  # type: ignore[no-untyped-def]
+        if screen.shown is None:
+            ready_at_first_screen.append(analysis.cached_tree(1, CompareMode.LAYER) is not None)
+        original(screen, index, mode, model)
+
+    monkeypatch.setattr(MainScreen, "_tree_ready", tree_ready)
+    app = make_app(analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        while app.screen.shown is None:
+            await pilot.pause(0.01)
+        assert ready_at_first_screen == [True]
+        await pilot.press("down")
+        assert app.screen.shown == (1, CompareMode.LAYER)
+        assert not app.screen.query_one(FileTreeView).loading
+        await settle(pilot)
