@@ -302,14 +302,26 @@ async def _press_and_wait_layer(
     await wait_until(lambda: (table.layer_index, table.mode) != before, timeout)  # handled
     target = (table.layer_index, table.mode)
 
-    def painted() -> Paint | None:
-        if screen.shown != target:
+    def painted(previews: bool) -> Paint | None:
+        if screen.shown != target and not (
+            previews and getattr(screen, "previewed", None) == target
+        ):
             return None
         model_id = id(screen.tree_view.model)
         return probe.first_after(start, lambda p: model_id in p.models)
 
-    paint = await wait_until(painted, timeout)
+    paint = await wait_until(lambda: painted(True), timeout)
+    if screen.shown != target:  # a preview: the compared tree follows
+        final = await wait_until(lambda: painted(False), timeout)
+        LAYER_FULL.append(final.t - t0)
+    else:
+        LAYER_FULL.append(paint.t - t0)
     return paint.t - t0, target[0]
+
+
+LAYER_FULL: list[float] = []
+"""Seconds from each layer key to the paint of the layer's compared tree (the same as the
+first paint of the layer unless a preview came first), in the order of the keys."""
 
 
 async def measure_tui(
@@ -366,10 +378,12 @@ async def measure_tui(
             screen.layers_table.focus()
             await pilot.pause()
             cold = []
+            full_from = len(LAYER_FULL)
             for _ in range(layers - 1):
                 seconds, _layer = await _press_and_wait_layer(pilot, probe, "down", timeout)
                 cold.append(seconds)
             result["layer_cold"] = _stats(cold)
+            result["layer_cold_full"] = _stats(LAYER_FULL[full_from:])
 
             # after every worker finished (warm): back up, then down again
             t_idle = time.perf_counter()
@@ -395,6 +409,46 @@ async def measure_tui(
             result["aggregated"] = _stats(agg)
             result["paints"] = len(probe.paints)
             result["updates"] = probe.updates
+            await pilot.press("q")
+    finally:
+        probe.uninstall()
+    return result
+
+
+async def measure_first_switch(
+    analysis: Any, *, size: tuple[int, int], timeout: float, keys: int, key: str = "down"
+) -> dict[str, Any]:
+    """Open the explorer over ``analysis`` (nothing built yet) and switch layers at once.
+
+    The layers pane has the focus from the start; as soon as the first tree is painted,
+    ``key`` (``down``, or ``end`` for a jump to the top layer) is pressed ``keys`` times,
+    each as soon as the previous layer is drawn (a user who moves on right after the first
+    screen, before the background work prepared anything).
+
+    Returns:
+        ``first_paint_s`` and ``switches`` (stats in milliseconds, with the samples).
+    """
+    from dive_py.ui.app import make_app
+
+    os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+    probe = PaintProbe()
+    result: dict[str, Any] = {}
+    try:
+        t0 = time.perf_counter()
+        app = make_app(analysis)
+        probe.install(app)
+        async with app.run_test(size=size) as pilot:
+            first = await wait_until(
+                lambda: probe.first_after(0, lambda p: bool(p.models)), timeout
+            )
+            result["first_paint_s"] = first.t - t0
+            switches = []
+            full_from = len(LAYER_FULL)
+            for _ in range(keys):
+                seconds, _layer = await _press_and_wait_layer(pilot, probe, key, timeout)
+                switches.append(seconds)
+            result["switches"] = _stats(switches)
+            result["switches_full"] = _stats(LAYER_FULL[full_from:])
             await pilot.press("q")
     finally:
         probe.uninstall()
@@ -503,19 +557,30 @@ def markdown(results: list[dict[str, Any]], rss: list[dict[str, Any]]) -> str:
     lines = [
         "| entries | rows (layer 0) | analysis s | first paint s | cursor median / max ms "
         "| layer switch cold median / max ms | layer switch warm median / max ms "
-        "| aggregated toggle ms | aggregated switch median / max ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| aggregated toggle ms | aggregated switch median / max ms "
+        "| switch right after first paint median / max ms "
+        "| (its compared tree) median / max ms | (cold: its compared tree) median / max ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         t = r["tui"]
+        firsts = [run["first_paint_s"] for run in t.get("first_switch", [])]
+        first_paint = t.get("first_paint_s", statistics.median(firsts) if firsts else None)
+        toggle = t.get("aggregated_toggle_s")
         lines.append(
-            f"| {r['entries']:,} | {t['rows_shown']:,} | {r['analysis_s']:.1f} "
-            f"| {t['first_paint_s']:.2f} "
-            f"| {_ms(t['cursor_all'], 'median_ms')} / {_ms(t['cursor_all'], 'max_ms')} "
-            f"| {_ms(t['layer_cold'], 'median_ms')} / {_ms(t['layer_cold'], 'max_ms')} "
-            f"| {_ms(t['layer_warm'], 'median_ms')} / {_ms(t['layer_warm'], 'max_ms')} "
-            f"| {t['aggregated_toggle_s'] * 1000:.0f} "
-            f"| {_ms(t['aggregated'], 'median_ms')} / {_ms(t['aggregated'], 'max_ms')} |"
+            f"| {r['entries']:,} | {t.get('rows_shown', 0):,} | {r['analysis_s']:.1f} "
+            f"| {'' if first_paint is None else f'{first_paint:.2f}'} "
+            f"| {_ms(t.get('cursor_all'), 'median_ms')} / {_ms(t.get('cursor_all'), 'max_ms')} "
+            f"| {_ms(t.get('layer_cold'), 'median_ms')} / {_ms(t.get('layer_cold'), 'max_ms')} "
+            f"| {_ms(t.get('layer_warm'), 'median_ms')} / {_ms(t.get('layer_warm'), 'max_ms')} "
+            f"| {'' if toggle is None else f'{toggle * 1000:.0f}'} "
+            f"| {_ms(t.get('aggregated'), 'median_ms')} / {_ms(t.get('aggregated'), 'max_ms')} "
+            f"| {_ms(t.get('first_switch_all'), 'median_ms')} "
+            f"/ {_ms(t.get('first_switch_all'), 'max_ms')} "
+            f"| {_ms(t.get('first_switch_full'), 'median_ms')} "
+            f"/ {_ms(t.get('first_switch_full'), 'max_ms')} "
+            f"| {_ms(t.get('layer_cold_full'), 'median_ms')} "
+            f"/ {_ms(t.get('layer_cold_full'), 'max_ms')} |"
         )
     if rss:
         lines += [
@@ -567,6 +632,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--timeout", type=float, default=600, help="seconds to wait for one paint before giving up"
     )
+    p.add_argument(
+        "--first-switch-runs",
+        type=int,
+        default=3,
+        help="explorer sessions that switch layers right after the first paint",
+    )
+    p.add_argument(
+        "--first-switch-keys",
+        type=int,
+        default=3,
+        help="layer keys pressed right after the first paint in each of those sessions",
+    )
+    p.add_argument(
+        "--first-switch-key",
+        default="down",
+        help="the layer key pressed right after the first paint (down, or end: a jump)",
+    )
+    p.add_argument(
+        "--first-switch-only",
+        action="store_true",
+        help="measure only the first paint and the switches right after it",
+    )
     p.add_argument("--workdir", default=None, help="where archives are kept (default: a temp dir)")
     p.add_argument("--out", default=None, help="directory for tui-results.md and tui-results.json")
     p.add_argument("--smoke", action="store_true", help="20k entries, RSS at 20k: a quick check")
@@ -578,6 +665,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.sizes, args.rss_size = "20000", "20000"
         args.downs = args.pagedowns = 5
+        args.first_switch_runs = 1
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     rss_sizes = [int(s) for s in args.rss_size.split(",") if s.strip()]
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="divepy-tui-"))
@@ -603,15 +691,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tui-bench: analysing {archive.name} ...", file=sys.stderr)
         analysis, load_s = load_analysis(archive)
         print(f"tui-bench:   {load_s:.1f} s; exploring ...", file=sys.stderr)
-        tui = asyncio.run(
-            measure_tui(
-                fresh(analysis),
-                size=size,
-                downs=args.downs,
-                pagedowns=args.pagedowns,
-                timeout=args.timeout,
-                think=args.think,
+        tui = (
+            {}
+            if args.first_switch_only
+            else asyncio.run(
+                measure_tui(
+                    fresh(analysis),
+                    size=size,
+                    downs=args.downs,
+                    pagedowns=args.pagedowns,
+                    timeout=args.timeout,
+                    think=args.think,
+                )
             )
+        )
+        first_switch = [
+            asyncio.run(
+                measure_first_switch(
+                    fresh(analysis),
+                    size=size,
+                    timeout=args.timeout,
+                    keys=args.first_switch_keys,
+                    key=args.first_switch_key,
+                )
+            )
+            for _ in range(args.first_switch_runs)
+        ]
+        tui["first_switch"] = first_switch
+        tui["first_switch_all"] = _stats(
+            [ms / 1000 for run in first_switch for ms in run["switches"].get("samples_ms", [])]
+        )
+        tui["first_switch_full"] = _stats(
+            [ms / 1000 for run in first_switch for ms in run["switches_full"].get("samples_ms", [])]
         )
         results.append(
             {

@@ -15,6 +15,7 @@ from dive_py.domain.dockerfile_steps import DockerfileInstruction
 from dive_py.domain.efficiency import Efficiency, measure_efficiency
 from dive_py.domain.file_tree import FileNode, FileTree, StackedStates
 from dive_py.domain.image import Image
+from dive_py.domain.layer_preview import layer_preview as build_layer_preview
 from dive_py.domain.layer_sharing import LayerSharing
 from dive_py.domain.layer_tar import LayerContents
 
@@ -120,6 +121,34 @@ class Analysis:
         prepared tree at once).
         """
         return self._trees.get((self._clamp(index), mode))
+
+    def layer_preview(self, index: int, stop: Callable[[], bool] | None = None) -> FileTree:
+        """Return the preview of layer ``index``: the paths it wrote, marked against the state
+        below when that state is stacked already (see :func:`~dive_py.domain.layer_preview.layer_preview`).
+
+        Costs one pass over the layer (no stacking, no lock: it never waits for another
+        thread's build); the explorer shows it while the layer's compared tree is built.
+
+        Args:
+            index: the layer (clamped to the existing layers).
+            stop: called every few hundred entries; True stops the build.
+
+        Raises:
+            BuildCancelled: ``stop`` returned True.
+        """
+        if not self.image.layers:
+            return FileTree()
+        index = self._clamp(index)
+        states = self._states
+        lower = None
+        if index > 0 and states is not None and states.built >= index:
+            lower = states.built_state(index - 1)
+        with collector_paused():
+            return build_layer_preview(self.image.layers[index].contents, lower, stop)
+
+    def state_ready(self, index: int) -> bool:
+        """True when the stacked state of layer ``index`` (clamped) is built (never waits)."""
+        return self.states_built > self._clamp(index)
 
     def prepare_state(self, index: int, stop: Callable[[], bool] | None = None) -> bool:
         """Stack the layers up to ``index`` (the states compared trees are made from).

@@ -648,6 +648,17 @@ class StackedStates:
             self._build_next(stop)
         return self._roots[index]
 
+    def built_state(self, index: int) -> FileNode:
+        """Return the root of the state after layer ``index`` when it is built (never builds:
+        safe to call from another thread while a build is under way).
+
+        Raises:
+            IndexError: the state is not built (``index >= built``) or ``index`` is negative.
+        """
+        if index < 0:
+            raise IndexError(f"no layer {index}")
+        return self._roots[index]
+
     def missing_whiteouts(self, index: int) -> list[tuple[int, str]]:
         """Return ``(layer, path)`` of the whiteouts in layers ``0..index`` that deleted nothing.
 

@@ -7,6 +7,7 @@ behind them (and that it shows the same thing as before).
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 
 from dive_py.domain.analysis import Analysis
@@ -16,7 +17,7 @@ from dive_py.ui.app import make_app
 from dive_py.ui.details import InefficientTable
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
-from dive_py.ui.main_screen import MainScreen
+from dive_py.ui.main_screen import PREVIEW_NOTE, MainScreen
 from tests.ui.conftest import screen_text, settle
 
 SIZE = (160, 48)
@@ -121,3 +122,113 @@ async def test_inefficient_table_click_moves_then_chooses(demo: Analysis) -> Non
         await pilot.click(InefficientTable, offset=(3, 1))  # the highlighted row: show it
         await settle(pilot)
         assert app.screen.query_one(FileTreeView).cursor_path == "/usr/local/bin/pip"
+
+
+async def test_every_layer_of_the_shown_mode_is_prepared_from_the_bottom_and_the_top(
+    demo: Analysis,
+) -> None:
+    """The background work prepares every layer's tree of the shown mode, including the layer
+    two steps from the bottom or top layer (it skipped that one: a switch to it was built on
+    demand)."""
+    analysis = fresh(demo)
+    layers = len(analysis.image.layers)
+    assert layers >= 4
+    app = make_app(analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.screen.shown == (0, CompareMode.LAYER)
+        missing = [i for i in range(layers) if analysis.cached_tree(i, CompareMode.LAYER) is None]
+        assert missing == []
+    analysis = fresh(demo)
+    app = make_app(analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.screen.query_one(LayersTable).focus()
+        await pilot.press("end")
+        await settle(pilot)
+        assert app.screen.shown == (layers - 1, CompareMode.LAYER)
+        analysis._trees.clear()  # only what the top layer's preparation builds
+        app.screen.query_one(LayersTable).focus()
+        await pilot.press("up", "down")  # shown again from the top layer: a new preparation
+        await settle(pilot)
+        assert app.screen.shown == (layers - 1, CompareMode.LAYER)
+        missing = [i for i in range(layers) if analysis.cached_tree(i, CompareMode.LAYER) is None]
+        assert missing == []
+
+
+class _SlowStates(Analysis):
+    """An analysis whose stacked states above layer 1 wait for ``release`` (a slow build)."""
+
+    __slots__ = ("release",)
+
+    def prepare_state(self, index, stop=None):  # type: ignore[no-untyped-def]
+        if index >= 2:
+            assert self.release.wait(30)
+        return super().prepare_state(index, stop)
+
+
+async def test_a_layer_not_prepared_shows_its_own_paths_until_its_tree_is_ready(
+    demo: Analysis,
+) -> None:
+    """A jump to a layer whose state and the one below are not stacked yet shows the layer's
+    preview at once (its own paths), then its compared tree."""
+    analysis = _SlowStates(image=demo.image, efficiency=demo.efficiency)
+    analysis.release = threading.Event()
+    app = make_app(analysis)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, MainScreen)
+            while analysis.cached_tree(1, CompareMode.LAYER) is None:
+                await pilot.pause(0.01)
+            table = screen.query_one(LayersTable)
+            table.focus()
+            await pilot.press("end")
+            last = len(analysis.image.layers) - 1
+            assert last >= 3 and analysis.states_built <= 2
+            while screen.previewed != (last, CompareMode.LAYER):
+                await pilot.pause(0.01)
+            view = screen.query_one(FileTreeView)
+            assert screen.shown == (0, CompareMode.LAYER) and not view.loading
+            preview = analysis.layer_preview(last)
+            assert _rows(view.model) == _rows(view.model.copy_for(preview.root))
+            written = {"/" + path for path in analysis.image.layers[last].contents.entries}
+            assert written <= {node.path for node in preview.root.walk()}
+            assert PREVIEW_NOTE in str(screen.query_one("#tree-pane").border_subtitle)
+            analysis.release.set()
+            await settle(pilot)
+            assert screen.shown == (last, CompareMode.LAYER) and screen.previewed is None
+            assert view.model.root is analysis.compared_tree(last, CompareMode.LAYER).root
+            assert PREVIEW_NOTE not in str(screen.query_one("#tree-pane").border_subtitle)
+    finally:
+        analysis.release.set()
+
+
+def _rows(model) -> list[str]:  # type: ignore[no-untyped-def]
+    return [model.row_text(i) for i in range(len(model))]
+
+
+async def test_the_first_screen_comes_with_the_next_layer_ready(
+    demo: Analysis, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A ``↓`` right after the first screen finds layer 1's tree built (before the background
+    preparation could start), so it is shown at once."""
+    analysis = fresh(demo)
+    ready_at_first_screen: list[bool] = []
+    original = MainScreen._tree_ready
+
+    def tree_ready(screen, index, mode, model):  # type: ignore[no-untyped-def]
+        if screen.shown is None:
+            ready_at_first_screen.append(analysis.cached_tree(1, CompareMode.LAYER) is not None)
+        original(screen, index, mode, model)
+
+    monkeypatch.setattr(MainScreen, "_tree_ready", tree_ready)
+    app = make_app(analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        while app.screen.shown is None:
+            await pilot.pause(0.01)
+        assert ready_at_first_screen == [True]
+        await pilot.press("down")
+        assert app.screen.shown == (1, CompareMode.LAYER)
+        assert not app.screen.query_one(FileTreeView).loading
+        await settle(pilot)
