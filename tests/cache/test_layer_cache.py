@@ -69,7 +69,7 @@ def test_entries_are_private_and_checked(tmp_path: Path) -> None:
     contents = read_layer(__import__("io").BytesIO(layer_tar([f("a", "1")])))
     cache.put("sha256:" + "1" * 64, contents)
     assert stat.S_IMODE(os.stat(cache.directory).st_mode) == 0o700
-    (entry,) = cache.directory.iterdir()
+    (entry,) = cache.directory.glob("*.layer")  # (and an alias under its diff ID)
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
     got = cache.get("sha256:" + "1" * 64)
     assert got is not None
