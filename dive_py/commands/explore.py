@@ -402,6 +402,10 @@ def _load(
     slot = None
     if getattr(args, "no_cache", False):
         env = {**env, "DIVEPY_LAYER_CACHE": "off"}  # no layer cache either
+        if engine is not None:
+            from dive_py.domain.layer_store import NoLayerStore
+
+            engine.layers = NoLayerStore()
     else:
         from dive_py.domain.analysis_cache import open_slot
 

@@ -18,6 +18,7 @@ import bz2
 import lzma
 import zlib
 from enum import Enum
+from typing import Any, cast
 
 import zstandard
 
@@ -307,6 +308,18 @@ class _Prefixed:
             return out
         out, self._head = self._head[:n], self._head[n:]
         return out
+
+    def seekable(self) -> bool:
+        """True once the head was read and ``raw`` is a seekable file."""
+        check = getattr(self._raw, "seekable", None)
+        return not self._head and check is not None and bool(check())
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Seek ``raw`` (only once the head was read: see :meth:`seekable`)."""
+        if self._head:
+            raise OSError("cannot seek before the head was read")
+        position: int = cast(Any, self._raw).seek(offset, whence)  # seekable() said it has seek
+        return position
 
 
 def open_decompressed(raw: Readable, head: bytes) -> tuple[Readable, Compression]:

@@ -93,7 +93,7 @@ def test_least_recently_used_entries_go_beyond_the_limit(tmp_path: Path) -> None
     big = read_layer(__import__("io").BytesIO(layer_tar([f(f"f{i}", str(i)) for i in range(200)])))
     one = LayerCache(tmp_path / "layers", 1 << 30)
     one.put("sha256:" + "a" * 64, big)
-    size = next(one.directory.iterdir()).stat().st_size
+    size = next(one.directory.glob("*.layer")).stat().st_size
     cache = LayerCache(one.directory, size * 2 + size // 2)
     cache.put("sha256:" + "b" * 64, big)
     os.utime(cache._path("sha256:" + "a" * 64), (1, 1))  # the oldest use
