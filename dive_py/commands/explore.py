@@ -410,8 +410,14 @@ def _load(
         from dive_py.domain.analysis_cache import open_slot
 
         name, _ = sources.split_scheme(args.image, source)
-        keyed = engine if engine is not None else DockerEngineSource(env=env, pull=False)
-        engine_key = keyed.cache_key if name == "docker" else None
+        engine_key = None
+        if name == "docker":
+            keyed = engine if engine is not None else DockerEngineSource(env=env, pull=False)
+            engine_key = keyed.cache_key
+        elif name == "registry":
+            from dive_py.domain.sources.registry import RegistrySource
+
+            engine_key = RegistrySource(env).cache_key
         slot = open_slot(args.image, source, args.platform, env, engine_key)  # before any read
         cached = slot.load() if slot is not None else None
         if cached is not None:

@@ -125,3 +125,31 @@ def test_cache_info_and_clear(tmp_path: Path) -> None:
     assert not any(layer_cache_directory(env).glob("*.layer"))
     code, _out, err = run_cli(["cache", "nonsense"], env=env)
     assert code == 2 and "divepy cache info" in err
+
+
+def test_a_registry_image_read_before_is_taken_whole_from_the_analysis_cache(
+    tmp_path: Path,
+) -> None:
+    """Keyed by the manifest digest the tag names: nothing but that manifest is fetched again;
+    a tag pushed to since is read again."""
+    env = _env(tmp_path)
+    out = tmp_path / "o.json"
+
+    def export() -> tuple[str, str]:
+        code, _out, err = run_cli(["--json", str(out), ref], env=env)
+        assert code == 0, err
+        return out.read_text(), err
+
+    with fake_registry() as reg:
+        reg.add_image("app", "1", APP1)
+        ref = f"registry://{reg.host}/app:1"
+        first, _ = export()
+        reg.blob_gets.clear()
+        again, err = export()
+        assert "Using the cached analysis" in err
+        assert reg.blob_gets == []  # not even the config
+        assert again == first
+        reg.add_image("app", "1", APP2)  # the tag moves
+        moved, err = export()
+        assert "Using the cached analysis" not in err
+        assert "app/main" in moved and moved != first

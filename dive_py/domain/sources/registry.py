@@ -139,6 +139,29 @@ class RegistrySource:
         self._env = env
         self._layers: LayerStore = layers if layers is not None else NoLayerStore()
 
+    def cache_key(self, reference: str) -> tuple[str, str] | None:
+        """What the analysis cache keys a registry image on: (``HOST/REPO``, manifest digest).
+
+        The digest of the manifest (or index) the tag names now, asked with one manifest
+        request; a ``@sha256:…`` reference is its own digest (no request). With the
+        ``--platform`` in the cache key this pins the image's content. None when the
+        registry cannot say (unreachable, unknown tag: the real read reports it). Never
+        raises.
+        """
+        try:
+            ref = parse_registry_reference(reference)
+            where = f"{ref.host}/{ref.repository}"
+            if ref.digest:
+                return where, ref.digest
+            client = RegistryClient(ref, self._env)
+            try:
+                _data, _media, digest = client.manifest(ref.manifest_reference)
+            finally:
+                client.close()
+            return where, digest
+        except Exception:
+            return None
+
     def fetch(
         self,
         reference: str,
