@@ -253,6 +253,9 @@ if "DIVEPY_CACHE_DIR" not in os.environ:
     _CACHE_DIR = tempfile.mkdtemp(prefix="divepy-test-cache-")
     os.environ["DIVEPY_CACHE_DIR"] = _CACHE_DIR
     atexit.register(shutil.rmtree, _CACHE_DIR, True)
+# The layer cache is off unless a test turns it on (an explicit env or LayerCache): every
+# source is read for real, so tests that compare two sources compare two parses.
+os.environ.setdefault("DIVEPY_LAYER_CACHE", "off")
 
 # ============================================================================
 # PROPERTY TESTS -- hypothesis profiles (issue 10). Under CI=true a test run must not fail at

@@ -16,6 +16,7 @@ from dive_py.domain.analysis_cache import MAX_ENTRIES
 from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.cache_directory import cache_directory
 from dive_py.domain.layer_cache import (
+    ALIAS_SUFFIX,
     SUFFIX,
     clear,
     layer_cache_directory,
@@ -46,6 +47,7 @@ def run_cache(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stder
     if args.action == "clear":
         gone_analyses = clear(analyses, (_ANALYSIS_SUFFIX,))
         gone_layers = clear(layers, (SUFFIX,))
+        clear(layers, (ALIAS_SUFFIX,))  # the diff ID aliases of those layers
         freed = gone_analyses.size_bytes + gone_layers.size_bytes
         print(
             f"removed {gone_analyses.entries} analyses and {gone_layers.entries} layers "

@@ -435,11 +435,21 @@ def _load(
     slot = None
     if getattr(args, "no_cache", False):
         env = {**env, "DIVEPY_LAYER_CACHE": "off"}  # no layer cache either
+        if engine is not None:
+            from dive_py.domain.layer_store import NoLayerStore
+
+            engine.layers = NoLayerStore()
     else:
         from dive_py.domain.analysis_cache import open_slot
 
         name, _ = sources.split_scheme(args.image, source)
-        engine_key = keyed.cache_key if name == "docker" and keyed is not None else None
+        engine_key = None
+        if name == "docker" and keyed is not None:
+            engine_key = keyed.cache_key
+        elif name == "registry":
+            from dive_py.domain.sources.registry import RegistrySource
+
+            engine_key = RegistrySource(env).cache_key
         slot = open_slot(args.image, source, args.platform, env, engine_key)  # before any read
         cached = slot.load() if slot is not None else None
         if cached is not None:

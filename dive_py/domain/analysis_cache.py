@@ -23,6 +23,11 @@ Key (one entry per way of reaching an image; the entry records the config digest
   same size within one timestamp tick of the file system: use ``--no-cache``.
 * ``oci`` directory: real path plus the sha256 of ``index.json`` (blobs are content-addressed,
   so ``index.json`` pins the content).
+* ``registry``: the repository and the digest of the manifest (or index) the tag names at
+  the time of the run (:meth:`RegistrySource.cache_key
+  <dive_py.domain.sources.registry.RegistrySource.cache_key>`: one manifest request, none for
+  ``@sha256:…``), passed as ``engine_key``; like the engine's, it is asked again before
+  storing, so a tag pushed to while it was read is not stored under the old digest.
 * ``podman``: not cached (it is read through the ``podman`` CLI).
 
 Plus, in every key: ``--platform``, the cache format version, the divepy version and a
@@ -280,9 +285,10 @@ def open_slot(
         source: the ``--source`` value (or its default).
         platform: the ``--platform`` value, or None.
         env: the environment (``DIVEPY_CACHE_DIR``); ``os.environ`` by default.
-        engine_key: for the ``docker`` source, the source's key lookup
-            (:meth:`~dive_py.domain.sources.docker_engine.DockerEngineSource.cache_key`);
-            without it a docker image is not cached.
+        engine_key: for the ``docker`` and ``registry`` sources, the source's key lookup
+            (:meth:`~dive_py.domain.sources.docker_engine.DockerEngineSource.cache_key`,
+            :meth:`~dive_py.domain.sources.registry.RegistrySource.cache_key`); without it
+            such an image is not cached.
 
     Never raises.
     """
@@ -301,11 +307,11 @@ def open_slot(
             identity = _file_identity(named.path)
             if identity is not None and named.names_one:
                 identity["image"] = named.name or f"@{named.position}"
-        elif name == "docker" and engine_key is not None:
+        elif name in ("docker", "registry") and engine_key is not None:
             found = engine_key(reference)
             if found is None:
                 return None
-            identity = {"kind": "docker", "host": found[0], "id": found[1]}
+            identity = {"kind": name, "host": found[0], "id": found[1]}
             lookup = engine_key
 
             def recheck() -> tuple[str, str] | None:

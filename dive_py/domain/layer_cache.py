@@ -1,10 +1,14 @@
 """Provides :class:`LayerCache`: parsed layers kept on disk by digest, so a known layer is not read again.
 
 A layer is content-addressed: the same blob digest (or diff ID) always parses to the same
-:class:`~dive_py.domain.layer_tar.LayerContents`. The registry source looks a layer up by its
-blob digest before downloading it and stores what it parsed; an image whose lower layers were
-seen before (the next build of an app on the same base, the next tag) then downloads and
-parses only its new layers.
+:class:`~dive_py.domain.layer_tar.LayerContents`. Every source uses it (see
+:mod:`dive_py.domain.layer_store`): the registry looks a layer up by its blob digest before
+downloading it, archives and OCI layouts skip a known blob without reading it, the engine skips
+parsing a known layer of its export; each stores what it parsed. An image whose lower layers
+were seen before (the next build of an app on the same base, the next tag) then reads and
+parses only its new layers. A layer stored under a blob digest that is not its diff ID (a
+compressed blob) gets an alias entry under its diff ID, so a layer first read from a registry
+is known to the engine source too.
 
 Storage: ``layers/`` under the analysis cache directory (``$DIVEPY_CACHE_DIR`` or the
 platform's user cache directory; see :mod:`dive_py.domain.analysis_cache`), 0700, one file per
@@ -42,12 +46,14 @@ from dive_py.atomic_file import write_atomically
 from dive_py.domain.cache_directory import cache_directory, code_fingerprint, private_directory
 from dive_py.domain.layer_tar import LayerContents
 
-LAYER_FORMAT = 1
+LAYER_FORMAT = 2
 """Bump when the entry layout or :class:`LayerContents` changes incompatibly."""
 MAGIC = b"DIVEPYLC"
 DEFAULT_LIMIT_BYTES = 4 << 30
 """The layer cache's default size limit: 4 GiB of entries."""
 SUFFIX = ".layer"
+ALIAS_SUFFIX = ".alias"
+"""Alias entries: a diff ID -> the blob digest its layer is stored under."""
 _STALE_TEMP_SECONDS = 3600
 
 
@@ -94,15 +100,37 @@ class LayerCache:
         self.directory = directory
         self.limit_bytes = limit_bytes
 
-    def _path(self, digest: str) -> Path:
+    def _path(self, digest: str, suffix: str = SUFFIX) -> Path:
         material = f"{digest}\0{LAYER_FORMAT}\0{__version__}\0{code_fingerprint()}"
-        return self.directory / (hashlib.sha256(material.encode()).hexdigest() + SUFFIX)
+        return self.directory / (hashlib.sha256(material.encode()).hexdigest() + suffix)
 
     def get(self, digest: str) -> LayerContents | None:
-        """Return the layer stored under ``digest`` (blob digest or diff ID), or None."""
+        """Return the layer stored under ``digest`` (blob digest or diff ID), or None.
+
+        A diff ID may name an alias of the blob digest the layer was stored under (see
+        :meth:`put`); the layer found through it must have that diff ID, else it is no hit."""
+        found = self._read(digest, SUFFIX)
+        if found is not None and not found[0].get("alias"):
+            return self._unpickle(digest, found[1])
+        found = self._read(digest, ALIAS_SUFFIX)
+        if found is None or not found[0].get("alias"):
+            return None
+        target = found[1].decode("ascii", "replace")
+        contents = None
+        if target != digest:
+            found = self._read(target, SUFFIX)
+            if found is not None and not found[0].get("alias"):
+                contents = self._unpickle(target, found[1])
+        if contents is None or contents.diff_id != digest:
+            return None
+        return contents
+
+    def _read(self, digest: str, suffix: str) -> tuple[dict[str, object], bytes] | None:
+        """The verified header and payload of the entry for ``digest``; a bad entry is
+        deleted. Never raises."""
         if not digest or self.limit_bytes <= 0:
             return None
-        path = self._path(digest)
+        path = self._path(digest, suffix)
         try:
             info = os.stat(self.directory, follow_symlinks=False)
             if (
@@ -124,54 +152,75 @@ class LayerCache:
                 ):
                     raise ValueError("not a private regular file")
                 data = handle.read()
-            contents = pickle.loads(_verified_payload(data, digest))
-            if not isinstance(contents, LayerContents):
-                raise ValueError("not a layer")
+            found = _verified_entry(data, digest)
         except Exception:
             with contextlib.suppress(OSError):
                 os.unlink(path)
             return None
         with contextlib.suppress(OSError):
             os.utime(path)  # most recently used
+        return found
+
+    def _unpickle(self, digest: str, payload: bytes) -> LayerContents | None:
+        try:
+            contents = pickle.loads(payload)
+            if not isinstance(contents, LayerContents):
+                raise ValueError("not a layer")
+        except Exception:
+            with contextlib.suppress(OSError):
+                os.unlink(self._path(digest))
+            return None
         return contents
 
     def put(self, digest: str, contents: LayerContents) -> None:
         """Store ``contents`` under ``digest`` atomically (0600), then trim to the limit.
-        Never raises."""
+
+        When ``digest`` is not the layer's diff ID (a compressed blob's digest), a small alias
+        entry under the diff ID points to it, so a source that knows only diff IDs (the
+        engine, a ``docker save`` archive) finds the layer too. Never raises."""
         if not digest or self.limit_bytes <= 0:
             return
         try:
             payload = pickle.dumps(contents, protocol=pickle.HIGHEST_PROTOCOL)
-            header = json.dumps(
-                {
-                    "format": LAYER_FORMAT,
-                    "version": __version__,
-                    "code": code_fingerprint(),
-                    "digest": digest,
-                    "length": len(payload),
-                    "sha256": hashlib.sha256(payload).hexdigest(),
-                    "created": time.time(),
-                },
-                sort_keys=True,
-            ).encode()
             if not private_directory(self.directory):
                 return
-            write_atomically(
-                self._path(digest),
-                [MAGIC + len(header).to_bytes(4, "big") + header, payload],
-                mode=0o600,
-            )
+            self._write(self._path(digest), digest, payload, alias=False)
+            if contents.diff_id and contents.diff_id != digest:
+                alias_path = self._path(contents.diff_id, ALIAS_SUFFIX)
+                self._write(alias_path, contents.diff_id, digest.encode("ascii"), alias=True)
             trim(self.directory, self.limit_bytes)
         except Exception:
             return
 
+    def _write(self, path: Path, digest: str, payload: bytes, *, alias: bool) -> None:
+        header = json.dumps(
+            {
+                "format": LAYER_FORMAT,
+                "version": __version__,
+                "code": code_fingerprint(),
+                "digest": digest,
+                "alias": alias,
+                "length": len(payload),
+                "sha256": hashlib.sha256(payload).hexdigest(),
+                "created": time.time(),
+            },
+            sort_keys=True,
+        ).encode()
+        write_atomically(
+            path,
+            [MAGIC + len(header).to_bytes(4, "big") + header, payload],
+            mode=0o600,
+        )
 
-def _verified_payload(data: bytes, digest: str) -> bytes:
+
+def _verified_entry(data: bytes, digest: str) -> tuple[dict[str, object], bytes]:
     start = len(MAGIC) + 4
     if data[: len(MAGIC)] != MAGIC or len(data) < start:
         raise ValueError("bad magic")
     header_len = int.from_bytes(data[len(MAGIC) : start], "big")
     header = json.loads(data[start : start + header_len])
+    if not isinstance(header, dict):
+        raise ValueError("bad header")
     expected = {
         "format": LAYER_FORMAT,
         "version": __version__,
@@ -186,7 +235,7 @@ def _verified_payload(data: bytes, digest: str) -> bytes:
         raise ValueError("truncated")
     if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
         raise ValueError("checksum mismatch")
-    return payload
+    return header, payload
 
 
 def trim(directory: Path, limit_bytes: int) -> int:
@@ -204,7 +253,7 @@ def trim(directory: Path, limit_bytes: int) -> int:
                 if item.name.endswith(".tmp") and now - info.st_mtime > _STALE_TEMP_SECONDS:
                     with contextlib.suppress(OSError):
                         os.unlink(item.path)
-                elif item.name.endswith(SUFFIX):
+                elif item.name.endswith((SUFFIX, ALIAS_SUFFIX)):
                     entries.append((info.st_mtime, info.st_size, item.path))
     except OSError:
         return 0

@@ -75,6 +75,8 @@ class LayerContents:
             as real directory entries (``explicit`` False; mode and owner of the lower layer's
             directory where there is one). Filled in by the efficiency pass, which knows the
             layers below.
+        tar_bytes: length in bytes of the uncompressed tar stream (what the diff ID hashes;
+            lets a source tell a known layer by its size before hashing it).
         duplicate_paths: paths that more than one member of the tar names (each once, in the
             order of their second member). The last member wins, as when a tar is extracted;
             ``docker load`` refuses such a layer ("duplicates of file paths not supported",
@@ -102,20 +104,23 @@ class LayerContents:
     duplicate_paths: list[str] = field(default_factory=list)
     data_offsets: dict[str, int] = field(default_factory=dict)
     blob: BlobLocation | None = None
+    tar_bytes: int = 0
 
 
 class _HashingReader:
-    """Pass reads through while feeding every byte to a sha256."""
+    """Pass reads through while feeding every byte to a sha256 and counting them."""
 
-    __slots__ = ("_raw", "sha")
+    __slots__ = ("_raw", "sha", "count")
 
     def __init__(self, raw: Readable) -> None:
         self._raw = raw
         self.sha = hashlib.sha256()
+        self.count = 0
 
     def read(self, n: int = -1) -> bytes:
         data = self._raw.read(n)
         self.sha.update(data)
+        self.count += len(data)
         return data
 
 
@@ -327,6 +332,7 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
     contents.size_bytes = size_total
     contents.duplicate_paths = list(duplicates)
     contents.member_count = count
+    contents.tar_bytes = hashing.count
     sha_hex = hashing.sha.hexdigest()
     contents.diff_id = EMPTY_TAR_DIFF_ID if sha_hex == _EMPTY_SHA256 else "sha256:" + sha_hex
     return contents

@@ -28,7 +28,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 BLOCK = 512
 _CHUNK = 1 << 20  # bytes requested from the underlying stream at a time
@@ -330,6 +330,29 @@ class TarReader:
     def data_stream(self) -> MemberStream:
         """Return a file-like object (``read(n)``) over the current member's remaining data."""
         return MemberStream(self)
+
+    def seekable(self) -> bool:
+        """True when the stream is a seekable file (:meth:`skip_member` seeks)."""
+        check = getattr(self._raw, "seekable", None)
+        return check is not None and bool(check())
+
+    def skip_member(self) -> None:
+        """Skip the rest of the current member's data and padding without reading it when the
+        stream is a seekable file (``seekable()`` true and ``seek(n, 1)``); else read past it.
+
+        A seek past the end of a truncated file is noticed at the next header (truncation).
+        """
+        rest = self._remaining + self._padding
+        avail = len(self._buf) - self._pos
+        if rest > avail and self.seekable():
+            raw_position = self._consumed + len(self._buf)
+            cast(Any, self._raw).seek(rest - avail, 1)  # seekable() said it has seek
+            self._consumed = raw_position + rest - avail
+            self._buf = b""
+            self._pos = 0
+            self._remaining = self._padding = 0
+            return
+        self._finish_member()
 
     def _finish_member(self) -> None:
         if self._remaining:

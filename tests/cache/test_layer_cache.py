@@ -69,7 +69,7 @@ def test_entries_are_private_and_checked(tmp_path: Path) -> None:
     contents = read_layer(__import__("io").BytesIO(layer_tar([f("a", "1")])))
     cache.put("sha256:" + "1" * 64, contents)
     assert stat.S_IMODE(os.stat(cache.directory).st_mode) == 0o700
-    (entry,) = cache.directory.iterdir()
+    (entry,) = cache.directory.glob("*.layer")  # (and an alias under its diff ID)
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
     got = cache.get("sha256:" + "1" * 64)
     assert got is not None
@@ -93,7 +93,7 @@ def test_least_recently_used_entries_go_beyond_the_limit(tmp_path: Path) -> None
     big = read_layer(__import__("io").BytesIO(layer_tar([f(f"f{i}", str(i)) for i in range(200)])))
     one = LayerCache(tmp_path / "layers", 1 << 30)
     one.put("sha256:" + "a" * 64, big)
-    size = next(one.directory.iterdir()).stat().st_size
+    size = next(one.directory.glob("*.layer")).stat().st_size
     cache = LayerCache(one.directory, size * 2 + size // 2)
     cache.put("sha256:" + "b" * 64, big)
     os.utime(cache._path("sha256:" + "a" * 64), (1, 1))  # the oldest use
@@ -125,3 +125,31 @@ def test_cache_info_and_clear(tmp_path: Path) -> None:
     assert not any(layer_cache_directory(env).glob("*.layer"))
     code, _out, err = run_cli(["cache", "nonsense"], env=env)
     assert code == 2 and "divepy cache info" in err
+
+
+def test_a_registry_image_read_before_is_taken_whole_from_the_analysis_cache(
+    tmp_path: Path,
+) -> None:
+    """Keyed by the manifest digest the tag names: nothing but that manifest is fetched again;
+    a tag pushed to since is read again."""
+    env = _env(tmp_path)
+    out = tmp_path / "o.json"
+
+    def export() -> tuple[str, str]:
+        code, _out, err = run_cli(["--json", str(out), ref], env=env)
+        assert code == 0, err
+        return out.read_text(), err
+
+    with fake_registry() as reg:
+        reg.add_image("app", "1", APP1)
+        ref = f"registry://{reg.host}/app:1"
+        first, _ = export()
+        reg.blob_gets.clear()
+        again, err = export()
+        assert "Using the cached analysis" in err
+        assert reg.blob_gets == []  # not even the config
+        assert again == first
+        reg.add_image("app", "1", APP2)  # the tag moves
+        moved, err = export()
+        assert "Using the cached analysis" not in err
+        assert "app/main" in moved and moved != first

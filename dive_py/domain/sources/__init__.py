@@ -122,13 +122,15 @@ def make_source(name: str, env: Mapping[str, str] | None = None) -> ImageSource:
 
         return DockerEngineSource(env=env)
     if name == "docker-archive":
+        from dive_py.domain.layer_cache import open_layer_cache
         from dive_py.domain.sources.docker_archive import DockerArchiveSource
 
-        return DockerArchiveSource()
+        return DockerArchiveSource(open_layer_cache(os.environ if env is None else env))
     if name == "oci":
+        from dive_py.domain.layer_cache import open_layer_cache
         from dive_py.domain.sources.oci_layout import OciLayoutSource
 
-        return OciLayoutSource()
+        return OciLayoutSource(open_layer_cache(os.environ if env is None else env))
     if name == "podman":
         from dive_py.domain.sources.podman import PodmanSource
 

@@ -19,20 +19,30 @@ import os
 from typing import Any, BinaryIO
 
 from dive_py.domain.blob_location import BlobLocation
-from dive_py.domain.compression import HEAD_BYTES
+from dive_py.domain.compression import (
+    HEAD_BYTES,
+    Compression,
+    CorruptStreamError,
+    detect_compression,
+)
 from dive_py.domain.image import Image
-from dive_py.domain.layer_tar import LayerContents, LayerFormatError, read_layer
+from dive_py.domain.layer_store import LayerStore, NoLayerStore
+from dive_py.domain.layer_tar import LayerContents, LayerFormatError, normalise_path
 from dive_py.domain.progress import ProgressListener
 from dive_py.domain.sources.archive_reference import ArchiveReference
 from dive_py.domain.sources.archive_stream import (
     JSON_LIMIT,
     ArchiveFormatError,
     ArchiveParts,
+    KnownLayerMismatch,
+    blob_digest_of,
+    parse_blob,
     parse_json,
     read_archive_stream,
 )
 from dive_py.domain.sources.image_layout import assemble_image
 from dive_py.domain.sources.platform import Platform
+from dive_py.domain.tar_stream import REGULAR, TarFormatError, TarReader
 from dive_py.errors import ArchiveError, ImageNotFoundError
 
 
@@ -69,10 +79,14 @@ def read_archive_file(
     platform: Platform | None,
     progress: ProgressListener | None,
     selection: ArchiveReference | None = None,
+    layers: LayerStore | None = None,
 ) -> Image:
     """Read an image archive tar at ``path`` (any layout :func:`assemble_image` knows).
 
     ``selection`` names one image of several (``PATH:REF``), see :func:`assemble_image`.
+    Layers ``layers`` holds are not parsed again: in an uncompressed archive their bytes are
+    skipped by seeking (known by the digest a blob is named by, or by the diff ID the image's
+    config gives a legacy ``<id>/layer.tar``, found by a first pass over the headers).
 
     Raises:
         ImageNotFoundError: the file is missing or unreadable.
@@ -81,14 +95,26 @@ def read_archive_file(
     """
     progress = progress or ProgressListener()
     progress.message(f"Reading {path}")
+    store = layers if layers is not None else NoLayerStore()
     handle = open_archive_file(path)
     with handle:
         with contextlib.suppress(OSError):  # the size on disk: bytes read are the file offset
             progress.expect(os.fstat(handle.fileno()).st_size, 0)
         try:
-            parts = read_archive_stream(
-                handle, progress=lambda layers, _pos: progress.read(handle.tell(), layers)
-            )
+            known = {} if isinstance(store, NoLayerStore) else legacy_diff_ids(handle)
+            handle.seek(0)
+            try:
+                parts = read_archive_stream(
+                    handle,
+                    progress=lambda count, _pos: progress.read(handle.tell(), count),
+                    layers=store,
+                    known=known,
+                )
+            except KnownLayerMismatch:  # (a compressed archive: hashed, not seeked)
+                handle.seek(0)
+                parts = read_archive_stream(
+                    handle, progress=lambda count, _pos: progress.read(handle.tell(), count)
+                )
         except ArchiveFormatError as exc:
             raise ArchiveError(
                 f"{path}: {exc}",
@@ -110,19 +136,72 @@ def read_archive_file(
     return image
 
 
+def legacy_diff_ids(handle: BinaryIO) -> dict[str, str]:
+    """Map each legacy ``<id>/layer.tar`` member of an uncompressed archive file to the diff ID
+    its image's config gives it (``manifest.json`` ``Layers[i]`` -> ``rootfs.diff_ids[i]``),
+    in one pass over the headers that seeks past every member's data (JSON documents at the
+    archive's root are read).
+
+    Returns an empty map for a compressed or unreadable archive, or one without a legacy
+    manifest; never raises. Leaves ``handle`` anywhere: seek it back.
+    """
+    try:
+        head = handle.read(HEAD_BYTES)
+        handle.seek(0)
+        if detect_compression(head) is not Compression.NONE or not handle.seekable():
+            return {}
+        documents: dict[str, bytes] = {}
+        reader = TarReader(handle)
+        for member in reader:
+            name, _ = normalise_path(member.name)
+            if (
+                member.typeflag == REGULAR
+                and "/" not in name
+                and name.endswith(".json")
+                and member.size <= JSON_LIMIT
+            ):
+                documents[name] = reader.read()
+            else:
+                reader.skip_member()
+        manifest = parse_json(documents.get("manifest.json", b"null"))
+        found: dict[str, str] = {}
+        for item in manifest if isinstance(manifest, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("Config"), str):
+                continue
+            config = parse_json(documents.get(normalise_path(item["Config"])[0], b"null"))
+            rootfs = config.get("rootfs") if isinstance(config, dict) else None
+            diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+            paths = item.get("Layers")
+            if not isinstance(diff_ids, list) or not isinstance(paths, list):
+                continue
+            for member_path, diff_id in zip(paths, diff_ids, strict=False):
+                if isinstance(member_path, str) and isinstance(diff_id, str):
+                    name = normalise_path(member_path)[0]
+                    if blob_digest_of(name) is None:
+                        found[name] = diff_id
+        return found
+    except (OSError, ValueError, TarFormatError, CorruptStreamError):
+        return {}  # the real read reports what is wrong
+
+
 class LayoutDirectory(ArchiveParts):
     """The parts of an OCI layout directory, read from disk on demand.
 
     Args:
         root: the layout directory.
         progress: receives a read event per layer parsed (bytes of layer blobs read so far).
+        layers: known layers by blob digest: such a blob is not opened at all (an OCI layout
+            is content-addressed, the blob's path names its digest); parsed ones are kept.
     """
 
-    def __init__(self, root: str, progress: ProgressListener) -> None:
+    def __init__(
+        self, root: str, progress: ProgressListener, layers: LayerStore | None = None
+    ) -> None:
         super().__init__()
         self._root = root
         self._progress = progress
         self._read_bytes = 0
+        self._store = layers if layers is not None else NoLayerStore()
 
     def _path(self, name: str) -> str | None:
         full = os.path.realpath(os.path.join(self._root, name))
@@ -181,11 +260,18 @@ class LayoutDirectory(ArchiveParts):
             path = self._path(name)
             if path is None:
                 return None
+            digest = blob_digest_of(name)
+            known = self._store.get(digest) if digest else None
+            if known is not None:
+                self.layers[name] = known
+                self.reused.append(name)
+                self._progress.read(self._read_bytes, len(self.layers))
+                return known
             try:
                 with open(path, "rb") as handle:
                     head = handle.read(HEAD_BYTES)
                     handle.seek(0)
-                    self.layers[name] = read_layer(handle, head)
+                    self.layers[name] = parse_blob(handle, head, self._store.put, name)
                 self.layers[name].blob = BlobLocation(path, 0, os.path.getsize(path))
             except LayerFormatError as exc:
                 self.broken[name] = exc
@@ -205,10 +291,12 @@ def read_layout_directory(
     platform: Platform | None,
     progress: ProgressListener | None,
     selection: ArchiveReference | None = None,
+    layers: LayerStore | None = None,
 ) -> Image:
     """Read the OCI image layout directory at ``path``.
 
     ``selection`` names one image of several (``PATH:REF``), see :func:`assemble_image`.
+    Blobs whose layers ``layers`` holds (by blob digest) are not opened.
 
     Raises:
         ImageNotFoundError: the path does not exist (or is not a directory).
@@ -224,7 +312,7 @@ def read_layout_directory(
             "name the directory that holds oci-layout and index.json",
         )
     progress.message(f"Reading {path}")
-    parts = LayoutDirectory(path, progress)
+    parts = LayoutDirectory(path, progress, layers)
     image = assemble_image(
         parts, reference=reference, source=source, platform=platform, selection=selection
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from dive_py.domain.image import Image
+from dive_py.domain.layer_store import LayerStore, NoLayerStore
 from dive_py.domain.progress import ProgressListener
 from dive_py.domain.sources.archive_reader import read_archive_file, read_layout_directory
 from dive_py.domain.sources.archive_reference import ArchiveReference, parse_archive_reference
@@ -23,6 +24,10 @@ class DockerArchiveSource:
     """
 
     name = "docker-archive"
+
+    def __init__(self, layers: LayerStore | None = None) -> None:
+        """``layers``: known layers, not parsed again (see :mod:`dive_py.domain.layer_store`)."""
+        self._layers: LayerStore = layers if layers is not None else NoLayerStore()
 
     def fetch(
         self,
@@ -50,6 +55,7 @@ class DockerArchiveSource:
                 source=LAYOUT_DIRECTORY_SOURCE,
                 platform=platform,
                 progress=progress,
+                layers=self._layers,
                 selection=ArchiveReference(
                     selection.path, LAYOUT_DIRECTORY_SOURCE, selection.name, selection.position
                 ),
@@ -60,5 +66,6 @@ class DockerArchiveSource:
             source=self.name,
             platform=platform,
             progress=progress,
+            layers=self._layers,
             selection=selection,
         )

@@ -3,6 +3,9 @@
 Steps (Docker Engine API): ``GET /images/{name}/json`` (inspect); when the image is missing,
 ``POST /images/create`` (pull) with per-layer progress; then ``GET /images/{name}/get``
 (``docker save``) streamed straight into the archive parser — never written to disk.
+Layers the layer store holds (by diff ID, from ``RootFS.Layers``) still stream by but are not
+parsed: each is hashed and must match (see :mod:`dive_py.domain.sources.archive_stream`); an
+export whose known-looking layer hashes to something else is read once more without the store.
 All calls go through the ``docker`` SDK; the endpoint is chosen as the docker CLI would
 (:mod:`dive_py.domain.sources.engine_endpoint`).
 """
@@ -15,8 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from dive_py.domain.image import Image
+from dive_py.domain.layer_store import LayerStore, NoLayerStore
 from dive_py.domain.progress import ProgressListener
-from dive_py.domain.sources.archive_stream import ArchiveFormatError, read_archive_stream
+from dive_py.domain.sources.archive_stream import (
+    ArchiveFormatError,
+    ArchiveParts,
+    KnownLayerMismatch,
+    read_archive_stream,
+)
 from dive_py.domain.sources.chunk_reader import ChunkReader, StreamCutError
 from dive_py.domain.sources.engine_endpoint import Endpoint, resolve_endpoint
 from dive_py.domain.sources.image_layout import assemble_image
@@ -78,6 +87,10 @@ class DockerEngineSource:
         env: the environment that picks the endpoint (``DOCKER_HOST``, ``DOCKER_CONTEXT``…)
             and the API version (``DOCKER_API_VERSION``); ``os.environ`` when None. The
             command line passes the environment it was given.
+        layers: known layers by diff ID, not parsed again (see
+            :mod:`dive_py.domain.layer_store`); None for the user's layer cache as ``env``
+            configures it (:func:`~dive_py.domain.layer_cache.open_layer_cache`). The
+            attribute ``layers`` may be replaced before a fetch (``--no-cache``).
     """
 
     def __init__(
@@ -86,11 +99,17 @@ class DockerEngineSource:
         name: str = "docker",
         pull: bool = True,
         env: Mapping[str, str] | None = None,
+        layers: LayerStore | None = None,
     ) -> None:
         self._endpoint = endpoint
         self.name = name
         self._pull = pull
         self._env: Mapping[str, str] = os.environ if env is None else env
+        if layers is None:
+            from dive_py.domain.layer_cache import open_layer_cache
+
+            layers = open_layer_cache(self._env)
+        self.layers: LayerStore = layers if layers is not None else NoLayerStore()
         self._unreachable_error: EngineUnreachableError | None = None
 
     def unreachable(self, reference: str) -> EngineUnreachableError | None:
@@ -290,7 +309,6 @@ class DockerEngineSource:
             ImageNotFoundError: ``reference`` names a container, not an image (never pulled).
             PlatformMissingError: the engine has no variant of the image for ``platform``.
         """
-        import docker
 
         progress = progress or ProgressListener()
         try:
@@ -317,6 +335,37 @@ class DockerEngineSource:
                 )
         progress.message(f"Reading {reference} from the engine at {self.endpoint.host}")
         progress.expect(_image_size(inspected), _layer_count(inspected))
+        expected = _diff_ids(inspected)
+        try:
+            parts = self._export(api, reference, progress, self.layers, expected)
+        except KnownLayerMismatch:
+            progress.message(f"Reading the export of {reference} again, without the layer cache")
+            parts = self._export(api, reference, progress, NoLayerStore(), expected)
+        try:
+            image = assemble_image(parts, reference=reference, source=self.name, platform=platform)
+        except PlatformMissingError as missing:
+            raise self._no_variant(reference, missing) from None
+        progress.done()
+        return image
+
+    def _export(
+        self,
+        api: Any,
+        reference: str,
+        progress: ProgressListener,
+        layers: LayerStore,
+        expected: list[str],
+    ) -> ArchiveParts:
+        """Stream the engine's export (``docker save``) of ``reference`` into the archive
+        parser; layers ``layers`` holds are hashed, not parsed.
+
+        Raises:
+            KnownLayerMismatch: a member taken for a known layer was not (read again).
+            ImageNotFoundError, ImageError, ArchiveError, EngineUnreachableError: as
+                :meth:`fetch`.
+        """
+        import docker
+
         progress.waiting("the engine to export the image")
         try:
             stream = iter(api.get_image(reference, chunk_size=SAVE_CHUNK))
@@ -344,7 +393,7 @@ class DockerEngineSource:
             progress.read(reader.bytes_read, count)
 
         try:
-            parts = read_archive_stream(reader, progress=on_layer)
+            return read_archive_stream(reader, progress=on_layer, layers=layers, expected=expected)
         except StreamCutError as exc:
             raise ArchiveError(
                 f"the save stream of {reference} from {self.endpoint.host} was cut off: {exc}",
@@ -365,12 +414,6 @@ class DockerEngineSource:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
-        try:
-            image = assemble_image(parts, reference=reference, source=self.name, platform=platform)
-        except PlatformMissingError as missing:
-            raise self._no_variant(reference, missing) from None
-        progress.done()
-        return image
 
     def _no_variant(self, reference: str, missing: PlatformMissingError) -> PlatformMissingError:
         """Say in the engine's terms that ``reference`` lacks the wanted platform."""
@@ -439,3 +482,10 @@ def _layer_count(inspected: object) -> int:
     rootfs = inspected.get("RootFS") if isinstance(inspected, dict) else None
     layers = rootfs.get("Layers") if isinstance(rootfs, dict) else None
     return len(layers) if isinstance(layers, list) else 0
+
+
+def _diff_ids(inspected: object) -> list[str]:
+    """The diff IDs of ``RootFS.Layers`` in the engine's inspect answer, bottom first."""
+    rootfs = inspected.get("RootFS") if isinstance(inspected, dict) else None
+    layers = rootfs.get("Layers") if isinstance(rootfs, dict) else None
+    return [d for d in layers if isinstance(d, str)] if isinstance(layers, list) else []

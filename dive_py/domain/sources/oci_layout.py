@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from dive_py.domain.image import Image
+from dive_py.domain.layer_store import LayerStore, NoLayerStore
 from dive_py.domain.progress import ProgressListener
 from dive_py.domain.sources.archive_reader import read_archive_file, read_layout_directory
 from dive_py.domain.sources.archive_reference import parse_archive_reference
@@ -21,6 +22,10 @@ class OciLayoutSource:
     """Images from an OCI image layout: a directory, or a tar of one."""
 
     name = "oci"
+
+    def __init__(self, layers: LayerStore | None = None) -> None:
+        """``layers``: known layers, not parsed again (see :mod:`dive_py.domain.layer_store`)."""
+        self._layers: LayerStore = layers if layers is not None else NoLayerStore()
 
     def fetch(
         self,
@@ -49,5 +54,6 @@ class OciLayoutSource:
             source=self.name,
             platform=platform,
             progress=progress,
+            layers=self._layers,
             selection=selection,
         )

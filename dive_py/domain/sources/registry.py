@@ -25,9 +25,10 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from dive_py.domain.image import Image
+from dive_py.domain.layer_store import LayerStore, NoLayerStore
 from dive_py.domain.layer_tar import LayerContents, LayerFormatError, read_layer
 from dive_py.domain.progress import ProgressListener
 from dive_py.domain.sources.archive_stream import ArchiveParts, parse_json
@@ -67,30 +68,6 @@ class LayerBlob:
     digest: str
     size: int
     media_type: str
-
-
-class LayerStore(Protocol):
-    """Where parsed layers are found and kept between runs
-    (:class:`~dive_py.domain.layer_cache.LayerCache` on disk)."""
-
-    def get(self, digest: str) -> LayerContents | None:
-        """Return the parsed layer stored under blob digest ``digest``, or None."""
-        ...
-
-    def put(self, digest: str, contents: LayerContents) -> None:
-        """Keep ``contents`` under blob digest ``digest`` (never raises)."""
-        ...
-
-
-class NoLayerStore:
-    """A :class:`LayerStore` that keeps nothing."""
-
-    def get(self, digest: str) -> LayerContents | None:
-        """Always None."""
-        return None
-
-    def put(self, digest: str, contents: LayerContents) -> None:
-        """Keeps nothing."""
 
 
 def _platforms(index: dict[str, Any]) -> list[tuple[Platform | None, dict[str, Any]]]:
@@ -161,6 +138,29 @@ class RegistrySource:
     def __init__(self, env: Mapping[str, str], layers: LayerStore | None = None) -> None:
         self._env = env
         self._layers: LayerStore = layers if layers is not None else NoLayerStore()
+
+    def cache_key(self, reference: str) -> tuple[str, str] | None:
+        """What the analysis cache keys a registry image on: (``HOST/REPO``, manifest digest).
+
+        The digest of the manifest (or index) the tag names now, asked with one manifest
+        request; a ``@sha256:…`` reference is its own digest (no request). With the
+        ``--platform`` in the cache key this pins the image's content. None when the
+        registry cannot say (unreachable, unknown tag: the real read reports it). Never
+        raises.
+        """
+        try:
+            ref = parse_registry_reference(reference)
+            where = f"{ref.host}/{ref.repository}"
+            if ref.digest:
+                return where, ref.digest
+            client = RegistryClient(ref, self._env)
+            try:
+                _data, _media, digest = client.manifest(ref.manifest_reference)
+            finally:
+                client.close()
+            return where, digest
+        except Exception:
+            return None
 
     def fetch(
         self,
