@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -122,7 +122,10 @@ class MainScreen(Screen[None]):
         """The tree the user waits for (a tree worker is on it)."""
         self._titles: tuple[str, str, str] | None = None
         self._summary_form: tuple[bool, int] | None = None
-        self._explanations: list[WasteExplanation] = []
+        self._explanations: list[WasteExplanation] | None = None
+        """The waste explanations, once asked for (explaining stacks every layer: it waits
+        until the user looks at the inefficient files, so it never delays the first screens)."""
+        self._explaining = False
 
     # -- widgets ---------------------------------------------------------------------------
     @property
@@ -190,7 +193,7 @@ class MainScreen(Screen[None]):
         self._update_titles()
         self._show_layer_details(0)
         self.load_tree(0, self.mode)
-        self._waste_explanations()
+        self.watch(self.query_one(InefficientTable), "cursor_row", self._show_waste_detail)
 
     # -- layer selection -------------------------------------------------------------------
     def _show_layer_details(self, index: int) -> None:
@@ -509,15 +512,23 @@ class MainScreen(Screen[None]):
 
     def _waste_ready(self, explanations: list[WasteExplanation]) -> None:
         self._explanations = explanations
-        table = self.query_one(InefficientTable)
-        self.watch(table, "cursor_row", self._show_waste_detail)
+        self._show_waste_detail(self.query_one(InefficientTable).cursor_row)
+
+    @on(events.DescendantFocus)
+    def _inefficient_files_focused(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, InefficientTable):
+            self._show_waste_detail(event.widget.cursor_row)
 
     def _show_waste_detail(self, row: int) -> None:
         from dive_py.domain.waste import detail_line
 
         inefficient = self.analysis.efficiency.inefficient
         text = ""
-        if 0 <= row < len(inefficient):
+        if self._explanations is None:
+            if not self._explaining and self.query_one(InefficientTable).has_focus:
+                self._explaining = True
+                self._waste_explanations()
+        elif 0 <= row < len(inefficient):
             text = escape_text(
                 detail_line(self.analysis, self._explanations, inefficient[row].path)
             )
