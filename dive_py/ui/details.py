@@ -113,6 +113,18 @@ SUMMARY_FULL_MIN_HEIGHT = 10
 under dive's label; in a smaller pane the figures share lines under short labels."""
 
 
+def _sharing_rows(analysis: Analysis, *, short: bool = False) -> list[tuple[str, str]]:
+    """The image's bytes split into shared (layers another local image holds too) and unique
+    (what deleting the image frees); none when the source knows no other images."""
+    sharing = analysis.sharing
+    if sharing is None:
+        return []
+    return [
+        ("Shared:" if short else "Shared with other images:", format_bytes(sharing.shared_bytes)),
+        ("Unique:" if short else "Unique to this image:", format_bytes(sharing.unique_bytes)),
+    ]
+
+
 def image_summary(
     analysis: Analysis,
     image_name: str,
@@ -142,6 +154,7 @@ def image_summary(
             ("Potential wasted space:", format_bytes(eff.wasted_bytes)),
             ("Reclaimable bytes:", format_bytes(eff.reclaimable_bytes)),
             ("Total size:", format_bytes(eff.size_bytes)),
+            *_sharing_rows(analysis),
             ("Image name:", escape_text(image_name)),
             ("Image ID:", short_id),
         ]
@@ -155,6 +168,7 @@ def image_summary(
         *([("Image:", escape_text(image_name))] if with_name else []),
         ("ID:", short_id),
         ("Size:", format_bytes(eff.size_bytes)),
+        *_sharing_rows(analysis, short=True),
         ("Efficiency score:", f"{int(100 * eff.score)} %"),
         ("Wasted:", format_bytes(eff.wasted_bytes)),
         ("Reclaimable:", format_bytes(eff.reclaimable_bytes)),

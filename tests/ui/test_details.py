@@ -47,3 +47,23 @@ def test_loading_progress_counts_with_separators() -> None:
     progress = LoadProgress()
     progress.read(2_500_000, 53_614)
     assert "Read 2.5 MB, 53,614 layers" in progress.render("img").plain
+
+
+def test_image_details_split_the_bytes_into_shared_and_unique_when_the_engine_knows() -> None:
+    # issue 13: "Image details split the image's bytes into shared and unique"
+    import dataclasses
+
+    from dive_py.domain.layer_sharing import LayerSharing
+    from dive_py.ui.details import image_summary
+    from tests.hostile.helpers import pipeline
+    from tests.image_builder import ImageSpec, docker_archive, f
+
+    analysis, _ = pipeline(docker_archive(ImageSpec(layers=[[f("a", "1" * 1000)], [f("b", "22")]])))
+    plain = image_summary(analysis, "img").plain
+    assert "Shared" not in plain and "Unique" not in plain  # an archive: no other images
+    shared = dataclasses.replace(
+        analysis, sharing=LayerSharing(["c0", "c1"], [["base:1"], []], [], 1000, 2)
+    )
+    assert "Shared with other images: 1.0 kB" in image_summary(shared, "img").plain
+    assert "Unique to this image: 2 B" in image_summary(shared, "img").plain
+    assert "Shared: 1.0 kB" in image_summary(shared, "img", compact=True, width=200).plain
