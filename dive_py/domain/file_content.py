@@ -412,7 +412,9 @@ class ContentReader:
     ) -> None:
         from dive_py.domain.sources.engine_file import container_archive
 
-        with container_archive(self._engine(), self.image.image_id, version.resolved) as raw:
+        with container_archive(
+            self._engine(), self.image.image_id, version.resolved, self.image.reference
+        ) as raw:
             reader = TarReader(raw, strict_end=False)
             for member in reader:
                 if member.typeflag == b"0" and member.size == version.size:

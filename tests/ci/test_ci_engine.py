@@ -330,7 +330,7 @@ def test_build_without_ci_opens_the_explorer_on_the_built_image(
     tag = f"divepy-test/build-tui-{os.getpid()}:latest"
     seen: dict[str, Any] = {}
 
-    def run_explorer(load, args, env):
+    def run_explorer(load, args, env, **_kwargs):
         from dive_py.domain.progress import ProgressListener
 
         seen["analysis"], seen["args"] = load(ProgressListener()), args

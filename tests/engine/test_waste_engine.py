@@ -84,7 +84,11 @@ def test_the_claimed_saving_is_what_the_rebuild_saves(
         before, after = (_analyse(engine, tag) for tag in tags)
         before.dockerfile = tuple(read_dockerfile(str(tmp_path / "as-written" / "Dockerfile")))
         explanations = [e for e in explain_waste(before, before.dockerfile) if e.pattern == pattern]
-        assert explanations, explain_waste(before, before.dockerfile)
+        saved = before.efficiency.size_bytes - after.efficiency.size_bytes
+        # An engine may store no waste at all: the containerd image store's differ finds no
+        # change in a COPY of identical bytes, so the second copy makes an empty layer. Then
+        # nothing is claimed and nothing is saved.
+        assert explanations or saved == 0, explain_waste(before, before.dockerfile)
         claimed = sum(e.reclaimable_bytes for e in explanations)
         assert claimed == before.efficiency.size_bytes - after.efficiency.size_bytes
         assert all("Dockerfile:" in e.hint for e in explanations)

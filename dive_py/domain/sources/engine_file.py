@@ -29,13 +29,16 @@ def _reason(exc: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def container_archive(api: Any, image_id: str, path: str) -> Iterator[ChunkReader]:
+def container_archive(api: Any, image_id: str, path: str, name: str = "") -> Iterator[ChunkReader]:
     """Yield the tar the engine gives for ``/path`` in a fresh, never started container.
 
     Args:
         api: a connected ``docker.APIClient``.
         image_id: the image (``"sha256:…"`` or a name).
         path: the path in the image, without a leading ``/``.
+        name: the image's name, tried when the engine knows no image ``image_id``: with the
+            containerd image store the ID an export's config gives (the config digest) is not
+            the engine's image ID (the manifest or index digest).
 
     The container is removed when the block ends, whether it ends normally, by an error or by
     Ctrl+C (``KeyboardInterrupt``).
@@ -45,7 +48,12 @@ def container_archive(api: Any, image_id: str, path: str) -> Iterator[ChunkReade
     """
     try:
         # A command is given so that images without CMD/ENTRYPOINT can be created; it never runs.
-        created = api.create_container(image_id, command=["/divepy-never-started"])
+        try:
+            created = api.create_container(image_id, command=["/divepy-never-started"])
+        except Exception:
+            if not name or name == image_id:
+                raise
+            created = api.create_container(name, command=["/divepy-never-started"])
     except Exception as exc:
         raise ImageError(
             f"the engine could not create a container from {image_id}: {_reason(exc)}",
