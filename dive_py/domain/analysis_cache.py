@@ -65,7 +65,12 @@ from typing import Any
 from dive_py import __version__
 from dive_py.atomic_file import write_atomically
 from dive_py.domain.analysis import Analysis
-from dive_py.domain.cache_directory import cache_directory, code_fingerprint, private_directory
+from dive_py.domain.cache_directory import (
+    cache_directory,
+    code_fingerprint,
+    private_directory,
+    read_private_entry,
+)
 from dive_py.domain.sources.platform import Platform
 
 CACHE_FORMAT = 1
@@ -144,29 +149,9 @@ class CacheSlot:
     def load(self) -> Analysis | None:
         """Return the cached :class:`Analysis`, or None (missing, or bad and now deleted)."""
         try:
-            info = os.stat(self.directory, follow_symlinks=False)
-            if (
-                not stat.S_ISDIR(info.st_mode)
-                or info.st_uid != os.getuid()
-                or stat.S_IMODE(info.st_mode) & 0o022
-            ):
-                return None  # not a private directory: trust nothing in it
-        except OSError:
-            return None
-        try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            return None
-        try:
-            with os.fdopen(fd, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                if (
-                    not stat.S_ISREG(info.st_mode)
-                    or info.st_uid != os.getuid()
-                    or stat.S_IMODE(info.st_mode) & 0o077
-                ):
-                    raise ValueError("not a private regular file")
-                data = handle.read()
+            data = read_private_entry(self.directory, self.path)
+            if data is None:
+                return None
             payload = self._verified_payload(data)
             image, efficiency = pickle.loads(payload)
             image.reference = self.reference

@@ -61,3 +61,43 @@ def private_directory(directory: Path) -> bool:
         return True
     except OSError:
         return False
+
+
+class UntrustedEntry(Exception):
+    """A cache file that is not a private regular file of this user: delete it, trust nothing."""
+
+
+def read_private_entry(directory: Path, path: Path) -> bytes | None:
+    """Return the bytes of the cache file ``path`` in ``directory``; None when there is none.
+
+    None when ``directory`` is not a directory of this user that others cannot write (nothing
+    in it is trusted then), or when ``path`` cannot be opened (missing, or a symlink: never
+    followed). Both caches read their entries so (then check the entry's own checksum).
+
+    Raises:
+        UntrustedEntry: ``path`` is not a regular file of this user that only they can read
+            and write (the caller deletes it).
+    """
+    try:
+        info = os.stat(directory, follow_symlinks=False)
+        if (
+            not stat.S_ISDIR(info.st_mode)
+            or info.st_uid != os.getuid()
+            or stat.S_IMODE(info.st_mode) & 0o022
+        ):
+            return None  # not a private directory: trust nothing in it
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if (
+            not stat.S_ISREG(info.st_mode)
+            or info.st_uid != os.getuid()
+            or stat.S_IMODE(info.st_mode) & 0o077
+        ):
+            raise UntrustedEntry(f"{path} is not a private regular file")
+        try:
+            return handle.read()
+        except OSError:
+            return None

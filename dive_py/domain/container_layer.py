@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from dive_py.domain.entry import EntryType, FileEntry
-from dive_py.domain.file_tree import FileNode
+from dive_py.domain.file_tree import FileNode, find_node
 from dive_py.domain.layer_tar import EMPTY_DIGEST, LayerContents, LayerFormatError, read_layer
 from dive_py.domain.tar_stream import Readable
 from dive_py.domain.whiteout import WHITEOUT_PREFIX
@@ -150,18 +150,8 @@ class ContainerLayer:
 
 
 def _find(root: FileNode | None, path: str) -> FileNode | None:
-    node = root
-    if node is None or not path:
-        return node
-    for part in path.split("/"):
-        children = node.children
-        if not children:
-            return None
-        found = children.get(part)
-        if found is None:
-            return None
-        node = found
-    return node
+    """The node at ``path`` below ``root`` (the image's final state; None when it has none)."""
+    return None if root is None else find_node(root, path)
 
 
 def _subtree_bytes(node: FileNode) -> int:

@@ -35,7 +35,6 @@ import hashlib
 import json
 import os
 import pickle
-import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,7 +42,12 @@ from pathlib import Path
 
 from dive_py import __version__
 from dive_py.atomic_file import write_atomically
-from dive_py.domain.cache_directory import cache_directory, code_fingerprint, private_directory
+from dive_py.domain.cache_directory import (
+    cache_directory,
+    code_fingerprint,
+    private_directory,
+    read_private_entry,
+)
 from dive_py.domain.layer_tar import LayerContents
 
 LAYER_FORMAT = 2
@@ -132,26 +136,9 @@ class LayerCache:
             return None
         path = self._path(digest, suffix)
         try:
-            info = os.stat(self.directory, follow_symlinks=False)
-            if (
-                not stat.S_ISDIR(info.st_mode)
-                or info.st_uid != os.getuid()
-                or stat.S_IMODE(info.st_mode) & 0o022
-            ):
-                return None  # not a private directory: trust nothing in it
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            return None
-        try:
-            with os.fdopen(fd, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                if (
-                    not stat.S_ISREG(info.st_mode)
-                    or info.st_uid != os.getuid()
-                    or stat.S_IMODE(info.st_mode) & 0o077
-                ):
-                    raise ValueError("not a private regular file")
-                data = handle.read()
+            data = read_private_entry(self.directory, path)
+            if data is None:
+                return None
             found = _verified_entry(data, digest)
         except Exception:
             with contextlib.suppress(OSError):
