@@ -603,7 +603,9 @@ class ContentReader:
         if image.source == "docker":
             from dive_py.domain.sources.engine_file import image_save_stream
 
-            yield image_save_stream(self._engine(), image.image_id or image.reference)
+            yield image_save_stream(
+                self._engine(), image.image_id or image.reference, image.reference
+            )
             return
         if image.source in ("docker-archive", "oci"):
             from dive_py.domain.sources.archive_reference import parse_archive_reference

@@ -83,15 +83,25 @@ def container_archive(api: Any, image_id: str, path: str, name: str = "") -> Ite
             api.remove_container(container, force=True)
 
 
-def image_save_stream(api: Any, image_id: str) -> ChunkReader:
+def image_save_stream(api: Any, image_id: str, name: str = "") -> ChunkReader:
     """Return the ``docker save`` stream of ``image_id`` (``GET /images/{name}/get``).
+
+    ``name`` is saved instead when the engine knows no image ``image_id`` (the containerd
+    image store's image ID is not the config digest an export gives; see
+    :func:`container_archive`).
 
     Raises:
         ImageError: the engine could not save the image.
     """
     try:
-        stream = iter(api.get_image(image_id, chunk_size=1 << 20))
-        first = next(stream, b"")
+        try:
+            stream = iter(api.get_image(image_id, chunk_size=1 << 20))
+            first = next(stream, b"")
+        except Exception:
+            if not name or name == image_id:
+                raise
+            stream = iter(api.get_image(name, chunk_size=1 << 20))
+            first = next(stream, b"")
     except Exception as exc:
         raise ImageError(
             f"the engine could not save {image_id}: {_reason(exc)}", "check the engine's log"
