@@ -579,11 +579,20 @@ class EngineContainers:
         Raises:
             EngineUnreachableError: the engine does not answer.
         """
+        from dive_py.domain import sources
         from dive_py.domain.sources.docker_engine import DockerEngineSource
         from dive_py.domain.sources.image_containers import image_containers
 
         engine = self._engine or DockerEngineSource(env=self._env, pull=False)
-        return image_containers(engine, image_id)
+        name, reference = sources.split_scheme(
+            self._args.image, sources.default_source(self._args.image, self._args.source, self._env)
+        )
+        return image_containers(
+            engine,
+            image_id,
+            reference if name == "docker" else "",
+            reference if name == "container" else "",
+        )
 
     def loader(self, name: str) -> Callable[[ProgressListener], Analysis]:
         """The loader of ``container://name`` (its analysis is committed to the cache)."""

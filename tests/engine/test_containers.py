@@ -233,3 +233,31 @@ def test_diff_of_an_image_and_its_container_lists_the_containers_changes(
     finally:
         container.remove(force=True)
         client.close()
+
+
+def test_the_explorers_container_list_finds_the_images_containers(
+    engine: Engine, tmp_path: Path
+) -> None:
+    # the catalog behind the explorer's `c` key, as the command line builds it; on the
+    # containerd image store a container's ImageID is not the export's config digest
+    from dive_py.commands.explore import EngineContainers
+
+    client = engine.client(timeout=300)
+    name = f"divepy-test-list-{uuid.uuid4().hex[:8]}"
+    image = f"{FIXTURE_REPO}/spec-a:latest"
+    container = client.containers.run(image, ["sh", "-c", SCRIPT], name=name, detach=True)
+    env = {"DOCKER_HOST": engine.host, "DIVEPY_CACHE_DIR": str(tmp_path / "cache")}
+    try:
+        container.wait()
+        for opened in (image, f"container://{name}"):
+            args = argparse.Namespace(image=opened, source=None, platform=None, no_cache=True)
+            loaded = load_analysis(args, env, ProgressListener())
+            catalog = EngineContainers.for_run(args, env, None)
+            assert catalog is not None
+            listed = catalog.containers(loaded.analysis.image.image_id)
+            assert name in [info.name for info in listed], (opened, listed)
+            reopened = catalog.loader(name)(ProgressListener())
+            assert reopened.container is not None and reopened.container.info.name == name
+    finally:
+        container.remove(force=True)
+        client.close()

@@ -7,6 +7,7 @@ kept where ``ImageID`` is the image's ID.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timezone
 from typing import Any
 
@@ -38,12 +39,19 @@ def container_summary(item: dict[str, Any]) -> ContainerInfo | None:
     )
 
 
-def image_containers(engine: DockerEngineSource, image_id: str) -> list[ContainerInfo]:
+def image_containers(
+    engine: DockerEngineSource, image_id: str, reference: str = "", container: str = ""
+) -> list[ContainerInfo]:
     """List the containers (running or not) made from the image ``image_id``.
 
     Args:
         engine: the engine the image was read from.
         image_id: the image's ID (``"sha256:…"``, the config digest).
+        reference: the image's name, when known: with the containerd image store a
+            container's ``ImageID`` is the engine's image ID (the manifest or index digest),
+            not the config digest, so the engine is asked what ID that name has.
+        container: a container of the image (the explorer opened ``container://NAME``): its
+            image's ID is asked for likewise.
 
     Returns:
         The containers, running ones first, then by name.
@@ -52,7 +60,14 @@ def image_containers(engine: DockerEngineSource, image_id: str) -> list[Containe
         EngineUnreachableError: the engine does not answer.
     """
     api = engine.client()
+    ids = {image_id}
     try:
+        if reference:
+            with contextlib.suppress(Exception):  # a name the engine no longer knows
+                ids.add(str(api.inspect_image(reference).get("Id", "")))
+        if container:
+            with contextlib.suppress(Exception):  # removed meanwhile
+                ids.add(str(api.inspect_container(container).get("Image", "")))
         items = api.containers(all=True) or []
     except Exception as exc:
         raise engine._unreachable(exc) from None
@@ -63,6 +78,6 @@ def image_containers(engine: DockerEngineSource, image_id: str) -> list[Containe
     found = [
         info
         for info in (container_summary(item) for item in items if isinstance(item, dict))
-        if info is not None and info.image_id == image_id
+        if info is not None and info.image_id in ids
     ]
     return sorted(found, key=lambda info: (_STATE_ORDER.get(info.state, 9), info.name))
