@@ -400,7 +400,7 @@ Colours follow the theme: added = success, modified = warning, removed = error.
         styles = self._row_styles()
         style = styles[(node.diff, cursor)]
         guide_style = styles["cursor-guides" if cursor else "guides"]
-        head = f"{node.diff.marker} " + (attributes(node) if attrs else "")
+        head = f"{node.diff.marker} " + (attributes(node, model.shown_size(node)) if attrs else "")
         budget = self.guide_budget(len(head))
         guides = model.guides(index, budget)
         name = display_name(node)

@@ -8,7 +8,9 @@ depth, guide mask) of the rows to show, honouring:
 * hidden change types (a node is hidden when its change is hidden and nothing below it shows);
 * a regular-expression path filter (searched in the absolute path; a node shows when it matches
   or something below it shows; a bad expression keeps the last good one);
-* sort by name, or by size (largest first, then name).
+* sort by name, or by size (largest first, then name);
+* directory sizes as dive shows them under hidden types or a filter: the bytes of the rows
+  the tree can show below it (see :meth:`TreeRows.shown_size`), found in the same pass.
 
 Rows are computed on demand, never listed: row ``i`` is found by walking down from the root,
 skipping whole subtrees by their row counts (a directory's visible rows below it: its node's
@@ -25,7 +27,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from operator import attrgetter
-from typing import TypeVar, cast, overload
+from typing import Any, TypeVar, cast, overload
 
 from dive_py.display_text import escape_text
 from dive_py.domain.byte_size import format_bytes as format_size
@@ -47,11 +49,16 @@ class SortOrder(Enum):
     SIZE = "size"
 
 
-def attributes(node: FileNode) -> str:
-    """Return the attribute column of ``node``: permissions, ``uid:gid`` and size (fixed width)."""
+def attributes(node: FileNode, size: int | None = None) -> str:
+    """Return the attribute column of ``node``: permissions, ``uid:gid`` and size (fixed width).
+
+    ``size`` (bytes) is the size to show instead of ``node.size``: a directory's shown bytes
+    under hidden types or a filter (:meth:`TreeRows.shown_size`).
+    """
     entry = node.shown_entry
     owner = f"{entry.uid}:{entry.gid}"
-    return f"{entry.permission_string():<10} {owner:>11} {format_size(node.size):>10} "
+    shown = node.size if size is None else size
+    return f"{entry.permission_string():<10} {owner:>11} {format_size(shown):>10} "
 
 
 def display_name(node: FileNode) -> str:
@@ -177,6 +184,7 @@ class TreeRows:
 
     def _reset_caches(self) -> None:
         self._visible: set[int] | None = None
+        self._sizes: dict[int, int] = {}
         self._kids: dict[int, list[FileNode]] = {}
         self._below: dict[int, int] = {}
         self._spans: dict[int, list[int]] = {}
@@ -321,46 +329,96 @@ class TreeRows:
                 kids = [child for child in mapping.values() if id(child) in visible]
             if self.sort is SortOrder.NAME:
                 kids.sort(key=_BY_NAME)
+            elif self._sizes:
+                shown = self.shown_size
+                kids.sort(key=lambda kid: (-shown(kid), kid.name))
             else:
                 kids.sort(key=_size_key)
         self._kids[id(node)] = kids
         return kids
 
-    def _compute_visible(self) -> set[int] | None:
+    def _compute_visible(self) -> tuple[set[int] | None, dict[int, int]]:
+        """Find the visible nodes and the shown bytes of directories (one pass, children first).
+
+        Returns:
+            The ids of the visible nodes (None when nothing is hidden or filtered), and the
+            shown bytes of each directory whose shown bytes are not its ``size`` (by id).
+        """
         hidden, pattern = self.hidden, self._pattern
         if not hidden and pattern is None:
-            return None
+            return None, {}
         visible: set[int] = set()
+        sizes: dict[int, int] = {}
         search = pattern.search if pattern is not None else None
-        stack: list[tuple[FileNode, str, bool]] = [(self.root, "", False)]
+        # dive's rule (filetree/file_node.go GetSize on the tree with hidden nodes removed): a
+        # directory's bytes are those of the rows shown below it, by the rule of ``size`` (a
+        # removed child counts only in a removed directory; a file over a removed directory
+        # shows its own bytes). Each finished node adds itself to its parent's tally:
+        # [visible children, their counted bytes, something below differs, parent removed].
+        # Stack items: (node, path, the parent's tally, the node's own tally once opened).
+        stack: list[tuple[FileNode, str, list[Any] | None, list[Any] | None]] = [
+            (self.root, "", None, None)
+        ]
         while stack:
-            node, path, expanded = stack.pop()
+            node, path, up, tally = stack.pop()
             children = node.children
-            if children and not expanded:
-                stack.append((node, path, True))
-                if search is not None:
-                    stack.extend(
-                        (child, f"{path}/{child.name}", False) for child in children.values()
-                    )
-                else:
-                    stack.extend((child, "", False) for child in children.values())
-                continue
-            shown = False
-            if children:
+            if children and tally is None:
+                # open: push the child directories, settle the leaves at once (most nodes)
+                tally = [0, 0, False, node.entry is None]
+                stack.append((node, path, up, tally))
+                gone = tally[3]
+                count = total = 0
                 for child in children.values():
-                    if id(child) in visible:
-                        shown = True
-                        break
+                    if child.children:
+                        child_path = f"{path}/{child.name}" if search is not None else ""
+                        stack.append((child, child_path, tally, None))
+                    elif child.diff not in hidden and (
+                        search is None or search(f"{path}/{child.name}") is not None
+                    ):
+                        visible.add(id(child))
+                        count += 1
+                        if gone or child.entry is not None:
+                            total += child.size
+                tally[0] += count
+                tally[1] += total
+                continue
+            size = node.size
+            differs = False
+            shown = False
+            if tally is not None:
+                shown = tally[0] > 0
+                if tally[2] or tally[0] != len(children or ()):
+                    kind = node.entry or node.base_entry
+                    if kind is None or kind.is_dir:
+                        size = tally[1]
+                        sizes[id(node)] = size
+                        differs = True
             if not shown and node.diff not in hidden:
                 shown = search is None or search(path or "/") is not None
+            if up is None:
+                continue
             if shown:
                 visible.add(id(node))
-        return visible
+                up[0] += 1
+                if node.entry is not None or up[3]:
+                    up[1] += size
+                if differs:
+                    up[2] = True
+        return visible, sizes
+
+    def shown_size(self, node: FileNode) -> int:
+        """Return the bytes row ``node`` shows: ``node.size``, except for a directory with
+        rows hidden below it (hidden change types, a filter), whose shown bytes are those of
+        the rows the tree can show below it (dive's rule, with the rule of ``node.size``: a
+        removed child counts only in a removed directory, a file over a removed directory
+        shows its own bytes). The full size stays ``node.size``."""
+        size = self._sizes.get(id(node))
+        return node.size if size is None else size
 
     def rebuild(self) -> None:
         """Forget every computed row (after a change of tree or settings)."""
         self._reset_caches()
-        self._visible = self._compute_visible()
+        self._visible, self._sizes = self._compute_visible()
         self.generation += 1
 
     def _expanded(self, node: FileNode, path: str) -> bool:
@@ -625,5 +683,5 @@ class TreeRows:
         """Return row ``index`` as plain text: marker, attributes, guides (within the indent
         ``budget``, see :meth:`guides`), name."""
         node = self._row(index)[0]
-        head = f"{node.diff.marker} " + (attributes(node) if attrs else "")
+        head = f"{node.diff.marker} " + (attributes(node, self.shown_size(node)) if attrs else "")
         return head + self.guides(index, budget) + display_name(node)

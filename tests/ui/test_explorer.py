@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dive_py.domain.analysis import Analysis
+from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.compare import CompareMode
 from dive_py.explorer_config import ExplorerConfig
@@ -553,3 +554,63 @@ async def test_half_a_million_entries_render(demo: Analysis) -> None:
         path = tree.cursor_path
         assert path is not None and path.startswith("/d04998/f")
         assert path.rpartition("/")[2] in screen_text(app)
+
+
+def _row_line(app: DiveApp, name: str) -> str:
+    """The screen line of the tree row named ``name`` (the first one)."""
+    return next(line for line in screen_text(app).splitlines() if f"── {name} " in line + " ")
+
+
+async def test_hiding_unmodified_sizes_directories_by_their_shown_rows(demo: Analysis) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto_layer(pilot, 3)
+        await pilot.press("tab")
+        view = tree_of(app)
+        usr = view.model.find_node("/usr")
+        assert usr is not None
+        full = usr.size
+        assert f" {format_bytes(full)} " in _row_line(app, "usr")
+        await pilot.press("ctrl+u")
+        await settle(pilot)
+        model = view.model
+        kids = model.children(usr)
+        shown = model.shown_size(usr)
+        assert kids and shown == sum(model.shown_size(kid) for kid in kids)
+        assert 0 < shown < full and usr.size == full
+        assert f" {format_bytes(shown)} " in _row_line(app, "usr")
+        row = model.index_of_path("/usr")
+        assert row is not None
+        view.cursor_line = row
+        await settle(pilot)
+        path_line = f"{format_bytes(shown)} shown of {format_bytes(full)}"
+        assert path_line in screen_text(app)
+        await pilot.press("ctrl+u")
+        await settle(pilot)
+        assert view.model.shown_size(usr) == full
+        assert f" {format_bytes(full)} " in _row_line(app, "usr")
+        assert "shown of" not in screen_text(app)
+
+
+async def test_a_filter_sizes_directories_by_their_shown_rows(demo: Analysis) -> None:
+    app = make_app(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto_layer(pilot, 3)
+        view = tree_of(app)
+        root = view.model.find_node("/root")
+        assert root is not None
+        full = root.size
+        await pilot.press("slash", *"-[01].whl$", "enter")  # 2 of the 6 wheels
+        await settle(pilot)
+        model = view.model
+        kids = model.children(root)
+        shown = model.shown_size(root)
+        assert kids and shown == sum(model.shown_size(kid) for kid in kids)
+        whls = [node.size for node in model.nodes if node.name.endswith(".whl")]
+        assert shown == sum(whls) and 0 < shown < full
+        assert f" {format_bytes(shown)} " in _row_line(app, "root")
+        await pilot.press("ctrl+f")  # open the bar again, then close it: the filter goes
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        assert view.model.shown_size(root) == full
+        assert f" {format_bytes(full)} " in _row_line(app, "root")

@@ -401,3 +401,121 @@ def test_guides_never_exceed_the_budget(depth: int, mask: int, budget: int) -> N
     assert guides.endswith("├── ")
     if 4 * depth + 4 <= budget:
         assert len(guides) == 4 * depth + 4
+
+
+# --- directory sizes under hidden types and a filter (dive's rule) ------------------------
+
+
+def test_hidden_types_size_directories_by_their_shown_rows(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    bin_dir = model.find_node("/bin")
+    assert bin_dir is not None and model.shown_size(bin_dir) == 30
+    model.toggle_hidden(U)  # /bin/sh (10 B, unchanged) goes, /bin/ls (20 B, added) stays
+    assert model.shown_size(bin_dir) == 20 and bin_dir.size == 30  # the full size is kept
+    row = model.index_of_path("/bin")
+    assert row is not None and model.row_text(row).startswith("~ " + attributes(bin_dir, 20))
+    assert "20 B" in model.row_text(row)
+    model.toggle_hidden(U)
+    assert model.shown_size(bin_dir) == 30 and "30 B" in model.row_text(row)
+
+
+def test_a_filter_sizes_directories_by_their_shown_rows(tree: FileTree) -> None:
+    model = TreeRows(tree.root)
+    bin_dir = model.find_node("/bin")
+    assert bin_dir is not None
+    assert model.set_filter("sh$")
+    assert paths(model) == ["/bin", "/bin/sh"] and model.shown_size(bin_dir) == 10
+    assert model.set_filter("^/bin$")  # the directory itself matches, nothing below it
+    assert paths(model) == ["/bin"] and model.shown_size(bin_dir) == 0
+    assert model.set_filter("")
+    assert model.shown_size(bin_dir) == 30
+
+
+def test_sizes_count_up_through_nested_directories() -> None:
+    tree = build(
+        {
+            "usr/": (111, M),
+            "usr/lib/": (110, M),
+            "usr/lib/big": (100, U),
+            "usr/lib/new": (10, A),
+            "usr/bin": (1, U),
+        }
+    )
+    model = TreeRows(tree.root, hidden=[U])
+    usr, lib = model.find_node("/usr"), model.find_node("/usr/lib")
+    assert usr is not None and lib is not None
+    assert paths(model) == ["/usr", "/usr/lib", "/usr/lib/new"]
+    assert (model.shown_size(usr), model.shown_size(lib)) == (10, 10)
+    assert (usr.size, lib.size) == (111, 110)
+
+
+def test_sort_by_size_follows_the_shown_sizes() -> None:
+    tree = build({"a/": (101, M), "a/old": (100, U), "a/new": (1, A), "b/": (5, A), "b/x": (5, A)})
+    model = TreeRows(tree.root, sort=SortOrder.SIZE)
+    assert [model.path_of(i) for i in range(len(model)) if model.depths[i] == 0] == ["/a", "/b"]
+    model.toggle_hidden(U)
+    assert [model.path_of(i) for i in range(len(model)) if model.depths[i] == 0] == ["/b", "/a"]
+
+
+def _dive_sizes(root: FileNode, hidden: set[DiffType], pattern: str | None) -> dict[str, int]:
+    """dive's way, eagerly: drop the hidden nodes (a node stays when a child stays, or when its
+    change is shown and the filter finds its path), then size each node by what is left (a
+    directory sums its remaining children, a removed child only in a removed directory)."""
+    import re
+
+    out: dict[str, int] = {}
+
+    def keep(node: FileNode, path: str) -> int | None:
+        kept = []
+        for child in (node.children or {}).values():
+            size = keep(child, f"{path}/{child.name}")
+            if size is not None:
+                kept.append((child, size))
+        if not kept and (
+            node.diff in hidden or (pattern is not None and not re.search(pattern, path or "/"))
+        ):
+            return None
+        kind = node.entry or node.base_entry
+        if node.children and (kind is None or kind.is_dir):
+            size = sum(s for child, s in kept if child.entry is not None or node.entry is None)
+        else:
+            size = node.size
+        out[path] = size
+        return size
+
+    keep(root, "")
+    return out
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_shown_sizes_match_dives_rule_on_compared_trees(tmp_path: Path, seed: int) -> None:
+    import random
+
+    from dive_py.domain.compare import CompareMode, compared_from_states
+    from dive_py.domain.file_tree import StackedStates
+    from tests.domain.test_compare_states import _with_hardlinks
+    from tests.domain.test_efficiency import analyse_layers
+    from tests.domain.test_stacking_properties import _random_layers
+
+    rng = random.Random(seed)
+    layers = _with_hardlinks(_random_layers(rng), rng)
+    analysis = analyse_layers(tmp_path, layers)
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    settings: list[tuple[set[DiffType], str | None]] = [
+        *(({diff}, None) for diff in DiffType),
+        (set(), "a"),
+        ({U}, "b"),
+    ]
+    for mode in CompareMode:
+        for index in range(len(layers)):
+            root = compared_from_states(states, mode, index).root
+            # nothing hidden: the rule gives every node its own size (the sizes stay as today)
+            full = _dive_sizes(root, set(), None)
+            for node in root.walk():
+                if node is not root:
+                    assert full[node.path] == node.size, (mode, index, node.path)
+            for hidden, pattern in settings:
+                model = TreeRows(root, hidden=hidden, pattern=pattern or "")
+                expected = _dive_sizes(root, hidden, pattern)
+                for node in model.nodes:
+                    assert model.shown_size(node) == expected[node.path], (hidden, pattern)
