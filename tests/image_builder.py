@@ -127,6 +127,8 @@ class ImageSpec:
     os: str = "linux"
     architecture: str = "amd64"
     variant: str = ""
+    labels: dict[str, str] | None = None
+    """``config.Labels`` (none written when None)."""
 
     def steps(self) -> list[Step]:
         if self.history is not None:
@@ -148,7 +150,7 @@ def image_blobs(
         "architecture": spec.architecture,
         "os": spec.os,
         **({"variant": spec.variant} if spec.variant else {}),
-        "config": {"Cmd": ["sh"]},
+        "config": {"Cmd": ["sh"], **({"Labels": spec.labels} if spec.labels is not None else {})},
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + _sha(t) for t in tars]},
         "history": [
             {

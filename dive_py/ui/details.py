@@ -108,6 +108,27 @@ def short_image_id(image_id: str) -> str:
     return image_id
 
 
+def tags_text(tags: list[str], *, first: str = "", width: int | None = None) -> str:
+    """Return an image's repo tags for Image Details: all of them, comma separated, or
+    ``"(none)"``.
+
+    Short form, when ``width`` (cells) is given: one tag (``first`` when it is one of them,
+    else the first) and how many more (``"app:1 (+2 more)"``; the pane's tooltip has them all),
+    the tag cut at its start (``"…/web:1.4.2 (+2 more)"``: the repository's end and the tag
+    tell most) to fit ``width``.
+    """
+    if not tags:
+        return "(none)"
+    if width is None:
+        return ", ".join(escape_text(tag) for tag in tags)
+    shown = escape_text(first if first in tags else tags[0])
+    more = f" (+{len(tags) - 1} more)" if len(tags) > 1 else ""
+    room = width - len(more)
+    if cell_len(shown) > room > 1:
+        shown = "…" + shown[len(shown) - room + 1 :]
+    return shown + more
+
+
 SUMMARY_FULL_MIN_HEIGHT = 10
 """The Image Details pane's content height (lines) from which every figure gets its own line
 under dive's label; in a smaller pane the figures share lines under short labels."""
@@ -134,8 +155,8 @@ def image_summary(
     with_name: bool = True,
 ) -> Text:
     """Return the Image Details figures: efficiency, wasted and reclaimable bytes, total size,
-    image name and ID (the ID shortened to 12 hex digits, as docker shows it; the full one is
-    the pane's tooltip).
+    image name, tags (the archive's or engine's repo tags, see :func:`tags_text`) and ID (the
+    ID shortened to 12 hex digits, as docker shows it; the full one is the pane's tooltip).
 
     Args:
         analysis: the analysed image.
@@ -144,6 +165,9 @@ def image_summary(
         compact: short labels, as many figures per line as fit ``width``, the name, ID and size
             first, so that in a 24-row terminal they show together with the efficiency.
         with_name: include the image name (compact form only; the pane's subtitle shows it).
+            The compact form gives the tags last, shortened (:func:`tags_text`), first
+            instead of the name when the name is one of several tags, and leaves them out
+            when the only tag is the name.
     """
     image, eff = analysis.image, analysis.efficiency
     text = Text()
@@ -156,6 +180,7 @@ def image_summary(
             ("Total size:", format_bytes(eff.size_bytes)),
             *_sharing_rows(analysis),
             ("Image name:", escape_text(image_name)),
+            ("Tags:", tags_text(image.repo_tags)),
             ("Image ID:", short_id),
         ]
         for index, (label, value) in enumerate(rows):
@@ -164,8 +189,20 @@ def image_summary(
             if index < len(rows) - 1:
                 text.append("\n")
         return text
+    # The tags come last, shortened, and stand in for the name when it is one of several tags;
+    # a lone tag that is the name is said once.
+    tags = image.repo_tags
+    room = (width or 80) - len("Tags: ") - 2  # (2 cells: the scroll bar a long summary gets)
+    tag_cell = ("Tags:", tags_text(tags, first=image_name, width=room))
+    name_cells: list[tuple[str, str]] = []
+    if with_name:
+        name_cells = (
+            [tag_cell]
+            if image_name in tags and len(tags) > 1
+            else [("Image:", escape_text(image_name))]
+        )
     cells = [
-        *([("Image:", escape_text(image_name))] if with_name else []),
+        *name_cells,
         ("ID:", short_id),
         ("Size:", format_bytes(eff.size_bytes)),
         *_sharing_rows(analysis, short=True),
@@ -173,6 +210,8 @@ def image_summary(
         ("Wasted:", format_bytes(eff.wasted_bytes)),
         ("Reclaimable:", format_bytes(eff.reclaimable_bytes)),
     ]
+    if tag_cell not in name_cells and tags != [image_name]:
+        cells.append(tag_cell)
     used = 0
     for label, value in cells:
         cell = len(label) + 1 + cell_len(value)

@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from dive_py.display_text import escape_text
+from dive_py.domain.base_image import base_layer_label
 from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.compare import CompareMode, compare_ranges
 from dive_py.domain.image import Image
@@ -29,6 +30,9 @@ SHARED_MARK = "⇄ "
 
 class LayersTable(DataTable[Text]):
     """The layers pane: size and command of every build step, steps without a layer dimmed.
+
+    The base layer (layer 0) reads ``FROM <base image>`` where the image names its base, else
+    ``FROM <short id>`` when its step has no command (see :mod:`dive_py.domain.base_image`).
 
     The cursor only rests on steps that made a layer; moving it selects that layer. A
     container's read/write layer is marked :data:`READ_WRITE_MARK` (``layers--read-write``
@@ -157,11 +161,15 @@ class LayersTable(DataTable[Text]):
         self.clear()
         self._row_steps = []
         layers = self.image.layers
+        base_label = base_layer_label(self.image)
         for number, step in enumerate(self.image.history):
             layer = step.layer_index
             if layer is None and not self.show_empty:
                 continue
-            command = escape_text(step.command) or "(no command)"
+            if layer == 0 and base_label is not None:
+                command = escape_text(base_label)
+            else:
+                command = escape_text(step.command) or "(no command)"
             if layer is None:
                 size = Text("0 B", style=empty_style, justify="right")
                 cmd = Text(command, style=empty_style)

@@ -29,6 +29,7 @@ from dive_py.ui.details import (
     InefficientTable,
     image_summary,
     layer_details,
+    tags_text,
 )
 from dive_py.ui.details_scroll import DetailsScroll
 from dive_py.ui.explorer_footer import ExplorerFooter
@@ -163,7 +164,8 @@ class MainScreen(Screen[None]):
                         )
                         summary.tooltip = (
                             f"Image ID: {escape_text(self.analysis.image.image_id)}\n"
-                            f"Image name: {escape_text(self.image_name)}"
+                            f"Image name: {escape_text(self.image_name)}\n"
+                            f"Tags: {tags_text(self.analysis.image.repo_tags)}"
                         )
                         yield summary
                     yield InefficientTable(self.analysis, id="inefficient")

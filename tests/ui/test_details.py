@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +69,39 @@ def test_image_details_split_the_bytes_into_shared_and_unique_when_the_engine_kn
     assert "Shared with other images: 1.0 kB" in image_summary(shared, "img").plain
     assert "Unique to this image: 2 B" in image_summary(shared, "img").plain
     assert "Shared: 1.0 kB" in image_summary(shared, "img", compact=True, width=200).plain
+
+
+def test_tags_text_lists_all_or_one_and_how_many_more() -> None:
+    # issue 11: "Image details show the image's tags ... shortened at 80x24 sensibly"
+    from dive_py.ui.details import tags_text
+
+    tags = ["reg.example/team/web:1.4.2", "reg.example/team/web:latest", "web:dev"]
+    assert tags_text([]) == "(none)"
+    assert tags_text(tags) == "reg.example/team/web:1.4.2, reg.example/team/web:latest, web:dev"
+    assert tags_text(tags, width=80) == "reg.example/team/web:1.4.2 (+2 more)"
+    assert tags_text(tags, first="web:dev", width=80) == "web:dev (+2 more)"
+    assert tags_text(tags, first="not-a-tag", width=80) == "reg.example/team/web:1.4.2 (+2 more)"
+    assert tags_text(tags, width=20) == "…web:1.4.2 (+2 more)"  # cut at its start, 20 cells
+    assert tags_text(["only:1"], width=80) == "only:1"
+
+
+def test_image_details_list_the_tags(tmp_path: Path) -> None:
+    from dive_py.ui.details import image_summary
+    from tests.ui.tagged_image import TAGS, tagged_analysis
+
+    analysis = tagged_analysis(tmp_path, labelled=False)
+    name = TAGS[0]
+    full = image_summary(analysis, name).plain
+    assert f"Tags: {', '.join(TAGS)}" in full
+    # compact: the tags stand in for a name that is one of them, shortened to the width
+    compact = image_summary(analysis, name, compact=True, width=40).plain
+    assert "Image:" not in compact
+    assert compact.splitlines()[0] == "Tags: …am/web-frontend:1.4.2 (+2 more)"  # 38 cells
+    # the name in the pane's subtitle: the tags come last
+    last = image_summary(analysis, name, compact=True, width=40, with_name=False).plain
+    assert last.splitlines()[-1].startswith("Tags: ") and "(+2 more)" in last
+    # a lone tag that is the name is said once
+    single = dataclasses.replace(analysis.image, repo_tags=[name])
+    lone = dataclasses.replace(analysis, image=single)
+    assert "Tags:" not in image_summary(lone, name, compact=True, width=40).plain
+    assert f"Tags: {name}" in image_summary(lone, name).plain

@@ -614,3 +614,26 @@ async def test_a_filter_sizes_directories_by_their_shown_rows(demo: Analysis) ->
         await settle(pilot)
         assert view.model.shown_size(root) == full
         assert f" {format_bytes(full)} " in _row_line(app, "root")
+
+
+async def test_base_layer_label_and_tags(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # issue 11: the base layer reads FROM <base image> (or FROM <short id>), not "(no command)";
+    # Image Details list the tags, all of them in the tooltip; --json keeps dive's command
+    import json
+
+    from dive_py.domain.export_json import render_json
+    from tests.ui.tagged_image import BASE_NAME, TAGS, tagged_analysis
+
+    for labelled in (True, False):
+        analysis = tagged_analysis(tmp_path, labelled=labelled)
+        short = analysis.image.layers[0].id[:15]
+        app = make_app(analysis)
+        async with app.run_test(size=(160, 45)) as pilot:
+            await settle(pilot)
+            text = screen_text(app)
+            assert "(no command)" not in text
+            assert (f"FROM {BASE_NAME}" if labelled else f"FROM {short}") in text
+            assert f"Tags: {TAGS[0]}," in text and f"{TAGS[1]}, {TAGS[2]}" in text  # (wrapped)
+            summary = app.screen.query_one("#image-summary")
+            assert f"Tags: {', '.join(TAGS)}" in str(summary.tooltip)
+        assert json.loads(render_json(analysis))["layer"][0]["command"] == ""

@@ -86,3 +86,20 @@ class TestMainScreen:
             await _wait(pilot)
 
         assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+class TestBaseLayerAndTags:
+    """Issue 11: the base layer reads ``FROM <base image>`` (label) or ``FROM <short id>``;
+    Image Details list the repo tags (shortened in a small terminal)."""
+
+    def test_base_name_and_tags(self, snap_compare, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        from tests.ui.tagged_image import tagged_analysis
+
+        app = make_app(tagged_analysis(tmp_path, labelled=True))
+        assert snap_compare(app, terminal_size=(160, 45), run_before=_steps())
+
+    def test_short_id_and_tags_small_terminal(self, snap_compare, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        from tests.ui.tagged_image import tagged_analysis
+
+        app = make_app(tagged_analysis(tmp_path, labelled=False))
+        assert snap_compare(app, terminal_size=(80, 24), run_before=_steps())
