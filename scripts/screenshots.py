@@ -29,6 +29,7 @@ SCENARIOS: dict[str, list[str]] = {
     "help.svg": ["question_mark"],
     "viewer.svg": ["end", "tab", "select:/app/app.py", "enter"],
     "waste.svg": ["tab", "tab"],
+    "hidden-unchanged.svg": ["down", "down", "down", "tab", "ctrl+u", "select:/usr"],
 }
 """A key ``select:PATH`` moves the tree's cursor to PATH (as a jump from the inefficient files does)."""
 
@@ -41,6 +42,10 @@ CONTAINER = "container.svg"
 """A container's read/write layer (selected with ``end``): from the engine's container named by
 ``DIVEPY_SCREENSHOT_CONTAINER`` when set (``DOCKER_HOST`` picks the engine), else the container
 recorded in tests/fixtures/containers/ (tests/container_recording.py) over the demo image."""
+
+BASE_AND_TAGS = "base-and-tags.svg"
+"""An image with three tags and the base-name label (tests/ui/tagged_image.py): the base layer
+reads ``FROM <base image>``, Image Details list the tags."""
 
 LONG_PATHS = "long-paths.svg"
 """An image with deep and long paths (tests/ui/long_paths.py): a depth-12 file under the
@@ -112,6 +117,10 @@ async def main(out: Path) -> None:
         long_paths = long_path_analysis(Path(tmp))
         await _shoot(long_paths, LONG_PATHS, [], out, (120, 40), jump=DEEP_FILE)
         print(out / LONG_PATHS)
+        from tests.ui.tagged_image import tagged_analysis
+
+        await _shoot(tagged_analysis(Path(tmp), labelled=True), BASE_AND_TAGS, [], out)
+        print(out / BASE_AND_TAGS)
 
 
 if __name__ == "__main__":
