@@ -13,10 +13,12 @@ from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque
 from tests.stacking_oracle import final_state
 
 
-def analyse_layers(tmp_path: Path, layers: list[list[E]], **kw: object) -> Analysis:
+def analyse_layers(
+    tmp_path: Path, layers: list[list[E]], *, keep_states: bool = False, **kw: object
+) -> Analysis:
     path = tmp_path / "image.tar"
     path.write_bytes(docker_archive(ImageSpec(layers=layers, **kw)))  # type: ignore[arg-type]
-    return analyse(open_image(str(path), source="docker-archive"))
+    return analyse(open_image(str(path), source="docker-archive"), keep_states=keep_states)
 
 
 def _figures(analysis: Analysis) -> dict[str, object]:
