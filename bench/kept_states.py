@@ -9,20 +9,22 @@ For each size, a synthetic ``docker save`` archive is written with bench/run.py'
 (reused from ``--workdir``) and read once (``open_image``, the collector paused as the CLI
 does). Then, in ``--rounds`` interleaved rounds, ``measure_efficiency`` runs on the same layers
 stacking in place (what ``--ci`` and ``--json`` do) and into a ``StackedStates`` (what the
-explorer's load does, ``analyse(keep_states=True)``): wall and CPU seconds, and the resident
-memory the result holds (``/proc/self/statm`` before the pass and after it, with the result
-alive). The figures of both must be the same; the script stops otherwise.
+explorer's load does, ``analyse(keep_states=True)``): wall and CPU seconds. Then what the
+kept states hold: their distinct nodes and the bytes of those nodes and of their children
+dicts (``sys.getsizeof``; the entries are the layers', held either way). The in-place pass
+frees its one tree at the end. The figures of both must be the same; the script stops
+otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
@@ -31,9 +33,22 @@ sys.path.insert(0, str(REPO))
 from run import Shape, write_archive  # noqa: E402  (bench/run.py's generator)
 
 
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _held(states: Any) -> tuple[int, int]:
+    """(distinct nodes, bytes of the nodes and their children dicts) of every built state."""
+    seen: set[int] = set()
+    size = 0
+    for index in range(states.built):
+        stack = [states.built_state(index)]
+        while stack:
+            node = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            size += sys.getsizeof(node)
+            if node.children is not None:
+                size += sys.getsizeof(node.children)
+                stack.extend(node.children.values())
+    return len(seen), size
 
 
 def main() -> int:
@@ -49,8 +64,8 @@ def main() -> int:
 
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    print("| entries | pass | wall s (median) | CPU s (median) | held MiB (median) |")
-    print("|---:|---|---:|---:|---:|")
+    print("| entries | pass | wall s (median) | CPU s (median) | states' nodes | their MiB |")
+    print("|---:|---|---:|---:|---:|---:|")
     for entries in (int(size) for size in args.sizes.split(",") if size):
         shape = Shape(entries=entries)
         archive = work / f"{shape.name()}.tar"
@@ -60,24 +75,29 @@ def main() -> int:
         contents = [
             layer.contents for layer in open_image(str(archive), source="docker-archive").layers
         ]
-        samples: dict[str, list[tuple[float, float, float]]] = {"in place": [], "kept": []}
+        samples: dict[str, list[tuple[float, float]]] = {"in place": [], "kept": []}
         figures = {}
+        held = {"in place": (0, 0)}
         for _ in range(args.rounds):
             for label in samples:
-                before = _rss_mib()
                 wall, cpu = time.perf_counter(), time.process_time()
                 states = StackedStates(contents) if label == "kept" else None
                 efficiency = measure_efficiency(contents, states)
                 wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                samples[label].append((wall, cpu, _rss_mib() - before))
+                samples[label].append((wall, cpu))
                 figures[label] = efficiency
+                if states is not None:
+                    held[label] = _held(states)
                 del states, efficiency
         if figures["kept"] != figures["in place"]:
             print(f"the figures differ at {entries} entries", file=sys.stderr)
             return 1
         for label, rows in samples.items():
-            wall, cpu, held = (statistics.median(column) for column in zip(*rows, strict=True))
-            print(f"| {entries:,} | {label} | {wall:.2f} | {cpu:.2f} | {held:.0f} |")
+            wall, cpu = (statistics.median(column) for column in zip(*rows, strict=True))
+            nodes, size = held[label]
+            print(
+                f"| {entries:,} | {label} | {wall:.2f} | {cpu:.2f} | {nodes:,} | {size / 2**20:.0f} |"
+            )
         gc.enable()
     return 0
 
