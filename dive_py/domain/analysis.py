@@ -177,8 +177,8 @@ class Analysis:
     def final_state(self) -> FileNode | None:
         """Return the root of the file system after the last layer (None without layers).
 
-        The explorer's stacked state of the last layer (built on first use; the efficiency
-        pass keeps no tree).
+        The explorer's stacked state of the last layer: kept from the efficiency pass when
+        :func:`analyse` kept the states, else built on first use.
         """
         if not self.image.layers:
             return None

@@ -31,7 +31,8 @@ empty directories; ``q/y/.wh.z`` where no ``q`` exists makes ``q`` and ``q/y``.
 :class:`StackedStates` applies it layer after layer and keeps the state after every layer, as
 trees that share each subtree a layer did not change (copy on write): the explorer compares two
 states without applying the layers again. The efficiency pass
-(:func:`~dive_py.domain.efficiency.measure_efficiency`) applies it keeping only the latest state.
+(:func:`~dive_py.domain.efficiency.measure_efficiency`) applies it keeping only the latest state
+(in place), or fills the explorer's :class:`StackedStates` as it goes.
 
 The tests hold an independent reference (``tests/stacking_oracle.py``: a tree changed in place,
 with removed paths kept as ghosts) and check both against it.
