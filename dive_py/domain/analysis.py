@@ -240,9 +240,10 @@ def analyse(image: Image, *, keep_states: bool = False) -> Analysis:
         keep_states: keep every layer's stacked state from the efficiency pass (see
             :func:`~dive_py.domain.efficiency.measure_efficiency`), for the explorer: its
             compared trees then cost only the comparison, none of them waits for stacking
-            (issue 11). About a tenth more time for the pass and the states' own nodes (about
-            40 MiB at 500,000 entries, bench/README.md); the CI report and the JSON export,
-            which need only the figures, leave it False and stack in place.
+            (issue 11). About a fifth more CPU for the pass, and every state's nodes held from
+            the start (463,305 nodes, about 97 MiB, at 500,000 entries: the states the explorer
+            stacked anyway; bench/README.md); the CI report and the JSON export, which need
+            only the figures, leave it False and stack in place.
     """
     contents = [layer.contents for layer in image.layers]
     states = StackedStates(contents) if keep_states else None

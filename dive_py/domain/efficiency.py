@@ -200,8 +200,8 @@ def measure_efficiency(
     each whiteout deletes. Without ``states`` it stacks in place and keeps only the latest
     state; with ``states`` it stacks them copy on write into ``states``, which then holds every
     layer's state (what the explorer compares: a layer switch needs no stacking then). The
-    figures are the same either way; keeping the states costs about a tenth more time and
-    the states' own nodes (bench/README.md, "Explorer latency and memory").
+    figures are the same either way; keeping the states costs about a fifth more CPU for the
+    pass and holds every state's nodes (bench/README.md, "Explorer latency and memory").
 
     Args:
         layers: every layer's contents, bottom to top. Each layer's ``implicit_dirs`` is filled
