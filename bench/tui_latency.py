@@ -109,8 +109,9 @@ def load_analysis(archive: Path) -> tuple[Any, float]:
     """Read and analyse ``archive`` as ``divepy --no-cache --source docker-archive`` does.
 
     This calls the CLI's own loader (``dive_py.commands.explore.load_analysis``: the garbage collector paused while
-    reading, the analysis frozen afterwards) with ``--no-cache``; without it (an older CLI),
-    :func:`open_image` then :func:`analyse`.
+    reading, the analysis frozen afterwards) with ``--no-cache``, keeping the stacked states as
+    the explorer's load does (``keep_states``, issue 11; an older loader has no such flag);
+    without it (an older CLI), :func:`open_image` then :func:`analyse`.
 
     Returns:
         (the :class:`~dive_py.domain.analysis.Analysis`, seconds taken).
@@ -126,7 +127,11 @@ def load_analysis(archive: Path) -> tuple[Any, float]:
         args = argparse.Namespace(
             image=str(archive), source="docker-archive", platform=None, no_cache=True
         )
-        analysis = load_analysis(args, {}, ProgressListener()).analysis
+        try:
+            loaded = load_analysis(args, {}, ProgressListener(), keep_states=True)
+        except TypeError:  # a loader from before issue 11: the explorer stacked on demand
+            loaded = load_analysis(args, {}, ProgressListener())
+        analysis = loaded.analysis
     else:
         from dive_py.domain.analysis import analyse
         from dive_py.domain.sources import open_image
@@ -136,9 +141,21 @@ def load_analysis(archive: Path) -> tuple[Any, float]:
 
 
 def fresh(analysis: Any) -> Any:
-    """Return a new :class:`Analysis` over the same image and figures, with no trees built yet."""
+    """Return a new :class:`Analysis` over the same image and figures, with no compared trees
+    built yet: what the explorer gets from the CLI's load.
+
+    The stacked states the load kept (``analysis.stacked_states``, all built by the analysis
+    since issue 11) come along, as they would; an analysis without them (an older loader)
+    starts with none. The comparison's cache of removals (``compare._removals_cache``) is
+    emptied, so that a session does not find the pairs of states an earlier one compared.
+    """
+    from dive_py.domain import compare
     from dive_py.domain.analysis import Analysis
 
+    getattr(compare, "_removals_cache", {}).clear()
+    states = getattr(analysis, "stacked_states", None)
+    if states is not None and states.built == len(states):
+        return Analysis(image=analysis.image, efficiency=analysis.efficiency, _states=states)
     return Analysis(image=analysis.image, efficiency=analysis.efficiency)
 
 

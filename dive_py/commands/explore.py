@@ -340,6 +340,8 @@ def load_analysis(
     env: Mapping[str, str],
     progress: ProgressListener,
     engine: DockerEngineSource | None = None,
+    *,
+    keep_states: bool = False,
 ) -> LoadedAnalysis:
     """Read and analyse the image ``args`` names, or load it from the cache; commit nothing.
 
@@ -352,6 +354,9 @@ def load_analysis(
         progress: receives the read's progress.
         engine: the Docker engine to read from (``divepy build``'s); None to pick the source
             from the image argument and ``--source``.
+        keep_states: keep every layer's stacked state from the analysis, for the explorer
+            (see :func:`~dive_py.domain.analysis.analyse`; an analysis from the cache has
+            none: the explorer stacks them as it goes).
 
     Raises:
         DivepyError: the image could not be read.
@@ -363,10 +368,12 @@ def load_analysis(
             args.image, sources.default_source(args.image, args.source, env)
         )
         if name == "container":
-            return _with_dockerfile(_load_container(args, reference, env, progress), args)
+            return _with_dockerfile(
+                _load_container(args, reference, env, progress, keep_states), args
+            )
         # a container's name given as an image is refused by the engine source before any
         # pull, with the container:// hint (DockerEngineSource._refuse_container)
-        loaded = _load(args, env, progress, engine)
+        loaded = _load(args, env, progress, engine, keep_states)
         if name == "docker":
             from dive_py.domain.history import apply_build_cache
             from dive_py.domain.sources.docker_engine import DockerEngineSource
@@ -398,6 +405,7 @@ def _load_container(
     reference: str,
     env: Mapping[str, str],
     progress: ProgressListener,
+    keep_states: bool,
 ) -> LoadedAnalysis:
     """Read a container: its image (through the analysis cache), then its read/write layer."""
     from dive_py.domain.container_analysis import with_container
@@ -409,7 +417,7 @@ def _load_container(
     image_args = argparse.Namespace(**vars(args))
     image_args.image = info.image_id
     image_args.source = "docker"
-    loaded = _load(image_args, env, progress, source.engine)
+    loaded = _load(image_args, env, progress, source.engine, keep_states)
     image_analysis = loaded.analysis
     image_analysis.image.reference = info.image
     annotate_from_engine(image_analysis, source.engine, info.image_id)
@@ -423,6 +431,7 @@ def _load(
     env: Mapping[str, str],
     progress: ProgressListener,
     engine: DockerEngineSource | None,
+    keep_states: bool,
 ) -> LoadedAnalysis:
     from dive_py.domain import analysis as analysis_module
     from dive_py.domain import sources
@@ -469,7 +478,7 @@ def _load(
         image = sources.open_image(
             args.image, source=source, platform=args.platform, progress=progress, env=env
         )
-    return LoadedAnalysis(analysis_module.analyse(image), slot)
+    return LoadedAnalysis(analysis_module.analyse(image, keep_states=keep_states), slot)
 
 
 def explore(
@@ -530,7 +539,7 @@ def explore(
     from dive_py.ui.launch import run_explorer
 
     def load(progress: ProgressListener) -> Analysis:
-        loaded = load_analysis(args, env, progress, engine)
+        loaded = load_analysis(args, env, progress, engine, keep_states=True)
         loaded.commit()  # the explorer has the analysis
         return loaded.analysis
 
@@ -602,7 +611,7 @@ class EngineContainers:
         args.build_cache = None
 
         def load(progress: ProgressListener) -> Analysis:
-            loaded = load_analysis(args, self._env, progress, None)
+            loaded = load_analysis(args, self._env, progress, None, keep_states=True)
             loaded.commit()
             return loaded.analysis
 

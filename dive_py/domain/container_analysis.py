@@ -53,11 +53,14 @@ def with_container(analysis: Analysis, info: ContainerInfo, layer: ContainerLaye
             *(f"{path} changed while divepy read the container" for path in layer.vanished),
         ],
     )
+    states = analysis.stacked_states
     return Analysis(
         image=combined,
         efficiency=analysis.efficiency,
         container=Container(info, layer, index),
         sharing=analysis.sharing,
+        # the image's states, ready when the explorer's load kept them (issue 11)
+        _states=states.extended([item.contents for item in combined.layers]) if states else None,
     )
 
 

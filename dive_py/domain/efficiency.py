@@ -27,7 +27,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dive_py.domain.entry import EntryType, FileEntry
-from dive_py.domain.file_tree import FileNode, FileTree, find_node, stack_layer, synthetic_directory
+from dive_py.domain.file_tree import (
+    FileNode,
+    FileTree,
+    StackedStates,
+    find_node,
+    stack_layer,
+    synthetic_directory,
+)
 from dive_py.domain.go_sort import go_sort
 from dive_py.domain.layer_tar import LayerContents
 from dive_py.domain.whiteout import deleted_path
@@ -184,24 +191,44 @@ def _fewer_bytes(a: InefficientPath, b: InefficientPath) -> bool:
     return a.wasted_bytes < b.wasted_bytes
 
 
-def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
+def measure_efficiency(
+    layers: Sequence[LayerContents], states: StackedStates | None = None
+) -> Efficiency:
     """Compute the image-wide figures in one pass over all layers' entries.
+
+    The pass stacks every layer (:func:`~dive_py.domain.file_tree.stack_layer`) to know what
+    each whiteout deletes. Without ``states`` it stacks in place and keeps only the latest
+    state; with ``states`` it stacks them copy on write into ``states``, which then holds every
+    layer's state (what the explorer compares: a layer switch needs no stacking then). The
+    figures are the same either way; keeping the states costs about a fifth more CPU for the
+    pass and holds every state's nodes (bench/README.md, "Explorer latency and memory").
 
     Args:
         layers: every layer's contents, bottom to top. Each layer's ``implicit_dirs`` is filled
             in as a side effect, and hardlink entries get their ``data``.
+        states: an unbuilt :class:`~dive_py.domain.file_tree.StackedStates` over ``layers``
+            (the same contents, in the same order) to fill, or None.
 
     Returns:
         The :class:`Efficiency`.
+
+    Raises:
+        ValueError: ``states`` has states built already, or is over other layers.
     """
+    if states is not None and (
+        states.built
+        or len(states) != len(layers)
+        or any(a is not b for a, b in zip(states.layers, layers, strict=True))
+    ):
+        raise ValueError("measure_efficiency needs an unbuilt StackedStates over the same layers")
     # path (as in the layer, no leading "/": the entries' own strings, no copies) ->
     # [count, cumulative bytes, smallest bytes]
     counts: dict[str, list[int]] = {}
     # paths in the order they reached two occurrences, as dive visits them (see _dive_visit_key)
     order: list[str] = []
     reached: list[tuple[str, str]] = []  # this layer's: (visited name, path)
-    # the root of the layers stacked so far (stack_layer, as the explorer stacks them; in
-    # place: only the latest state is needed)
+    # the root of the layers stacked so far (stack_layer, as the explorer stacks them: in
+    # place when only the latest state is needed, else into ``states``)
     state = FileTree().root
     missing: list[tuple[int, str]] = []
     hardlinks: dict[str, None] = {}
@@ -250,7 +277,10 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
             reached.sort(key=_dive_visit_key)
             order.extend(path for _visited, path in reached)
             reached.clear()
-        state = stack_layer(state, layer, index, missing, hardlinks, in_place=True)
+        if states is not None:
+            state = states.state(index)
+        else:
+            state = stack_layer(state, layer, index, missing, hardlinks, in_place=True)
 
     discovered = 0
     minimum = 0
@@ -265,7 +295,10 @@ def measure_efficiency(layers: Sequence[LayerContents]) -> Efficiency:
     size = sum(layer.size_bytes for layer in layers)
     user_size = sum(layer.size_bytes for layer in layers[1:])
     visible = _visible_bytes(state)
-    _release(state)
+    if states is not None:
+        missing = states.missing_whiteouts(len(layers) - 1) if layers else []
+    else:
+        _release(state)
     return Efficiency(
         score=minimum / discovered if discovered else 1.0,
         size_bytes=size,

@@ -31,7 +31,8 @@ empty directories; ``q/y/.wh.z`` where no ``q`` exists makes ``q`` and ``q/y``.
 :class:`StackedStates` applies it layer after layer and keeps the state after every layer, as
 trees that share each subtree a layer did not change (copy on write): the explorer compares two
 states without applying the layers again. The efficiency pass
-(:func:`~dive_py.domain.efficiency.measure_efficiency`) applies it keeping only the latest state.
+(:func:`~dive_py.domain.efficiency.measure_efficiency`) applies it keeping only the latest state
+(in place), or fills the explorer's :class:`StackedStates` as it goes.
 
 The tests hold an independent reference (``tests/stacking_oracle.py``: a tree changed in place,
 with removed paths kept as ghosts) and check both against it.
@@ -667,6 +668,23 @@ class StackedStates:
         """
         self.state(index)
         return [item for layer in self._missing[: index + 1] for item in layer]
+
+    def extended(self, layers: Sequence[LayerContents]) -> StackedStates:
+        """Return the states of ``layers``, this object's layers followed by more, starting
+        with the states built here (the very same roots: a container's read/write layer on
+        top of its image's states costs only that layer's stacking).
+
+        Raises:
+            ValueError: ``layers`` does not start with this object's layers (the same objects).
+        """
+        mine = self._layers
+        if len(layers) < len(mine) or any(a is not b for a, b in zip(mine, layers, strict=False)):
+            raise ValueError("extended: the layers must start with the states' own layers")
+        states = StackedStates(layers)
+        states._roots = list(self._roots)
+        states._missing = list(self._missing)
+        states._hardlinks = dict(self._hardlinks)
+        return states
 
     def _build_next(self, stop: Callable[[], bool] | None) -> None:
         index = len(self._roots)

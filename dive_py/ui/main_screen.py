@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape as escape_markup
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
 
@@ -51,6 +52,8 @@ NEXT_LAYER_BEFORE_FIRST_PAINT = 60_000
 (see :meth:`MainScreen._prepare_next_layer`)."""
 PREFETCH_IDLE_S = 0.08
 """Background tree building waits until no key or mouse event came for this many seconds."""
+LOADING_AFTER_S = 0.15
+"""A tree not ready after this many seconds gets the loading indicator (see :meth:`MainScreen.load_tree`)."""
 
 
 class FilterInput(Input):
@@ -121,6 +124,8 @@ class MainScreen(Screen[None]):
         for a compared tree, ``(layer, None)`` for a stacked state."""
         self._wanted: tuple[int, CompareMode] | None = None
         """The tree the user waits for (a tree worker is on it)."""
+        self._loading_timer: Timer | None = None
+        """Puts up the loading indicator when the awaited tree is slow (see :meth:`load_tree`)."""
         self._titles: tuple[str, str, str] | None = None
         self._summary_form: tuple[bool, int] | None = None
         self._explanations: list[WasteExplanation] | None = None
@@ -227,6 +232,11 @@ class MainScreen(Screen[None]):
         A tree that is built already (see :meth:`_prefetch`) is shown at once; otherwise it is
         built in a thread worker while the pane shows a loading indicator, or the layer's
         preview when the worker makes one first (see :meth:`_tree_worker`).
+
+        The indicator waits :data:`LOADING_AFTER_S`: with the stacked states ready (issue 11)
+        most trees come sooner, and putting it up and taking it down again costs two redraws
+        of the screen that the interface thread would do while the worker compares (one
+        interpreter lock).
         """
         if not self.analysis.image.layers:
             return
@@ -235,7 +245,8 @@ class MainScreen(Screen[None]):
         if tree is not None and not self.model.needs_visibility_pass:
             self._tree_ready(index, mode, self.model.copy_for(tree.root))
             return
-        self.tree_view.loading = True
+        if self._loading_timer is None:
+            self._loading_timer = self.set_timer(LOADING_AFTER_S, self._show_loading)
         self._wanted = (index, mode)
         if not self._helps_wanted():
             self.workers.cancel_group(self, "prefetch")  # this tree first
@@ -299,6 +310,19 @@ class MainScreen(Screen[None]):
         """
         return mode is CompareMode.LAYER and index > 1 and not self.analysis.state_ready(index - 1)
 
+    def _show_loading(self) -> None:
+        """Put up the loading indicator while a tree is awaited (the timer of :meth:`load_tree`)."""
+        self._loading_timer = None
+        if self._wanted is not None and self.previewed != self._wanted:
+            self.tree_view.loading = True
+
+    def _stop_loading(self) -> None:
+        """Take the loading indicator down, or keep it from coming up."""
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+            self._loading_timer = None
+        self.tree_view.loading = False
+
     def _preview_ready(self, index: int, mode: CompareMode, model: TreeRows) -> None:
         """Show the preview of layer ``index`` (the paths it wrote) until its tree is ready."""
         layers = self.layers_table
@@ -306,9 +330,8 @@ class MainScreen(Screen[None]):
             return  # a newer selection is on its way, or the tree came first
         self.model = model
         self.previewed = (index, mode)
-        view = self.tree_view
-        view.set_model(model)
-        view.loading = False
+        self.tree_view.set_model(model)
+        self._stop_loading()
         self._update_titles()
 
     def _tree_ready(self, index: int, mode: CompareMode, model: TreeRows) -> None:
@@ -320,9 +343,8 @@ class MainScreen(Screen[None]):
         self.model = model
         self.shown = (index, mode)
         self.previewed = None
-        view = self.tree_view
-        view.set_model(model)
-        view.loading = False
+        self.tree_view.set_model(model)
+        self._stop_loading()
         self._update_titles()
         self.call_after_refresh(self._prefetch, index, mode)
 

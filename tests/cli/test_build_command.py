@@ -46,9 +46,9 @@ def test_build_then_json_uses_escaping_cache_and_collector_pause(
     collector: list[bool] = []
     real_analyse = analysis_module.analyse
 
-    def spying_analyse(image: Any) -> Any:
+    def spying_analyse(image: Any, **options: bool) -> Any:
         collector.append(gc.isenabled())
-        return real_analyse(image)
+        return real_analyse(image, **options)
 
     monkeypatch.setattr(build_command, "build_image", fake_build)
     monkeypatch.setattr(DockerEngineSource, "fetch", fake_fetch)

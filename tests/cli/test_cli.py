@@ -404,9 +404,9 @@ def test_collector_is_paused_while_reading_then_restored_and_frozen(
     seen: list[bool] = []
     real_analyse = analysis_module.analyse
 
-    def spying_analyse(image: object) -> object:
+    def spying_analyse(image: object, **options: bool) -> object:
         seen.append(gc.isenabled())
-        return real_analyse(image)  # type: ignore[arg-type]
+        return real_analyse(image, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(analysis_module, "analyse", spying_analyse)
     monkeypatch.delenv("CI", raising=False)  # the suite runs under CI=true: not CI mode here
@@ -423,6 +423,44 @@ def test_collector_is_paused_while_reading_then_restored_and_frozen(
         )  # the analysis sits in the permanent generation
     finally:
         gc.unfreeze()
+
+
+def test_only_the_explorer_keeps_the_stacked_states(
+    tmp_path: Path, spec_a_archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: the explorer's analysis comes with every layer's state stacked (a layer
+    switch then costs only a comparison); the JSON export and the CI report, which need only
+    the figures, do not pay for them."""
+    import dive_py.domain.analysis as analysis_module
+    import dive_py.ui.launch as launch
+    from dive_py.domain.progress import ProgressListener
+
+    built: list[tuple[int, int]] = []
+    real_analyse = analysis_module.analyse
+
+    def spying_analyse(image: object, **options: bool) -> object:
+        analysis = real_analyse(image, **options)  # type: ignore[arg-type]
+        built.append((analysis.states_built, len(analysis.image.layers)))
+        return analysis
+
+    def fake_explorer(load: object, *_args: object, **_kwargs: object) -> int:
+        load(ProgressListener())  # type: ignore[operator]
+        return 0
+
+    monkeypatch.setattr(analysis_module, "analyse", spying_analyse)
+    monkeypatch.setattr(launch, "run_explorer", fake_explorer)
+    monkeypatch.delenv("CI", raising=False)
+    try:
+        archive = f"docker-archive://{spec_a_archive}"
+        assert main(["--no-cache", "--json", str(tmp_path / "o.json"), archive]) == 0
+        assert main(["--no-cache", archive]) == 0
+    finally:
+        import gc
+
+        gc.unfreeze()
+    (json_states, layers), (explorer_states, also_layers) = built
+    assert json_states == 0
+    assert explorer_states == layers == also_layers > 1
 
 
 def test_terminal_read_line_is_redrawn_at_most_ten_times_a_second(

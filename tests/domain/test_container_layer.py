@@ -148,6 +148,21 @@ def test_stacked_on_the_image_it_marks_like_any_layer() -> None:
     assert marks["/data/big"] == "UNMODIFIED"
 
 
+def test_the_combined_analysis_starts_from_the_image_states() -> None:
+    """Issue 11: the image's stacked states (the explorer's load keeps them all) are the
+    combined analysis's lower states; only the container's layer is stacked on top."""
+    image = _image()
+    final = image.final_state()
+    layer = build_container_layer(CHANGES, _archive(), final)
+    combined = with_container(image, INFO, layer)
+    top = len(image.image.layers)
+    assert combined.states_built == top
+    assert combined.stacked_states is not None
+    assert combined.stacked_states.built_state(top - 1) is final
+    assert combined.final_state() is not final  # the container's own state on top
+    assert image.states_built == top  # the image's analysis is left as it was
+
+
 def test_a_path_gone_before_it_was_read_is_reported_not_fatal() -> None:
     image = _image()
     archive = _archive()

@@ -13,10 +13,12 @@ from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque
 from tests.stacking_oracle import final_state
 
 
-def analyse_layers(tmp_path: Path, layers: list[list[E]], **kw: object) -> Analysis:
+def analyse_layers(
+    tmp_path: Path, layers: list[list[E]], *, keep_states: bool = False, **kw: object
+) -> Analysis:
     path = tmp_path / "image.tar"
     path.write_bytes(docker_archive(ImageSpec(layers=layers, **kw)))  # type: ignore[arg-type]
-    return analyse(open_image(str(path), source="docker-archive"))
+    return analyse(open_image(str(path), source="docker-archive"), keep_states=keep_states)
 
 
 def _figures(analysis: Analysis) -> dict[str, object]:
@@ -172,3 +174,19 @@ def test_the_efficiency_pass_leaves_no_tree_for_the_cyclic_collector(tmp_path: P
         gc.enable()
     assert efficiency.visible_bytes == 1 + 2 + 1 + 1  # a/x, b (rewritten), a/y, c/d
     assert after == before
+
+
+def test_the_pass_fills_only_an_unbuilt_stacking_of_the_same_layers(tmp_path: Path) -> None:
+    from dive_py.domain.efficiency import measure_efficiency
+    from dive_py.domain.file_tree import StackedStates
+
+    layers = [[f("a", "1")], [f("b", "2")]]
+    contents = [layer.contents for layer in analyse_layers(tmp_path, layers).image.layers]
+    for states in (StackedStates(contents[:1]), StackedStates(contents)):
+        if len(states) == len(contents):
+            states.state(0)  # one state built already
+        with pytest.raises(ValueError, match="unbuilt StackedStates over the same layers"):
+            measure_efficiency(contents, states)
+    states = StackedStates(contents)
+    assert measure_efficiency(contents, states) == measure_efficiency(contents)
+    assert states.built == 2

@@ -24,7 +24,7 @@ from dive_py.domain.layer_tar import LayerContents
 from tests.domain.test_compare_states import _with_hardlinks
 from tests.domain.test_efficiency import analyse_layers
 from tests.domain.test_stacking_properties import _random_layers
-from tests.image_builder import d, f, sym, wh
+from tests.image_builder import d, f, hard, sym, wh
 
 
 def _shape(root: FileNode) -> dict[str, tuple[object, bool]]:
@@ -138,3 +138,72 @@ def test_synthetic_directory_keeps_the_lower_directory_mode_and_owner() -> None:
     lower = FileEntry("a/b", EntryType.DIR, 0, 0o700, 1000, 100)
     like = synthetic_directory("a/b", lower)
     assert (like.mode, like.uid, like.gid, like.explicit) == (0o700, 1000, 100, False)
+
+
+def _sized_shape(root: FileNode) -> dict[str, tuple[object, bool, int, int]]:
+    """:func:`_shape` plus every node's size (bytes) and count (nodes below)."""
+    shape = _shape(root)
+    out: dict[str, tuple[object, bool, int, int]] = {}
+    stack: list[tuple[FileNode, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        out[path] = (*shape[path], node.size, node.count)
+        for name, child in (node.children or {}).items():
+            stack.append((child, f"{path}/{name}"))
+    return out
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_the_efficiency_pass_keeps_the_states_a_plain_stacking_builds_and_the_same_figures(
+    tmp_path: Path, seed: int
+) -> None:
+    """Issue 11: ``analyse(keep_states=True)`` hands the explorer every layer's state, built
+    by the efficiency pass itself; states and figures are those of the in-place pass and of
+    a StackedStates built afterwards."""
+    rng = random.Random(seed)
+    layers = _with_hardlinks(_random_layers(rng), rng)
+    with tempfile.TemporaryDirectory(dir=tmp_path) as work:
+        kept = analyse_layers(Path(work), layers, keep_states=True)
+    with tempfile.TemporaryDirectory(dir=tmp_path) as work:
+        plain = analyse_layers(Path(work), layers)
+    assert kept.efficiency == plain.efficiency
+    assert plain.states_built == 0
+    assert kept.states_built == len(kept.image.layers)
+    states = kept.stacked_states
+    assert states is not None
+    contents = [layer.contents for layer in kept.image.layers]
+    again = StackedStates(contents)
+    for index in range(len(contents)):
+        assert _sized_shape(states.built_state(index)) == _sized_shape(again.state(index)), index
+        assert states.missing_whiteouts(index) == again.missing_whiteouts(index)
+
+
+def test_extended_states_share_the_built_roots_and_stack_the_new_layers(tmp_path: Path) -> None:
+    layers = [
+        [d("a"), f("a/x", "1"), f("gone", "2")],
+        [f("a/y", "3"), wh("nothing")],
+        [wh("gone"), f("a/x", "11"), hard("h", "a/x")],
+    ]
+    contents = [layer.contents for layer in analyse_layers(tmp_path, layers).image.layers]
+    lower = StackedStates(contents[:2])
+    lower.state(1)
+    extended = lower.extended(contents)
+    assert extended.built == 2
+    assert extended.built_state(0) is lower.built_state(0)
+    assert extended.built_state(1) is lower.built_state(1)
+    plain = StackedStates(contents)
+    assert _sized_shape(extended.state(2)) == _sized_shape(plain.state(2))
+    assert extended.missing_whiteouts(2) == plain.missing_whiteouts(2) == [(1, "nothing")]
+    assert lower.built == 2  # the lower states are left as they were
+
+
+def test_extended_states_refuse_other_layers(tmp_path: Path) -> None:
+    import pytest
+
+    contents = [
+        layer.contents
+        for layer in analyse_layers(tmp_path, [[f("a", "1")], [f("b", "2")]]).image.layers
+    ]
+    with pytest.raises(ValueError, match="start with"):
+        StackedStates(contents[1:]).extended(contents)

@@ -6,9 +6,12 @@ behind them (and that it shows the same thing as before).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import time
+
+from textual import events
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.compare import CompareMode
@@ -232,3 +235,56 @@ async def test_the_first_screen_comes_with_the_next_layer_ready(
         assert app.screen.shown == (1, CompareMode.LAYER)
         assert not app.screen.query_one(FileTreeView).loading
         await settle(pilot)
+
+
+class _SlowTopTree(Analysis):
+    """An analysis whose top layer's compared tree waits for ``release`` (a slow comparison)."""
+
+    __slots__ = ("release",)
+
+    def compared_tree(self, index, mode, stop=None):  # type: ignore[no-untyped-def]
+        if index == len(self.image.layers) - 1 and mode is CompareMode.LAYER:
+            assert self.release.wait(30)
+        return super().compared_tree(index, mode, stop)
+
+
+async def test_the_loading_indicator_waits_for_a_slow_tree_only(
+    demo: Analysis,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """A tree that is not prepared gets the loading indicator only once it has taken
+    LOADING_AFTER_S (most come sooner with every state stacked: no redraws for nothing)."""
+    from dive_py.ui import main_screen
+
+    delay = 1.5  # (longer than the default: the checks below must come before it on a busy machine)
+    monkeypatch.setattr(main_screen, "LOADING_AFTER_S", delay)
+    analysis = _SlowTopTree(image=demo.image, efficiency=demo.efficiency)
+    analysis.release = threading.Event()
+    last = len(analysis.image.layers) - 1
+    while not analysis.prepare_state(last):  # every state stacked, as the explorer's load keeps
+        pass
+    app = make_app(analysis)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, MainScreen)
+            while screen.shown is None:
+                await pilot.pause(0.01)
+            view = screen.query_one(FileTreeView)
+            screen.query_one(LayersTable).focus()
+            started = time.monotonic()
+            key = events.Key("end", None)  # as the terminal driver hands it (Pilot.press would
+            app.post_message(key)  # wait until the app is idle, past the indicator's delay)
+            while screen.query_one(LayersTable).layer_index != last:
+                await asyncio.sleep(0.005)
+            assert screen.shown == (0, CompareMode.LAYER)  # the top layer's tree is awaited
+            assert not view.loading
+            while not view.loading:
+                await pilot.pause(0.02)
+            assert time.monotonic() - started >= delay * 0.9
+            assert screen.previewed is None  # every state is there: no preview first
+            analysis.release.set()
+            await settle(pilot)
+            assert screen.shown == (last, CompareMode.LAYER) and not view.loading
+    finally:
+        analysis.release.set()
