@@ -547,7 +547,9 @@ def compare_states(
                         _MODIFIED
                         if (
                             entry is not base_entry
-                            and (alike is None or not alike(entry, base_entry))
+                            and (
+                                alike is None or base_entry is None or not alike(entry, base_entry)
+                            )
                         )
                         or (rewritten is not None and rewritten(entry))
                         else _UNMODIFIED
