@@ -78,3 +78,44 @@ def test_snapshot_registry_layer_details(snap_compare, tmp_path: Path) -> None: 
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(160, 45), run_before=run_before)
+
+
+@pytest.mark.parametrize(
+    "compression, media",
+    [
+        ("gzip", "application/vnd.oci.image.layer.v1.tar+gzip"),
+        ("zstd", "application/vnd.oci.image.layer.v1.tar+zstd"),
+    ],
+)
+def test_an_oci_layout_knows_its_compressed_blobs(
+    tmp_path: Path, compression: str, media: str
+) -> None:
+    """An OCI layout (skopeo, buildx) stores the blobs a registry serves: their descriptors'
+    sizes and media types are what a pull downloads."""
+    from dive_py.domain.sources import open_image
+    from tests.image_builder import ImageSpec, docker_archive, image_blobs
+    from tests.image_builder import f as file_entry
+
+    spec = ImageSpec(layers=[[file_entry("a", "1" * 5000)], [file_entry("b", "2" * 300)]])
+    path = tmp_path / "layout.tar"
+    path.write_bytes(docker_archive(spec, layout="oci-only", compression=compression))
+    image = open_image(str(path), source="oci")
+    _, _, stored = image_blobs(spec, compression)
+    assert [layer.compressed_size_bytes for layer in image.layers] == [len(b) for b in stored]
+    assert [layer.media_type for layer in image.layers] == [media, media]
+    assert image.compressed_size_bytes == sum(len(b) for b in stored)
+
+
+def test_uncompressed_blobs_say_nothing_about_the_registry(tmp_path: Path) -> None:
+    """``docker save`` (Docker >= 25) writes uncompressed blobs: no compressed size."""
+    from dive_py.domain.sources import open_image
+    from tests.image_builder import ImageSpec, docker_archive
+    from tests.image_builder import f as file_entry
+
+    spec = ImageSpec(layers=[[file_entry("a", "1" * 5000)]])
+    for layout in ("oci", "oci-only", "legacy"):
+        path = tmp_path / f"{layout}.tar"
+        path.write_bytes(docker_archive(spec, layout=layout))
+        image = open_image(str(path), source="docker-archive")
+        assert image.layers[0].compressed_size_bytes is None, layout
+        assert image.layers[0].media_type == "", layout
