@@ -164,7 +164,9 @@ async def test_the_command_palette_and_help_list_the_diff_explorer_actions(
         assert ("App", "Quit") in actions
         await pilot.press("question_mark")
         await settle(pilot)
-        assert "Unmodified" in screen_text(app)
+        text = screen_text(app)
+        assert "Unmodified" in text and "Shared column" in text
+        assert "Compare bar" not in text  # (the explorer's layers pane only)
 
 
 def _tty(stream: io.StringIO) -> io.StringIO:
