@@ -22,9 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dive_py.domain.change_type import DiffType
+from dive_py.domain.collector_pause import collector_paused
 from dive_py.domain.compare import compare_states
 from dive_py.domain.entry import EntryType, FileEntry
-from dive_py.domain.file_tree import FileNode, FileTree, StackedStates, find_node
+from dive_py.domain.file_tree import FileNode, FileTree, StackedStates
 from dive_py.domain.image import Image
 
 
@@ -127,32 +128,36 @@ def compare_final_states(a_root: FileNode, b_root: FileNode) -> FileTree:
 
 
 def _collect(tree: FileTree, a_root: FileNode, result: ImageDiff) -> None:
-    """Fill ``result``'s lists from the marked tree (iteratively: deep trees)."""
-    stack = [tree.root]
+    """Fill ``result``'s lists from the marked tree, walking A's final state alongside it for
+    the sizes before (iteratively: deep trees)."""
+    # (marked node, A's state node at the same path or None, the path)
+    stack: list[tuple[FileNode, FileNode | None, str]] = [(tree.root, a_root, "")]
     while stack:
-        node = stack.pop()
-        for child in (node.children or {}).values():
+        node, a_node, path = stack.pop()
+        a_kids = a_node.children if a_node is not None else None
+        for name, child in (node.children or {}).items():
             diff = child.diff
             if diff is DiffType.UNMODIFIED:
                 continue  # nothing below it differs either
+            child_path = f"{path}/{name}"
             if diff is DiffType.ADDED:
-                result.added.append(PathChange(child.path, child.size))
+                result.added.append(PathChange(child_path, child.size))
                 continue
             if diff is DiffType.REMOVED:
-                result.removed.append(PathChange(child.path, child.size, child.size))
+                result.removed.append(PathChange(child_path, child.size, child.size))
                 continue
             entry, base_entry = child.entry, child.base_entry
             assert entry is not None and base_entry is not None
+            before = a_kids.get(name) if a_kids else None
             changed = _what_changed(base_entry, entry)
             if changed:
-                before = find_node(a_root, child.path.lstrip("/"))
                 result.modified.append(
-                    PathChange(child.path, child.size, before.size if before else 0, changed)
+                    PathChange(child_path, child.size, before.size if before else 0, changed)
                     if "type" in changed or not entry.is_dir
-                    else PathChange(child.path, 0, 0, changed)
+                    else PathChange(child_path, 0, 0, changed)
                 )
             if "type" not in changed and child.children:
-                stack.append(child)
+                stack.append((child, before, child_path))
 
 
 def diff_images(a: Image, b: Image) -> ImageDiff:
@@ -168,19 +173,20 @@ def diff_images(a: Image, b: Image) -> ImageDiff:
         if left != right:
             break
         shared += 1
-    a_root = _final_state(a)
-    b_root = _final_state(b)
-    tree = compare_final_states(a_root, b_root)
-    result = ImageDiff(
-        shared_layers=shared,
-        shared_bytes=sum(layer.size_bytes for layer in a.layers[:shared]),
-        a_layers=len(a.layers),
-        b_layers=len(b.layers),
-        a_size_bytes=a_root.size,
-        b_size_bytes=b_root.size,
-        tree=tree,
-    )
-    _collect(tree, a_root, result)
-    for changes in (result.added, result.modified, result.removed):
-        changes.sort(key=lambda change: change.path.encode("utf-8", "surrogateescape"))
+    with collector_paused():  # (one object per entry, no cycles: see collector_pause)
+        a_root = _final_state(a)
+        b_root = _final_state(b)
+        tree = compare_final_states(a_root, b_root)
+        result = ImageDiff(
+            shared_layers=shared,
+            shared_bytes=sum(layer.size_bytes for layer in a.layers[:shared]),
+            a_layers=len(a.layers),
+            b_layers=len(b.layers),
+            a_size_bytes=a_root.size,
+            b_size_bytes=b_root.size,
+            tree=tree,
+        )
+        _collect(tree, a_root, result)
+        for changes in (result.added, result.modified, result.removed):
+            changes.sort(key=lambda change: change.path.encode("utf-8", "surrogateescape"))
     return result
