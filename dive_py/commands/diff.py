@@ -190,7 +190,9 @@ def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr
         env = {**env, "DIVEPY_INSECURE_REGISTRIES": ",".join(h for h in listed if h)}
     analyses = [_read(name, source, platform, env, stderr) for name in (args.a, args.b)]
     images = [analysis.image for analysis in analyses]
-    diff = diff_images(images[0], images[1])
+    # (the analyses' own stacked states: the diff explorer's file viewer reuses them)
+    final_states = (analyses[0].final_state(), analyses[1].final_state())
+    diff = diff_images(images[0], images[1], final_states)
     shared_chain = (
         chain_ids([layer.diff_id for layer in images[0].layers])[diff.shared_layers - 1]
         if diff.shared_layers

@@ -160,8 +160,17 @@ def _collect(tree: FileTree, a_root: FileNode, result: ImageDiff) -> None:
                 stack.append((child, before, child_path))
 
 
-def diff_images(a: Image, b: Image) -> ImageDiff:
+def diff_images(
+    a: Image, b: Image, final_states: tuple[FileNode | None, FileNode | None] | None = None
+) -> ImageDiff:
     """Compare image ``a`` with image ``b``.
+
+    Args:
+        a, b: the two images.
+        final_states: the roots of A's and B's final file systems when the caller has them
+            stacked already (:meth:`~dive_py.domain.analysis.Analysis.final_state`: the
+            analysis keeps them for the file viewer; None for an image without layers);
+            by default each image is stacked here.
 
     Returns:
         The :class:`ImageDiff`; its lists are sorted by path.
@@ -174,8 +183,12 @@ def diff_images(a: Image, b: Image) -> ImageDiff:
             break
         shared += 1
     with collector_paused():  # (one object per entry, no cycles: see collector_pause)
-        a_root = _final_state(a)
-        b_root = _final_state(b)
+        if final_states is None:
+            a_root, b_root = _final_state(a), _final_state(b)
+        else:
+            empty = FileTree().root
+            a_root = final_states[0] if final_states[0] is not None else empty
+            b_root = final_states[1] if final_states[1] is not None else empty
         tree = compare_final_states(a_root, b_root)
         result = ImageDiff(
             shared_layers=shared,

@@ -70,3 +70,23 @@ def test_an_image_without_layers_compares_as_an_empty_file_system(tmp_path: Path
     back = diff_images(a, empty)
     assert [c.path for c in back.removed] == ["/bin", "/etc"]
     assert back.a_size_bytes == a.size_bytes and back.b_size_bytes == 0
+
+
+def test_the_analyses_final_states_give_the_same_comparison(tmp_path: Path) -> None:
+    """``divepy diff`` hands the analyses' own stacked states over (the file viewer then
+    reuses them): the same lists as stacking each image anew."""
+    from dive_py.domain.analysis import analyse
+
+    a = analyse(_image(tmp_path, "a", [BASE, APP, [f("tmp/cache", b"c" * 7)]]))
+    b = analyse(_image(tmp_path, "b", [BASE, [f("app/main.py", "print(2)\n")]]))
+    empty = analyse(_image(tmp_path, "e", []))
+    for left, right in ((a, b), (b, a), (empty, a), (a, empty)):
+        given = diff_images(left.image, right.image, (left.final_state(), right.final_state()))
+        own = diff_images(left.image, right.image)
+        assert (given.added, given.modified, given.removed) == (
+            own.added,
+            own.modified,
+            own.removed,
+        )
+        assert (given.a_size_bytes, given.b_size_bytes) == (own.a_size_bytes, own.b_size_bytes)
+    assert a.states_built == 3 and b.states_built == 2  # stacked once, in the analyses
