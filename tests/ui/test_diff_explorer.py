@@ -248,3 +248,36 @@ def test_snapshot_file_diff(snap_compare, tmp_path: Path) -> None:  # type: igno
         await settle(pilot)
 
     assert snap_compare(_app(diff_pair(tmp_path)), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_path_filter_narrows_the_tree_and_esc_clears_it(tmp_path: Path) -> None:
+    app = _app(diff_pair(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"main")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "main.py" in text and "README.txt" not in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "README.txt" in screen_text(app)
+        assert app.screen.query_one(FileTreeView).has_focus
+
+
+async def test_ctrl_e_extracts_b_version_or_a_version_of_a_removed_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.ui.diff_pair import MAIN_2
+
+    target = tmp_path / "out"
+    target.mkdir()
+    monkeypatch.chdir(target)
+    app = _app(diff_pair(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for path in ("/app/main.py", "/app/data.bin"):
+            await _cursor_to(pilot, path)
+            await pilot.press("ctrl+e")
+            await settle(pilot)
+    assert (target / "main.py").read_text() == MAIN_2
+    assert (target / "data.bin").read_bytes() == b"\0" * 2048
