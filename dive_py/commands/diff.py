@@ -40,8 +40,9 @@ def _parser() -> CommandParser:
     parser = CommandParser(
         prog="divepy diff",
         description="Compare two images: the layers they share, then the files added, "
-        "modified and removed from A's final file system to B's. Exit 0 when identical, "
-        "1 when they differ.",
+        "modified and removed from A's final file system to B's. On a terminal it opens the "
+        "diff explorer (--report prints a text report instead); otherwise, or with --json, "
+        "it writes JSON. Exit 0 when identical, 1 when they differ.",
     )
     parser.add_argument("a", metavar="A", help="the first image (any source, e.g. app:1)")
     parser.add_argument("b", metavar="B", help="the second image (registry://host/app:2…)")
