@@ -51,6 +51,10 @@ LONG_PATHS = "long-paths.svg"
 """An image with deep and long paths (tests/ui/long_paths.py): a depth-12 file under the
 cursor, its full path in the path line."""
 
+DIFF = "diff.svg"
+"""The diff explorer (``divepy diff app:1 app:2``) on two releases of a small app
+(tests/ui/diff_pair.py), the cursor on a modified file."""
+
 
 async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause()
@@ -79,6 +83,22 @@ async def _shoot(  # type: ignore[no-untyped-def]
                 await pilot.press(key)
             await _settle(pilot)
         app.save_screenshot(filename=name, path=str(out))
+
+
+async def _shoot_diff(tmp: Path, out: Path) -> None:
+    """The diff explorer of tests/ui/diff_pair.py's images, the cursor on /app/main.py."""
+    from dive_py.domain.image_diff import diff_images
+    from dive_py.ui.diff_app import DiffApp
+    from dive_py.ui.file_tree_view import FileTreeView
+    from tests.ui.diff_pair import A_NAME, B_NAME, diff_pair
+
+    a, b = diff_pair(tmp)
+    app = DiffApp(diff_images(a.image, b.image), a, b, names=(A_NAME, B_NAME))
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot)
+        app.screen.query_one(FileTreeView).select_path("/app/main.py")
+        await _settle(pilot)
+        app.save_screenshot(filename=DIFF, path=str(out))
 
 
 def _container_analysis(demo):  # type: ignore[no-untyped-def]
@@ -121,6 +141,8 @@ async def main(out: Path) -> None:
 
         await _shoot(tagged_analysis(Path(tmp), labelled=True), BASE_AND_TAGS, [], out)
         print(out / BASE_AND_TAGS)
+        await _shoot_diff(Path(tmp), out)
+        print(out / DIFF)
 
 
 if __name__ == "__main__":

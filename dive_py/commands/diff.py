@@ -4,8 +4,11 @@ Both images are read like ``divepy IMAGE`` reads one (any source, scheme prefixe
 ``--source``, ``--platform``), compared by :func:`~dive_py.domain.image_diff.diff_images`,
 and reported:
 
-* on a terminal: the shared layers, then the added, modified and removed paths with sizes,
-  then a one-line summary;
+* on a terminal (stdin and stdout): the diff explorer
+  (:func:`~dive_py.ui.diff_launch.run_diff_explorer`: both layer lists side by side, the tree of
+  the differences, each modified file's diff);
+* with ``--report`` on a terminal: the shared layers, then the added, modified and removed
+  paths with sizes, then a one-line summary;
 * with ``--json FILE`` (``-`` for stdout), or when stdout is not a terminal: a JSON document
   ``{"a", "b", "identical", "shared": {"layers", "sizeBytes", "chainId"}, "sizeBytes": {"a",
   "b", "difference"}, "added": [{"path", "sizeBytes"}], "modified": [{"path", "sizeBytes",
@@ -20,12 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from dive_py.commands.command_parser import CommandParser
+from dive_py.domain.analysis import Analysis
 from dive_py.domain.byte_size import format_bytes
-from dive_py.domain.image import Image
 from dive_py.domain.image_diff import ImageDiff, PathChange, chain_ids, diff_images
 from dive_py.domain.sources.platform import Platform
 from dive_py.errors import UsageError
@@ -36,8 +40,9 @@ def _parser() -> CommandParser:
     parser = CommandParser(
         prog="divepy diff",
         description="Compare two images: the layers they share, then the files added, "
-        "modified and removed from A's final file system to B's. Exit 0 when identical, "
-        "1 when they differ.",
+        "modified and removed from A's final file system to B's. On a terminal it opens the "
+        "diff explorer (--report prints a text report instead); otherwise, or with --json, "
+        "it writes JSON. Exit 0 when identical, 1 when they differ.",
     )
     parser.add_argument("a", metavar="A", help="the first image (any source, e.g. app:1)")
     parser.add_argument("b", metavar="B", help="the second image (registry://host/app:2…)")
@@ -45,6 +50,11 @@ def _parser() -> CommandParser:
     parser.add_argument("--platform", default=None, help="os/arch[/variant] for both images")
     parser.add_argument(
         "-j", "--json", metavar="FILE", dest="json_path", help="write the JSON to FILE (- stdout)"
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="on a terminal, print the text report instead of opening the diff explorer",
     )
     parser.add_argument("--insecure-registry", metavar="HOST[:PORT]", action="append", default=[])
     return parser
@@ -132,7 +142,7 @@ def diff_document(diff: ImageDiff, a: str, b: str, shared_chain_id: str) -> dict
 
 def _read(
     name: str, source: str | None, platform: Platform | None, env: Mapping[str, str], stderr: TextIO
-) -> Image:
+) -> Analysis:
     """Read one side as the main command reads it: the analysis cache, a container's read/write
     layer on top of its image (``container://NAME``), every source and scheme.
 
@@ -145,11 +155,20 @@ def _read(
     wanted = argparse.Namespace(image=name, source=source, platform=platform, no_cache=False)
     loaded = load_analysis(wanted, env, StderrProgress(stderr))
     loaded.commit()
-    return loaded.analysis.image
+    return loaded.analysis
+
+
+def _interactive(stdout: TextIO, stdin: TextIO | None) -> bool:
+    """True when both stdout and stdin are terminals (the diff explorer can be drawn)."""
+    try:
+        return stdout.isatty() and stdin is not None and stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
-    """Run ``divepy diff A B``; return 0 (identical) or 1 (different).
+    """Run ``divepy diff A B``; return 0 (identical) or 1 (different): the diff explorer when
+    stdout and stdin are terminals (unless ``--report``), else the text report or the JSON.
 
     Raises:
         UsageError: bad arguments.
@@ -170,14 +189,21 @@ def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr
     if args.insecure_registry:
         listed = [env.get("DIVEPY_INSECURE_REGISTRIES", ""), *args.insecure_registry]
         env = {**env, "DIVEPY_INSECURE_REGISTRIES": ",".join(h for h in listed if h)}
-    images = [_read(name, source, platform, env, stderr) for name in (args.a, args.b)]
-    diff = diff_images(images[0], images[1])
+    analyses = [_read(name, source, platform, env, stderr) for name in (args.a, args.b)]
+    images = [analysis.image for analysis in analyses]
+    # (the analyses' own stacked states: the diff explorer's file viewer reuses them)
+    final_states = (analyses[0].final_state(), analyses[1].final_state())
+    diff = diff_images(images[0], images[1], final_states)
     shared_chain = (
         chain_ids([layer.diff_id for layer in images[0].layers])[diff.shared_layers - 1]
         if diff.shared_layers
         else ""
     )
     to_terminal = stdout.isatty() and not args.json_path
+    if to_terminal and not args.report and _interactive(stdout, sys.stdin):
+        from dive_py.ui.diff_launch import run_diff_explorer
+
+        return run_diff_explorer(diff, analyses[0], analyses[1], (args.a, args.b), env)
     if to_terminal:
         stdout.write(report(diff, args.a, args.b))
     else:

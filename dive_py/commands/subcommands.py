@@ -55,7 +55,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         "diff",
-        "diff [--source S] [--platform P] [--json FILE] A B",
+        "diff [--source S] [--platform P] [--json FILE] [--report] A B",
         "compare two images: shared layers, then files added, modified and removed",
         "dive_py.commands.diff",
         "run_diff",

@@ -476,6 +476,7 @@ def compare_states(
     top: FileNode,
     stop: Callable[[], bool] | None = None,
     rewritten: Callable[[FileEntry], bool] | None = None,
+    alike: Callable[[FileEntry, FileEntry], bool] | None = None,
 ) -> FileNode:
     """Compare two state roots of one :class:`StackedStates`; return the marked tree's root.
 
@@ -495,6 +496,10 @@ def compare_states(
             holds one layer twice does, or only its hardlink bytes changed): True when a
             compared layer wrote it (modified, as the layer wrote it again).
             Without it such a file is unchanged.
+        alike: for states of two different images (which share no node or entry, see
+            :mod:`dive_py.domain.image_diff`): a file whose entry is another object than the
+            base's is unchanged when ``alike(entry, base_entry)`` is True
+            (:meth:`FileEntry.same_as`). Without it any other entry object is modified.
 
     Returns:
         The root of the compared tree; every node has ``diff``, ``size`` (bytes) and ``count``.
@@ -540,7 +545,13 @@ def compare_states(
                     base_entry = before.entry
                     diff = (
                         _MODIFIED
-                        if entry is not base_entry or (rewritten is not None and rewritten(entry))
+                        if (
+                            entry is not base_entry
+                            and (
+                                alike is None or base_entry is None or not alike(entry, base_entry)
+                            )
+                        )
+                        or (rewritten is not None and rewritten(entry))
                         else _UNMODIFIED
                     )
                 child = new_node(
@@ -563,7 +574,8 @@ def compare_states(
         if node.children is None:
             node.diff = (
                 _MODIFIED
-                if entry is not base_entry or (rewritten is not None and rewritten(entry))
+                if (entry is not base_entry and (alike is None or not alike(entry, base_entry)))
+                or (rewritten is not None and rewritten(entry))
                 else _UNMODIFIED
             )
             node.count = 0

@@ -6,7 +6,9 @@ config.md "Layer ChainID": ``ChainID(L0) = DiffID(L0)``, ``ChainID(Ln) = sha256(
 
 File differences: each image's layers are stacked with the one stacking engine
 (:class:`~dive_py.domain.file_tree.StackedStates`, whiteouts and opaque directories applied)
-and the two final file systems are compared path by path. A path only in B is *added*, only
+and the two final file systems are compared path by path by the explorer's comparison
+(:func:`~dive_py.domain.compare.compare_states`, entries compared by content and metadata):
+the lists below are read from that marked tree, which the diff explorer shows as it is. A path only in B is *added*, only
 in A *removed* (reported at its topmost path: an added directory once, with the bytes below
 it), in both but different *modified*, naming what changed: ``type``, ``content`` (size or
 xxh64 of the bytes), ``mode``, ``owner`` (uid/gid) and ``linkTarget``. Directories are
@@ -19,8 +21,11 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from dive_py.domain.change_type import DiffType
+from dive_py.domain.collector_pause import collector_paused
+from dive_py.domain.compare import compare_states
 from dive_py.domain.entry import EntryType, FileEntry
-from dive_py.domain.file_tree import FileNode, StackedStates
+from dive_py.domain.file_tree import FileNode, FileTree, StackedStates
 from dive_py.domain.image import Image
 
 
@@ -65,6 +70,8 @@ class ImageDiff:
         shared_bytes: the bytes of those layers (sum of their members' sizes).
         a_size_bytes, b_size_bytes: the final file systems' sizes in bytes.
         added, modified, removed: the :class:`PathChange` lists, by path.
+        tree: the marked tree they are read from (:func:`compare_final_states`): B's final
+            file system with A's removed paths as ghosts, what the diff explorer shows.
     """
 
     shared_layers: int
@@ -76,6 +83,7 @@ class ImageDiff:
     added: list[PathChange] = field(default_factory=list)
     modified: list[PathChange] = field(default_factory=list)
     removed: list[PathChange] = field(default_factory=list)
+    tree: FileTree = field(default_factory=FileTree)
 
     @property
     def identical(self) -> bool:
@@ -88,9 +96,10 @@ class ImageDiff:
         return self.b_size_bytes - self.a_size_bytes
 
 
-def _final_state(image: Image) -> FileNode | None:
+def _final_state(image: Image) -> FileNode:
+    """The root of what ``image`` shows after its last layer (an empty root without layers)."""
     if not image.layers:
-        return None
+        return FileTree().root
     states = StackedStates([layer.contents for layer in image.layers])
     return states.state(len(image.layers) - 1)
 
@@ -110,41 +119,58 @@ def _what_changed(a: FileEntry, b: FileEntry) -> tuple[str, ...]:
     return tuple(changed)
 
 
-def _compare(a: FileNode, b: FileNode, result: ImageDiff) -> None:
-    """Compare the children of two directory nodes at the same path (iteratively)."""
-    stack = [(a, b)]
+def compare_final_states(a_root: FileNode, b_root: FileNode) -> FileTree:
+    """The marked tree of B's final file system against A's, as the explorer draws a layer's:
+    :func:`~dive_py.domain.compare.compare_states` with entries compared by
+    :meth:`FileEntry.same_as` (two images share no node). Added, modified and removed nodes
+    carry the explorer's markers; sizes are bytes (a removed directory: all below it)."""
+    return FileTree.of_root(compare_states(a_root, b_root, alike=FileEntry.same_as))
+
+
+def _collect(tree: FileTree, a_root: FileNode, result: ImageDiff) -> None:
+    """Fill ``result``'s lists from the marked tree, walking A's final state alongside it for
+    the sizes before (iteratively: deep trees)."""
+    # (marked node, A's state node at the same path or None, the path)
+    stack: list[tuple[FileNode, FileNode | None, str]] = [(tree.root, a_root, "")]
     while stack:
-        left, right = stack.pop()
-        if left is right:
-            continue  # a shared subtree: identical by construction
-        a_kids = left.children or {}
-        b_kids = right.children or {}
-        for name in sorted(set(a_kids) | set(b_kids)):
-            a_node = a_kids.get(name)
-            b_node = b_kids.get(name)
-            if a_node is None and b_node is not None:
-                result.added.append(PathChange(b_node.path, b_node.size))
+        node, a_node, path = stack.pop()
+        a_kids = a_node.children if a_node is not None else None
+        for name, child in (node.children or {}).items():
+            diff = child.diff
+            if diff is DiffType.UNMODIFIED:
+                continue  # nothing below it differs either
+            child_path = f"{path}/{name}"
+            if diff is DiffType.ADDED:
+                result.added.append(PathChange(child_path, child.size))
                 continue
-            if b_node is None and a_node is not None:
-                result.removed.append(PathChange(a_node.path, a_node.size, a_node.size))
+            if diff is DiffType.REMOVED:
+                result.removed.append(PathChange(child_path, child.size, child.size))
                 continue
-            assert a_node is not None and b_node is not None
-            a_entry, b_entry = a_node.entry, b_node.entry
-            if a_entry is None or b_entry is None:
-                continue
-            changed = _what_changed(a_entry, b_entry)
+            entry, base_entry = child.entry, child.base_entry
+            assert entry is not None and base_entry is not None
+            before = a_kids.get(name) if a_kids else None
+            changed = _what_changed(base_entry, entry)
             if changed:
                 result.modified.append(
-                    PathChange(b_node.path, b_node.size, a_node.size, changed)
-                    if "type" in changed or not b_node.is_dir
-                    else PathChange(b_node.path, 0, 0, changed)
+                    PathChange(child_path, child.size, before.size if before else 0, changed)
+                    if "type" in changed or not entry.is_dir
+                    else PathChange(child_path, 0, 0, changed)
                 )
-            if a_node.is_dir and b_node.is_dir and "type" not in changed:
-                stack.append((a_node, b_node))
+            if "type" not in changed and child.children:
+                stack.append((child, before, child_path))
 
 
-def diff_images(a: Image, b: Image) -> ImageDiff:
+def diff_images(
+    a: Image, b: Image, final_states: tuple[FileNode | None, FileNode | None] | None = None
+) -> ImageDiff:
     """Compare image ``a`` with image ``b``.
+
+    Args:
+        a, b: the two images.
+        final_states: the roots of A's and B's final file systems when the caller has them
+            stacked already (:meth:`~dive_py.domain.analysis.Analysis.final_state`: the
+            analysis keeps them for the file viewer; None for an image without layers);
+            by default each image is stacked here.
 
     Returns:
         The :class:`ImageDiff`; its lists are sorted by path.
@@ -156,24 +182,24 @@ def diff_images(a: Image, b: Image) -> ImageDiff:
         if left != right:
             break
         shared += 1
-    a_root = _final_state(a)
-    b_root = _final_state(b)
-    result = ImageDiff(
-        shared_layers=shared,
-        shared_bytes=sum(layer.size_bytes for layer in a.layers[:shared]),
-        a_layers=len(a.layers),
-        b_layers=len(b.layers),
-        a_size_bytes=a_root.size if a_root is not None else 0,
-        b_size_bytes=b_root.size if b_root is not None else 0,
-    )
-    if a_root is not None and b_root is not None:
-        _compare(a_root, b_root, result)
-    elif b_root is not None:
-        result.added.extend(PathChange(n.path, n.size) for n in (b_root.children or {}).values())
-    elif a_root is not None:
-        result.removed.extend(
-            PathChange(n.path, n.size, n.size) for n in (a_root.children or {}).values()
+    with collector_paused():  # (one object per entry, no cycles: see collector_pause)
+        if final_states is None:
+            a_root, b_root = _final_state(a), _final_state(b)
+        else:
+            empty = FileTree().root
+            a_root = final_states[0] if final_states[0] is not None else empty
+            b_root = final_states[1] if final_states[1] is not None else empty
+        tree = compare_final_states(a_root, b_root)
+        result = ImageDiff(
+            shared_layers=shared,
+            shared_bytes=sum(layer.size_bytes for layer in a.layers[:shared]),
+            a_layers=len(a.layers),
+            b_layers=len(b.layers),
+            a_size_bytes=a_root.size,
+            b_size_bytes=b_root.size,
+            tree=tree,
         )
-    for changes in (result.added, result.modified, result.removed):
-        changes.sort(key=lambda change: change.path.encode("utf-8", "surrogateescape"))
+        _collect(tree, a_root, result)
+        for changes in (result.added, result.modified, result.removed):
+            changes.sort(key=lambda change: change.path.encode("utf-8", "surrogateescape"))
     return result

@@ -102,7 +102,7 @@ def explorer_actions(app: App[Any], *, moves: bool = True) -> Iterator[ActionEnt
 
     screen = next((s for s in reversed(app.screen_stack) if isinstance(s, MainScreen)), None)
     if screen is None:
-        yield from _entries(app, "App", app, False, moves)
+        yield from _diff_explorer_actions(app, moves)
         return
     panes: list[tuple[str, DOMNode, bool]] = [
         ("Layers", screen.query_one(LayersTable), True),
@@ -115,6 +115,25 @@ def explorer_actions(app: App[Any], *, moves: bool = True) -> Iterator[ActionEnt
     ]
     for pane, node, focus in panes:
         yield from _entries(app, pane, node, focus, moves)
+
+
+def _diff_explorer_actions(app: App[Any], moves: bool) -> Iterator[ActionEntry]:
+    """The diff explorer's actions (its layers, its file tree, the screen), then the app's."""
+    from dive_py.ui.diff_layers import DiffLayersTable
+    from dive_py.ui.diff_screen import DiffFilterInput, DiffScreen
+    from dive_py.ui.file_tree_view import FileTreeView
+
+    screen = next((s for s in reversed(app.screen_stack) if isinstance(s, DiffScreen)), None)
+    if screen is not None:
+        panes: list[tuple[str, DOMNode, bool]] = [
+            ("Layers", screen.query_one(DiffLayersTable), True),
+            ("File tree", screen.query_one(FileTreeView), True),
+            ("Filter", screen.query_one(DiffFilterInput), False),
+            ("Screen", screen, False),
+        ]
+        for pane, node, focus in panes:
+            yield from _entries(app, pane, node, focus, moves)
+    yield from _entries(app, "App", app, False, moves)
 
 
 class ExplorerCommands(Provider):

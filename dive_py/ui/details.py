@@ -81,7 +81,8 @@ def created_text(created: str, now: datetime | None = None) -> str:
 
 
 def layer_details(layer: Layer | None, layer_count: int, now: datetime | None = None) -> Text:
-    """Return the Layer Details text: index, diff ID, digest, size, created, full command.
+    """Return the Layer Details text: index, diff ID, digest, size, the stored blob's size
+    and media type when the source knows them (see :func:`blob_rows`), created, full command.
 
     ``now`` (default: the current time) is what the creation time is said to be relative to.
     """
@@ -93,10 +94,25 @@ def layer_details(layer: Layer | None, layer_count: int, now: datetime | None = 
     _label(text, "Diff ID:", escape_text(layer.diff_id))
     _label(text, "Digest:", escape_text(layer.digest) or "(not recorded)")
     _label(text, "Size:", format_bytes(layer.size_bytes))
+    for label, value in blob_rows(layer):
+        text.append(label, style="bold")
+        text.append(f" {value}\n")
     _label(text, "Created:", created_text(layer.step.created, now))
     text.append("Command:\n", style="bold")
     text.append(escape_text(layer.step.created_by or layer.step.command) or "(none)")
     return text
+
+
+def blob_rows(layer: Layer) -> list[tuple[str, str]]:
+    """The Layer Details lines only a registry-like source knows (issue 15): ``("Compressed:",
+    bytes of the stored blob, what a pull downloads)`` and ``("Media type:", the blob's media
+    type)``, each only when the source recorded it (registry; the engine hides both)."""
+    rows = []
+    if layer.compressed_size_bytes is not None:
+        rows.append(("Compressed:", format_bytes(layer.compressed_size_bytes)))
+    if layer.media_type:
+        rows.append(("Media type:", escape_text(layer.media_type)))
+    return rows
 
 
 def short_image_id(image_id: str) -> str:
@@ -146,6 +162,15 @@ def _sharing_rows(analysis: Analysis, *, short: bool = False) -> list[tuple[str,
     ]
 
 
+def _compressed_rows(analysis: Analysis, *, short: bool = False) -> list[tuple[str, str]]:
+    """The bytes a pull downloads (every layer blob as stored), when the source knows every
+    layer's (the registry source); none otherwise."""
+    compressed = analysis.image.compressed_size_bytes
+    if compressed is None:
+        return []
+    return [("Compressed:" if short else "Compressed size:", format_bytes(compressed))]
+
+
 def image_summary(
     analysis: Analysis,
     image_name: str,
@@ -155,8 +180,9 @@ def image_summary(
     with_name: bool = True,
 ) -> Text:
     """Return the Image Details figures: efficiency, wasted and reclaimable bytes, total size,
-    image name, tags (the archive's or engine's repo tags, see :func:`tags_text`) and ID (the
-    ID shortened to 12 hex digits, as docker shows it; the full one is the pane's tooltip).
+    the compressed total when the source knows it (what a pull downloads), image name, tags
+    (the archive's or engine's repo tags, see :func:`tags_text`) and ID (the ID shortened to 12
+    hex digits, as docker shows it; the full one is the pane's tooltip).
 
     Args:
         analysis: the analysed image.
@@ -178,6 +204,7 @@ def image_summary(
             ("Potential wasted space:", format_bytes(eff.wasted_bytes)),
             ("Reclaimable bytes:", format_bytes(eff.reclaimable_bytes)),
             ("Total size:", format_bytes(eff.size_bytes)),
+            *_compressed_rows(analysis),
             *_sharing_rows(analysis),
             ("Image name:", escape_text(image_name)),
             ("Tags:", tags_text(image.repo_tags)),
@@ -205,6 +232,7 @@ def image_summary(
         *name_cells,
         ("ID:", short_id),
         ("Size:", format_bytes(eff.size_bytes)),
+        *_compressed_rows(analysis, short=True),
         *_sharing_rows(analysis, short=True),
         ("Efficiency score:", f"{int(100 * eff.score)} %"),
         ("Wasted:", format_bytes(eff.wasted_bytes)),

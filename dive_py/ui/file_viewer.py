@@ -144,21 +144,55 @@ def describe_change(below: FileVersion, above: FileVersion) -> str | None:
     return "same content, " + (", ".join(changes) if changes else "written again unchanged")
 
 
-def unified_diff(below: FileContent, above: FileContent) -> str:
-    """A unified diff of two text versions (binary: one line saying they differ)."""
+def unified_diff(
+    below: FileContent, above: FileContent, labels: tuple[str, str] | None = None
+) -> str:
+    """A unified diff of two text versions (binary: one line saying they differ).
+
+    ``labels`` name the two sides in the diff's header lines; by default the path and the
+    layer that wrote each version (``/app/app.py (layer 3)``)."""
     if file_kind(below.data) != "text" or file_kind(above.data) != "text":
         return "binary content differs"
     old = below.data.decode("utf-8", "replace").splitlines(keepends=True)
     new = above.data.decode("utf-8", "replace").splitlines(keepends=True)
-    where = f"/{above.version.resolved}"
-    return "".join(
-        difflib.unified_diff(
-            old,
-            new,
+    if labels is None:
+        where = f"/{above.version.resolved}"
+        labels = (
             f"{where} (layer {below.version.layer})",
             f"{where} (layer {above.version.layer})",
         )
-    )
+    return "".join(difflib.unified_diff(old, new, *labels))
+
+
+def content_widget(content: FileContent) -> Widget:
+    """The viewer's body for one version: highlighted text (Rich's Syntax up to
+    :data:`HIGHLIGHT_LIMIT` bytes, else tree-sitter or plain lines), a hex dump of binary
+    data, or an image's or archive's facts."""
+    kind = file_kind(content.data)
+    if kind == "text":
+        text = content.data.decode("utf-8", "replace")
+        language = _LANGUAGES.get(_extension(content.version.resolved))
+        if not _TREE_SITTER and len(content.data) <= HIGHLIGHT_LIMIT:
+            lexer = Syntax.guess_lexer(content.version.resolved, text)
+            syntax = Static(Syntax(text, lexer, line_numbers=True), classes="viewer-syntax")
+            return VerticalScroll(syntax, can_focus=True)
+        return text_area(text, language)
+    if kind == "binary":
+        note = "" if len(content.data) <= HEX_LIMIT else f"\n(first {format_bytes(HEX_LIMIT)})"
+        return text_area(hex_dump(content.data) + note, None)
+    return VerticalScroll(Static(Text(facts(kind, content)), classes="viewer-facts"))
+
+
+def text_area(text: str, language: str | None) -> Widget:
+    """A read-only view of ``text``: tree-sitter highlighting for ``language`` when installed
+    and the text is small, else :class:`TextLines` (drawn only where on screen)."""
+    if language is not None and _TREE_SITTER and len(text) <= HIGHLIGHT_LIMIT:
+        area = TextArea(
+            text, read_only=True, soft_wrap=False, show_line_numbers=True, classes="viewer-text"
+        )
+        area.language = language
+        return area
+    return TextLines(text, classes="viewer-text")
 
 
 class TextLines(ScrollView, can_focus=True):
@@ -388,33 +422,9 @@ class FileViewerScreen(ModalScreen[None]):
         if content is None:
             return
         if self.showing_diff and self.below is not None:
-            body.mount(self._text_area(unified_diff(self.below, content), "diff"))
+            body.mount(text_area(unified_diff(self.below, content), "diff"))
             return
-        kind = file_kind(content.data)
-        if kind == "text":
-            text = content.data.decode("utf-8", "replace")
-            language = _LANGUAGES.get(_extension(content.version.resolved))
-            if not _TREE_SITTER and len(content.data) <= HIGHLIGHT_LIMIT:
-                lexer = Syntax.guess_lexer(content.version.resolved, text)
-                syntax = Static(Syntax(text, lexer, line_numbers=True), classes="viewer-syntax")
-                body.mount(VerticalScroll(syntax, can_focus=True))
-            else:
-                body.mount(self._text_area(text, language))
-        elif kind == "binary":
-            note = "" if len(content.data) <= HEX_LIMIT else f"\n(first {format_bytes(HEX_LIMIT)})"
-            body.mount(self._text_area(hex_dump(content.data) + note, None))
-        else:
-            body.mount(VerticalScroll(Static(Text(facts(kind, content)), classes="viewer-facts")))
-
-    @staticmethod
-    def _text_area(text: str, language: str | None) -> Widget:
-        if language is not None and _TREE_SITTER and len(text) <= HIGHLIGHT_LIMIT:
-            area = TextArea(
-                text, read_only=True, soft_wrap=False, show_line_numbers=True, classes="viewer-text"
-            )
-            area.language = language
-            return area
-        return TextLines(text, classes="viewer-text")
+        body.mount(content_widget(content))
 
     def action_toggle_diff(self) -> None:
         if self.below is None:

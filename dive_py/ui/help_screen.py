@@ -14,6 +14,8 @@ from textual.widgets import Static
 
 from dive_py.domain.change_type import DiffType
 from dive_py.ui.commands import explorer_actions
+from dive_py.ui.diff_layers import DIFFERENT_MARK, SHARED_MARK
+from dive_py.ui.diff_screen import DiffScreen
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.key_display import binding_keys_text
 from dive_py.ui.layers_table import LayersTable
@@ -61,6 +63,21 @@ class HelpScreen(ModalScreen[None]):
         legend.append("File tree markers\n", style="bold")
         for diff in LEGEND_ORDER:
             legend.append(f"  '{diff.marker}'  {diff.label}\n")
+        if any(isinstance(screen, DiffScreen) for screen in self.app.screen_stack):
+            legend.append("\nShared column (Layers pane of the diff explorer)\n", style="bold")
+            legend.append(
+                f"  {SHARED_MARK}   a layer B shares with A (the chain ID's first digits)\n"
+            )
+            legend.append(f"  {DIFFERENT_MARK}   A's and B's layers differ from here on\n")
+            legend.append(
+                "\nThe tree: B's final file system against A's ('+' only in B, '-' only in A).\n"
+            )
+            with VerticalScroll() as scroll:
+                close = binding_keys_text(self.app, HelpScreen, "close-help")
+                scroll.border_title = f"divepy diff keys  ({close} closes)"
+                yield Static(legend)
+                yield Static(table)
+            return
         legend.append("\nCompare bar (Layers pane)\n", style="bold")
         legend.append("  ░░  base layers the selected layer is compared against\n")
         legend.append("  ██  compared layers (their changes are marked in the tree)\n")

@@ -19,9 +19,13 @@ from dive_py.ui.app import DiveApp
 from dive_py.ui.containers_screen import ContainersScreen
 from dive_py.ui.details import InefficientTable
 from dive_py.ui.details_scroll import DetailsScroll
+from dive_py.ui.diff_app import DiffApp
+from dive_py.ui.diff_layers import DiffLayersTable
+from dive_py.ui.diff_screen import DiffFilterInput, DiffScreen
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.file_viewer import FileViewerScreen
 from dive_py.ui.help_screen import HelpScreen
+from dive_py.ui.image_file_diff import ImageFileDiffScreen
 from dive_py.ui.layers_table import LayersTable
 from dive_py.ui.main_screen import FilterInput, MainScreen
 
@@ -36,8 +40,14 @@ KEYED_CLASSES: tuple[type[DOMNode], ...] = (
     HelpScreen,
     FileViewerScreen,
     ContainersScreen,
+    DiffApp,
+    DiffScreen,
+    DiffLayersTable,
+    DiffFilterInput,
+    ImageFileDiffScreen,
 )
-"""The app, screens and panes whose ``BINDINGS`` make up the explorer's keys."""
+"""The app, screens and panes whose ``BINDINGS`` make up the explorer's keys (the diff
+explorer's too: its keys are remapped by the same config)."""
 
 
 def own_bindings(cls: type[DOMNode]) -> list[Binding]:

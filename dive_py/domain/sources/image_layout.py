@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dive_py.domain.history import parse_history
@@ -48,6 +48,8 @@ class _Candidate:
             :func:`~dive_py.domain.sources.oci_artifact.describe_artifact`), else None.
         complete: False when the manifest, the config or a layer blob is missing from the
             archive (Docker's containerd image store saves only the platforms it pulled).
+        layer_blobs: per layer, the OCI manifest's descriptor ``(size in bytes or None,
+            mediaType or "")``; empty for ``manifest.json`` entries (they hold no descriptors).
     """
 
     config: str
@@ -58,6 +60,7 @@ class _Candidate:
     position: int = 0
     artifact: str | None = None
     complete: bool = True
+    layer_blobs: list[tuple[int | None, str]] = field(default_factory=list)
 
 
 def blob_path(digest: str) -> str:
@@ -195,6 +198,7 @@ def _walk_index(
             continue  # BuildKit attestation manifests
         layer_paths = []
         digests = []
+        blobs: list[tuple[int | None, str]] = []
         for layer in layers:
             if not isinstance(layer, dict) or not isinstance(layer.get("digest"), str):
                 raise ArchiveError(
@@ -203,8 +207,24 @@ def _walk_index(
                 )
             layer_paths.append(blob_path(layer["digest"]))
             digests.append(layer["digest"])
+            size, media = layer.get("size"), layer.get("mediaType")
+            blobs.append(
+                (
+                    size if isinstance(size, int) and not isinstance(size, bool) else None,
+                    media if isinstance(media, str) else "",
+                )
+            )
         complete = config_doc is not None and all(parts.has_blob(p) for p in layer_paths)
-        yield _Candidate(config_path, layer_paths, digests, names, plat, here, complete=complete)
+        yield _Candidate(
+            config_path,
+            layer_paths,
+            digests,
+            names,
+            plat,
+            here,
+            complete=complete,
+            layer_blobs=blobs,
+        )
 
 
 def _short_name(name: str) -> str:
@@ -396,6 +416,24 @@ def _unsaved_platforms(parts: ArchiveParts) -> list[_Candidate]:
         return []
 
 
+COMPRESSED_LAYER_SUFFIXES = ("+gzip", "+zstd", ".tar.gzip", ".tar.zstd")
+"""Endings of the layer media types of compressed blobs (OCI image spec, media-types.md:
+``…layer.v1.tar+gzip``, ``…+zstd``; Docker's ``…rootfs.diff.tar.gzip``)."""
+
+
+def _stored_blob(candidate: _Candidate, index: int) -> tuple[int | None, str]:
+    """Layer ``index``'s stored blob as its OCI descriptor gives it: ``(size in bytes, media
+    type)`` when the media type says the blob is compressed (as a registry stores it: what a
+    pull downloads), else ``(None, "")`` (an uncompressed blob, such as ``docker save``
+    writes, says nothing about the registry's)."""
+    if index >= len(candidate.layer_blobs):
+        return None, ""
+    size, media = candidate.layer_blobs[index]
+    if size is None or not media.endswith(COMPRESSED_LAYER_SUFFIXES):
+        return None, ""
+    return size, media
+
+
 def assemble_image(
     parts: ArchiveParts,
     *,
@@ -504,6 +542,7 @@ def assemble_image(
             if resolved.startswith("blobs/")
             else resolved.split("/", 1)[0]
         )
+        size, media = _stored_blob(chosen, index)
         layers.append(
             Layer(
                 index=index,
@@ -512,6 +551,8 @@ def assemble_image(
                 id=layer_id,
                 contents=layer_contents,
                 step=steps_by_layer[index],
+                compressed_size_bytes=size,
+                media_type=media,
             )
         )
     image_id = "sha256:" + hashlib.sha256(config_bytes).hexdigest()

@@ -1,0 +1,266 @@
+"""Provides :class:`DiffScreen`: the diff explorer, two images' layers and how their files differ.
+
+Top: both images' layers side by side (:class:`~dive_py.ui.diff_layers.DiffLayersTable`; the
+layers B shares with A marked), the pane's subtitle saying what they share. Below: the file
+tree of the differences between the two final file systems, in the explorer's own tree pane
+(:class:`~dive_py.ui.file_tree_view.FileTreeView` over
+:class:`~dive_py.ui.tree_rows.TreeRows`, the same markers and keys): the marked tree
+:func:`~dive_py.domain.image_diff.compare_final_states` made, from which ``divepy diff``'s
+lists are read too. Unchanged paths are hidden at first (the tree's ``ctrl+u`` shows them).
+The path line under the tree shows the cursor row's full path. Enter on a file opens
+:class:`~dive_py.ui.image_file_diff.ImageFileDiffScreen` (A's version against B's); ``ctrl+e``
+extracts the path as B has it (A's version of a removed path) into the current directory.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape as escape_markup
+from textual.screen import Screen
+from textual.widgets import Input, Label, Static
+
+from dive_py.display_text import escape_text
+from dive_py.domain.analysis import Analysis
+from dive_py.domain.byte_size import format_bytes
+from dive_py.domain.change_type import DiffType
+from dive_py.domain.file_content import ContentReader
+from dive_py.domain.image_diff import ImageDiff
+from dive_py.explorer_config import ExplorerConfig
+from dive_py.ui.diff_layers import DiffLayersTable
+from dive_py.ui.explorer_footer import ExplorerFooter
+from dive_py.ui.file_tree_view import FileTreeView
+from dive_py.ui.main_screen import ATTR_HEADER, FilterInput
+from dive_py.ui.path_line import PathLine
+from dive_py.ui.tree_rows import TreeRows
+
+
+def shared_text(diff: ImageDiff) -> str:
+    """What the two images share, for the layers pane's subtitle ("B shares its first 2
+    layers, 9.0 MB, with A")."""
+    if not diff.shared_layers:
+        return "B shares no layer with A"
+    layers = "layer" if diff.shared_layers == 1 else f"{diff.shared_layers} layers"
+    return f"B shares its first {layers}, {format_bytes(diff.shared_bytes)}, with A"
+
+
+def counts_text(diff: ImageDiff) -> str:
+    """The differences in one line, for the tree pane's subtitle."""
+    if diff.identical:
+        return "the final file systems are identical"
+    size = diff.bytes_difference
+    sign = "+" if size > 0 else "-" if size < 0 else ""
+    return (
+        f"{len(diff.added)} added, {len(diff.modified)} modified, {len(diff.removed)} removed; "
+        f"{sign}{format_bytes(abs(size))} ({format_bytes(diff.a_size_bytes)} -> "
+        f"{format_bytes(diff.b_size_bytes)})"
+    )
+
+
+class DiffFilterInput(FilterInput):
+    """The explorer's path filter input, closed by the diff explorer's screen (Esc)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = FilterInput.BINDINGS
+
+    def action_close_filter(self) -> None:
+        """Close the filter bar and clear the filter."""
+        screen = self.screen
+        if isinstance(screen, DiffScreen):
+            screen.close_filter(clear=True)
+
+
+class DiffScreen(Screen[None]):
+    """The diff explorer (see the module's description).
+
+    Args:
+        diff: the comparison of A with B.
+        a, b: the two analysed images (their sources give the files' bytes).
+        names: the names A and B were given as.
+        config: explorer settings (hidden change types, attributes, keys).
+        env: the environment the ``docker`` source's engine is found from.
+    """
+
+    AUTO_FOCUS = "#file-tree"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "tab",
+            "switch_pane(1)",
+            "Switch pane",
+            show=False,
+            id="toggle-view",
+            tooltip="Layers -> file tree",
+        ),
+        Binding("shift+tab", "switch_pane(-1)", "Previous pane", show=False, id="previous-pane"),
+        Binding(
+            "ctrl+f,slash,ctrl+underscore",
+            "toggle_filter",
+            "Filter",
+            id="filter-files",
+            key_display="/",
+            tooltip="Filter paths by a regular expression",
+        ),
+    ]
+
+    PANE_ORDER: ClassVar[tuple[str, ...]] = ("#diff-layers", "#file-tree")
+
+    def __init__(
+        self,
+        diff: ImageDiff,
+        a: Analysis,
+        b: Analysis,
+        *,
+        names: tuple[str, str],
+        config: ExplorerConfig,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.diff = diff
+        self.a = a
+        self.b = b
+        self.names = names
+        self.config = config
+        self._readers = (ContentReader(a, env=env), ContentReader(b, env=env))
+        hidden = {DiffType.from_config_name(name) for name in config.hide}
+        hidden.add(DiffType.UNMODIFIED)
+        self.model = TreeRows(diff.tree.root, collapse_all=config.collapse_dir, hidden=hidden)
+
+    @property
+    def tree_view(self) -> FileTreeView:
+        return self.query_one("#file-tree", FileTreeView)
+
+    @property
+    def filter_input(self) -> DiffFilterInput:
+        return self.query_one("#filter", DiffFilterInput)
+
+    def compose(self) -> ComposeResult:
+        layers = DiffLayersTable(
+            self.a.image, self.b.image, self.diff.shared_layers, id="diff-layers"
+        )
+        layers.add_class("pane")
+        layers.styles.height = "auto"  # (the app's .pane rule gives 1fr)
+        layers.styles.max_height = "40%"
+        layers.styles.min_height = 5
+        yield layers
+        with Vertical(id="tree-pane", classes="pane") as tree_pane:
+            tree_pane.styles.height = "1fr"
+            yield Static(ATTR_HEADER, id="tree-header")
+            yield FileTreeView(
+                self.model, show_attributes=self.config.show_attributes, id="file-tree"
+            )
+            yield PathLine(id="path-line")
+        with Horizontal(id="filter-bar"):
+            yield Label("Path Filter: ", id="filter-label")
+            yield DiffFilterInput(
+                placeholder="regular expression, e.g. ^/usr/.*\\.py$", id="filter"
+            )
+            yield Label("", id="filter-error")
+        yield ExplorerFooter()
+
+    def on_mount(self) -> None:
+        a, b = (escape_markup(escape_text(name)) for name in self.names)
+        layers = self.query_one("#diff-layers")
+        layers.border_title = f"Layers: A {a}  ·  B {b}"
+        layers.border_subtitle = escape_markup(shared_text(self.diff))
+        self._update_titles()
+        view = self.tree_view
+        view.post_message(FileTreeView.NodeHighlighted(view, view.cursor_path))
+
+    def _update_titles(self) -> None:
+        view = self.tree_view
+        pane = self.query_one("#tree-pane")
+        pane.border_title = "Differences A -> B: " + escape_markup(counts_text(self.diff))
+        pane.border_subtitle = escape_markup(escape_text(view.describe_settings()))
+        header = self.query_one("#tree-header", Static)
+        header.update(ATTR_HEADER if view.attributes_shown else "  Filetree")
+
+    @on(FileTreeView.SettingsChanged)
+    def _settings_changed(self) -> None:
+        self._update_titles()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._update_titles)
+
+    @on(FileTreeView.NodeHighlighted)
+    def _node_highlighted(self, event: FileTreeView.NodeHighlighted) -> None:
+        view = event.view
+        node = None
+        if event.path is not None and 0 <= view.cursor_line < len(view.model):
+            node = view.model.nodes[view.cursor_line]
+        self.query_one("#path-line", PathLine).show_path(event.path, node)
+
+    @on(FileTreeView.PathAction)
+    def _path_action(self, event: FileTreeView.PathAction) -> None:
+        if event.extract:
+            self._extract(event.path)
+            return
+        from dive_py.ui.image_file_diff import ImageFileDiffScreen
+
+        self.app.push_screen(ImageFileDiffScreen(self.a, self.b, event.path, self._readers))
+
+    @work(thread=True, group="extract")
+    def _extract(self, path: str) -> None:
+        """Write ``path`` as B has it (A's version when B lacks it) into the current directory."""
+        import os
+
+        from dive_py.domain.extract import extract
+        from dive_py.errors import DivepyError
+
+        node = self.model.find_node(path)
+        removed = node is not None and node.diff is DiffType.REMOVED
+        side, reader = ("A", self._readers[0]) if removed else ("B", self._readers[1])
+        last = len(reader.image.layers) - 1
+        target = os.getcwd()
+        try:
+            report = extract(reader, last, path, target)
+        except DivepyError as exc:
+            self.app.call_from_thread(self.notify, exc.one_line(), severity="error", timeout=8)
+            return
+        self.app.call_from_thread(
+            self.notify,
+            f"extracted {escape_text(path)} (image {side}) into {escape_text(target)}: "
+            f"{len(report.written)} entries",
+            timeout=8,
+        )
+
+    # -- filter ----------------------------------------------------------------------------
+    def action_toggle_filter(self) -> None:
+        """Open the path filter (or close it when it has the focus)."""
+        bar = self.query_one("#filter-bar")
+        if bar.display and self.filter_input.has_focus:
+            self.close_filter(clear=True)
+            return
+        bar.display = True
+        self.filter_input.focus()
+
+    def close_filter(self, clear: bool) -> None:
+        """Hide the filter bar (clearing the filter when ``clear``) and focus the tree."""
+        if clear:
+            self.filter_input.value = ""
+            self.tree_view.set_filter("")
+            self.query_one("#filter-error", Label).update("")
+        self.query_one("#filter-bar").display = False
+        self.tree_view.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        view = self.tree_view
+        ok = view.set_filter(event.value)
+        self.filter_input.set_class(not ok, "bad")
+        error = "" if ok else f"bad expression: {escape_markup(view.model.pattern_error)}"
+        self.query_one("#filter-error", Label).update(error)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.close_filter(clear=False)
+
+    def action_switch_pane(self, step: int) -> None:
+        """Focus the next pane (``step`` 1) or the previous one (-1)."""
+        order = [self.query_one(selector) for selector in self.PANE_ORDER]
+        focused = self.focused
+        target = order[(order.index(focused) + step) % len(order)] if focused in order else order[0]
+        target.focus()
