@@ -207,7 +207,8 @@ def image_summary(
             *_compressed_rows(analysis),
             *_sharing_rows(analysis),
             ("Image name:", escape_text(image_name)),
-            ("Tags:", tags_text(image.repo_tags)),
+            # A lone tag that is the image name is said once, as in the short form.
+            *([] if image.repo_tags == [image_name] else [("Tags:", tags_text(image.repo_tags))]),
             ("Image ID:", short_id),
         ]
         for index, (label, value) in enumerate(rows):

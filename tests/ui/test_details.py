@@ -104,4 +104,5 @@ def test_image_details_list_the_tags(tmp_path: Path) -> None:
     single = dataclasses.replace(analysis.image, repo_tags=[name])
     lone = dataclasses.replace(analysis, image=single)
     assert "Tags:" not in image_summary(lone, name, compact=True, width=40).plain
-    assert f"Tags: {name}" in image_summary(lone, name).plain
+    lone_full = image_summary(lone, name).plain
+    assert "Tags:" not in lone_full and f"Image name: {name}" in lone_full
