@@ -49,6 +49,44 @@ def change_of(node: FileNode | None, index: int) -> DiffType:
     return node.diff if node is not None else DiffType.UNMODIFIED
 
 
+class _NodeFinder:
+    """Finds nodes of one tree by path, as :func:`~dive_py.domain.file_tree.find_node` does,
+    keeping each directory's node once found: a layer's entries share their directories, so a
+    path costs one lookup below its directory instead of a walk from the root."""
+
+    __slots__ = ("_directories",)
+
+    def __init__(self, root: FileNode) -> None:
+        self._directories: dict[str, FileNode | None] = {"": root}
+
+    def find(self, path: str) -> FileNode | None:
+        """Return the node at ``path`` (no leading ``/``; ``""`` is the root), or None."""
+        directories = self._directories
+        if path in directories:
+            return directories[path]
+        parent, _, name = path.rpartition("/")
+        if parent not in directories:
+            pending = [parent]
+            while True:
+                above = pending[-1].rpartition("/")[0]
+                if above in directories:
+                    break
+                pending.append(above)
+            for directory in reversed(pending):
+                up, _, own = directory.rpartition("/")
+                directories[directory] = _child(directories[up], own)
+        return _child(directories[parent], name)
+
+
+def _child(node: FileNode | None, name: str) -> FileNode | None:
+    if node is None:
+        return None
+    children = node.children
+    if not children:
+        return None
+    return children.get(name)
+
+
 def layer_changes(analysis: Analysis, index: int, entries: list[FileEntry]) -> list[PathChange]:
     """Return the change of each of layer ``index``'s entries, in the order given.
 
@@ -58,7 +96,7 @@ def layer_changes(analysis: Analysis, index: int, entries: list[FileEntry]) -> l
         entries: the layer's entries as listed (``layer_file_list``: whiteouts as ``.wh.name``).
     """
     contents: LayerContents = analysis.image.layers[index].contents
-    tree = analysis.compared_tree(index, CompareMode.LAYER)
+    tree = _NodeFinder(analysis.compared_tree(index, CompareMode.LAYER).root)
     whiteouts = {id(entry) for entry in contents.whiteouts}
     opaque = set(contents.opaque_dirs)
     out = []
