@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # PYTHONPATH picks the code
 
 from bench.run import Shape, write_archive  # noqa: E402
 from dive_py.domain.analysis import Analysis, analyse  # noqa: E402

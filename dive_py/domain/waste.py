@@ -278,12 +278,15 @@ def _visible_data(analysis: Analysis) -> set[int]:
     the last layer's stacked state (what its compared tree shows present)."""
     root = analysis.final_state()
     seen: set[int] = set()
-    if root is None:
-        return seen
-    for node in root.walk():
+    stack = [root] if root is not None else []
+    while stack:  # in no order (FileNode.walk sorts every directory's children)
+        node = stack.pop()
         entry = node.entry
         if entry is not None and entry.data is not None:
             seen.add(id(entry.data))
+        children = node.children
+        if children:
+            stack.extend(children.values())
     return seen
 
 
