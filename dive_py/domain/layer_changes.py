@@ -53,30 +53,36 @@ def change_of(node: FileNode | None, index: int) -> DiffType:
 class _NodeFinder:
     """Finds nodes of one tree by path, as :func:`~dive_py.domain.file_tree.find_node` does,
     keeping each directory's node once found: a layer's entries share their directories, so a
-    path costs one lookup below its directory instead of a walk from the root."""
+    path costs one lookup below its directory instead of a walk from the root.
 
-    __slots__ = ("_directories",)
+    Attributes:
+        directories: the directory paths found so far and their nodes (None: absent).
+    """
+
+    __slots__ = ("directories",)
 
     def __init__(self, root: FileNode) -> None:
-        self._directories: dict[str, FileNode | None] = {"": root}
+        self.directories: dict[str, FileNode | None] = {"": root}
+
+    def directory(self, path: str) -> FileNode | None:
+        """Return the node at the directory path ``path`` (``""``: the root), or None."""
+        directories = self.directories
+        pending: list[str] = []
+        current = path
+        while current not in directories:
+            pending.append(current)
+            current = current.rpartition("/")[0]
+        for directory in reversed(pending):
+            up, _, own = directory.rpartition("/")
+            directories[directory] = _child(directories[up], own)
+        return directories[path]
 
     def find(self, path: str) -> FileNode | None:
         """Return the node at ``path`` (no leading ``/``; ``""`` is the root), or None."""
-        directories = self._directories
-        if path in directories:
-            return directories[path]
+        if not path:
+            return self.directories[""]
         parent, _, name = path.rpartition("/")
-        if parent not in directories:
-            pending = [parent]
-            while True:
-                above = pending[-1].rpartition("/")[0]
-                if above in directories:
-                    break
-                pending.append(above)
-            for directory in reversed(pending):
-                up, _, own = directory.rpartition("/")
-                directories[directory] = _child(directories[up], own)
-        return _child(directories[parent], name)
+        return _child(self.directory(parent), name)
 
 
 def _child(node: FileNode | None, name: str) -> FileNode | None:
@@ -101,6 +107,7 @@ def layer_changes(analysis: Analysis, index: int, entries: list[FileEntry]) -> l
     whiteouts = {id(entry) for entry in contents.whiteouts}
     opaque = set(contents.opaque_dirs)
     added, unmodified = DiffType.ADDED, DiffType.UNMODIFIED
+    directories = tree.directories
     out = []
     for entry in entries:
         if id(entry) in whiteouts:
@@ -110,10 +117,15 @@ def layer_changes(analysis: Analysis, index: int, entries: list[FileEntry]) -> l
             out.append(PathChange(path, DiffType.REMOVED, entry, whiteout=True, removed=before))
             continue
         path = entry.path
-        if index == 0:
-            change = added  # layer 0 adds everything: no lookup
-        else:
-            node = tree.find(path)
+        change = added  # layer 0 adds everything: no lookup
+        if index:
+            # tree.find(path), unrolled: this loop runs once per entry of the image
+            parent, _, name = path.rpartition("/")
+            holder = directories.get(parent)
+            if holder is None and parent not in directories:
+                holder = tree.directory(parent)
+            kids = holder.children if holder is not None else None
+            node = kids.get(name) if kids else None
             change = node.diff if node is not None else unmodified  # as change_of
         out.append(PathChange(path, change, entry, False, path in opaque))
     return out
