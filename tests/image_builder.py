@@ -208,7 +208,9 @@ def docker_archive(
     Args:
         layout: ``legacy`` (``<id>/layer.tar``, ``<config>.json``, ``manifest.json``), ``oci``
             (Docker >= 25: ``blobs/sha256``, ``index.json`` and ``manifest.json``) or
-            ``oci-only`` (an OCI image layout tar without ``manifest.json``).
+            ``oci-only`` (an OCI image layout tar without ``manifest.json``) or ``podman``
+            (``podman image save --format docker-archive``: ``<diff ID hex>.tar`` blobs
+            first, then ``<id>/layer.tar`` symlinks to them; the manifest names the blobs).
         compression: ``none``, ``gzip`` or ``zstd`` for the layer blobs.
         dedupe_links: legacy layout: write a duplicated layer as a symlink to the first copy,
             as Docker < 25 does.
@@ -216,7 +218,24 @@ def docker_archive(
     config, tars, stored = image_blobs(spec, compression)
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        if layout == "legacy":
+        if layout == "podman":
+            blob_names = [f"{_sha(blob)}.tar" for blob in stored]
+            for name, blob in dict(zip(blob_names, stored, strict=True)).items():
+                _add(tar, name, blob)
+            config_name = _sha(config) + ".json"
+            _add(tar, config_name, config)
+            for i, name in enumerate(blob_names):
+                layer_id = _sha(f"{i}:{name}".encode())
+                _add_link(tar, f"{layer_id}/layer.tar", f"../{name}")
+                _add(tar, f"{layer_id}/VERSION", b"1.0")
+            _add(
+                tar,
+                "manifest.json",
+                json.dumps(
+                    [{"Config": config_name, "RepoTags": spec.tags, "Layers": blob_names}]
+                ).encode(),
+            )
+        elif layout == "legacy":
             names: list[str] = []
             first: dict[bytes, str] = {}
             for i, blob in enumerate(stored):

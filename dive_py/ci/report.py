@@ -13,7 +13,8 @@ their way::
     Count  Wasted Space  File Path
         3        2.5 kB  /data/f1
     Top savings:
-          1.5 kB  /data/f1 [overwritten]: /data/f1 written by layer 1 (…) is overwritten by …
+          1.5 kB  /data/f1 [overwritten]: /data/f1 written by layer 1 (…) is overwritten by
+                  layer 2 (…): …
     Results:
       SKIP: highestReclaimableBytes: rule disabled [default]
       FAIL: highestUserWastedPercent: too many bytes wasted, relative to the user bytes added: ...
@@ -27,6 +28,10 @@ after the image's figures gives the read/write layer's ``addedBytes``, ``copiedU
 figures; after ``divepy build``, a ``Build cache:`` block lists the steps taken from the cache
 and the first step that ran.
 
+A saving's explanation is wrapped to ``width`` columns (the terminal's when stdout is one, else
+:data:`REPORT_WIDTH`; see :func:`~dive_py.ci.run.report_width`), its continuation lines
+indented under the path.
+
 Every threshold names its origin (``[default]``, ``[file .dive-ci]``, ``[flag --x]``). File
 paths are escaped (a name holding a newline or ESC cannot break the report or drive the
 terminal). Colours are ANSI codes, asked for by :func:`~dive_py.ci.run.run_ci`.
@@ -34,6 +39,7 @@ terminal). Colours are ANSI codes, asked for by :func:`~dive_py.ci.run.run_ci`.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 
 from dive_py.ci.evaluate import Status
@@ -45,6 +51,12 @@ FILE_ROWS = 10
 """Inefficient files listed by default; ``--ci-all-files`` lists all."""
 SAVINGS_ROWS = 5
 """Waste explanations listed under "Top savings" (the largest savings)."""
+REPORT_WIDTH = 100
+"""Columns the savings are wrapped to when stdout is not a terminal."""
+MIN_WIDTH = 40
+"""Narrowest wrapping width (a tiny terminal still gets a few words per line)."""
+_SAVING_INDENT = 14
+"""Columns before a saving's path: the 12-column size and two spaces."""
 
 _BOLD = "\x1b[1m"
 _RESET = "\x1b[0m"
@@ -59,6 +71,7 @@ def render_report(
     all_files: bool = False,
     colour: bool = False,
     ellipsis: str = "\u2026",
+    width: int = REPORT_WIDTH,
 ) -> str:
     """Return the CI report text (ending with a newline).
 
@@ -68,6 +81,8 @@ def render_report(
         all_files: list every inefficient file instead of the first :data:`FILE_ROWS`.
         colour: use ANSI colours.
         ellipsis: the character that starts the "N more" line.
+        width: the columns a saving's explanation is wrapped to (at least :data:`MIN_WIDTH`);
+            continuation lines are indented under the path. Words are never split.
     """
     image = result.analysis.image
     efficiency = result.analysis.efficiency
@@ -120,9 +135,15 @@ def render_report(
     if result.savings:
         lines.append(bold("Top savings:"))
         for saving in result.savings[:SAVINGS_ROWS]:
-            lines.append(
-                f"{format_bytes(saving.reclaimable_bytes):>12}  {escape_text(saving.path)} "
-                f"[{saving.pattern}]: {escape_text(saving.hint)}"
+            lines.extend(
+                textwrap.wrap(
+                    f"{escape_text(saving.path)} [{saving.pattern}]: {escape_text(saving.hint)}",
+                    max(width, MIN_WIDTH),
+                    initial_indent=f"{format_bytes(saving.reclaimable_bytes):>12}  ",
+                    subsequent_indent=" " * _SAVING_INDENT,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
             )
     lines.append(bold("Results:"))
     for outcome in result.outcomes:

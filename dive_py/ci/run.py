@@ -1,18 +1,20 @@
 """Provides :func:`run_ci`: CI mode's last step: print the report, write the JUnit file, exit.
 
 Colours only when stdout is a terminal and ``NO_COLOR`` is not set (no-color.org); the "N more"
-line starts with ``…`` unless stdout's encoding cannot hold it (then ``...``).
+line starts with ``…`` unless stdout's encoding cannot hold it (then ``...``); savings are
+wrapped to the terminal's width, or to 100 columns when stdout is not a terminal.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from dive_py.atomic_file import write_atomically
 from dive_py.ci.junit import render_junit
 from dive_py.ci.options import CiOptions
-from dive_py.ci.report import render_report
+from dive_py.ci.report import REPORT_WIDTH, render_report
 from dive_py.ci.result import compute_result
 from dive_py.ci.rules import Rules
 from dive_py.exit_codes import ExitCode
@@ -30,6 +32,18 @@ def use_colour(stream: TextIO, env: Mapping[str, str]) -> bool:
         return bool(isatty and isatty())
     except (OSError, ValueError):
         return False
+
+
+def report_width(stream: TextIO) -> int:
+    """Return the columns of the terminal ``stream`` writes to, or :data:`REPORT_WIDTH` when it is
+    not a terminal (a pipe, a file, a CI log) or its size cannot be read."""
+    try:
+        if not stream.isatty():
+            return REPORT_WIDTH
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return REPORT_WIDTH
+    return columns if columns > 0 else REPORT_WIDTH
 
 
 def ellipsis_for(stream: TextIO) -> str:
@@ -72,6 +86,7 @@ def run_ci(
         all_files=options.all_files,
         colour=use_colour(stdout, env),
         ellipsis=ellipsis_for(stdout),
+        width=report_width(stdout),
     )
     stdout.write(text)
     stdout.flush()

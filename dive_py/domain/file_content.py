@@ -16,7 +16,9 @@ Where the bytes come from, without ever extracting an image to disk:
 - the ``docker`` source kept no bytes: a path visible in the final image is read through the
   Engine API from a container that is created, never started, and removed at once
   (:mod:`dive_py.domain.sources.engine_file`); any other version streams the image again up to
-  that layer (so does an archive compressed as a whole).
+  that layer (so does an archive compressed as a whole);
+- the ``podman`` source kept no bytes either: ``podman image save`` is streamed again up to the
+  layer that holds the version (:func:`dive_py.domain.sources.podman.podman_save_stream`).
 
 Every long read calls ``progress(bytes done, bytes in all or None)`` and checks ``cancel``.
 """
@@ -326,6 +328,8 @@ class _Window:
 def _member_names(layer: Layer) -> set[str]:
     """The names a layer's blob may have in an image archive (legacy and OCI layouts)."""
     names = {f"{layer.id}/layer.tar", f"blobs/sha256/{layer.id}"}
+    if layer.id.endswith(".tar"):
+        names.add(layer.id)  # podman's docker-archive: the blob is "<diff ID hex>.tar"
     if ":" in layer.digest:
         algorithm, _, hex_digest = layer.digest.partition(":")
         names.add(f"blobs/{algorithm}/{hex_digest}")
@@ -341,6 +345,7 @@ class ContentReader:
             most once, only when the engine is needed); None: made from ``env`` as the source
             makes it.
         env: the environment the engine endpoint is chosen from (``os.environ`` when None).
+        podman: the ``podman`` command, for the ``podman`` source.
     """
 
     def __init__(
@@ -349,8 +354,10 @@ class ContentReader:
         *,
         engine: Callable[[], Any] | None = None,
         env: dict[str, str] | None = None,
+        podman: str = "podman",
     ) -> None:
         self.analysis = analysis
+        self._podman = podman
         self._engine_factory = engine
         self._env = env
         self._api: Any = None
@@ -412,9 +419,12 @@ class ContentReader:
     ) -> None:
         from dive_py.domain.sources.engine_file import container_archive
 
-        with container_archive(
-            self._engine(), self.image.image_id, version.resolved, self.image.reference
-        ) as raw:
+        with (
+            _source_errors(),
+            container_archive(
+                self._engine(), self.image.image_id, version.resolved, self.image.reference
+            ) as raw,
+        ):
             reader = TarReader(raw, strict_end=False)
             for member in reader:
                 if member.typeflag == b"0" and member.size == version.size:
@@ -603,9 +613,20 @@ class ContentReader:
         if image.source == "docker":
             from dive_py.domain.sources.engine_file import image_save_stream
 
-            yield image_save_stream(
-                self._engine(), image.image_id or image.reference, image.reference
-            )
+            with _source_errors():
+                stream = image_save_stream(
+                    self._engine(), image.image_id or image.reference, image.reference
+                )
+            yield stream
+            return
+        if image.source == "podman":
+            from dive_py.domain.sources.podman import podman_save_stream
+
+            with (
+                _source_errors(),
+                podman_save_stream(image.image_id, image.reference, self._podman) as saved,
+            ):
+                yield saved
             return
         if image.source in ("docker-archive", "oci"):
             from dive_py.domain.sources.archive_reference import parse_archive_reference
@@ -620,6 +641,18 @@ class ContentReader:
             f"divepy cannot read file contents from the {image.source} source",
             "save the image to an archive and open that (docker-archive or oci)",
         )
+
+
+@contextlib.contextmanager
+def _source_errors() -> Iterator[None]:
+    """Turn a source's failure (no engine, no podman, a refused save) into :class:`ContentError`,
+    which readers of contents catch."""
+    try:
+        yield
+    except ContentError:
+        raise
+    except ImageError as exc:
+        raise ContentError(exc.message, exc.hint) from None
 
 
 class _Counting:

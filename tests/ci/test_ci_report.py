@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import struct
+import termios
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from dive_py.ci.junit import render_junit
-from dive_py.ci.report import FILE_ROWS, render_report
+from dive_py.ci.report import FILE_ROWS, REPORT_WIDTH, render_report
 from dive_py.ci.result import compute_result
 from dive_py.ci.rules import load_rules
-from dive_py.ci.run import run_ci, use_colour
+from dive_py.ci.run import report_width, run_ci, use_colour
 from dive_py.domain.efficiency import InefficientPath
+from dive_py.domain.waste import WasteExplanation
 from dive_py.exit_codes import ExitCode
 from tests.ci.helpers import ci_args, fake_analysis, figures
 
@@ -179,6 +184,56 @@ def test_ascii_stdout_gets_three_dots(tmp_path: Path) -> None:
     out = io.TextIOWrapper(raw, encoding="ascii")
     run_ci(fake_analysis(figures(inefficient=many(FILE_ROWS + 1))), rules, ci_args(), {}, out)
     assert b"... 1 more" in raw.getvalue()
+
+
+HINT = (
+    "/var/cache/apt/archives/big.deb is written by layer 1 (RUN apt-get install -y big) and "
+    "deleted by layer 2 (RUN rm -rf /var/cache/apt): delete it in the step that wrote it "
+    "(the same RUN), which saves 12345678 bytes; see Dockerfile:7 (RUN) and Dockerfile:9 (RUN)"
+)
+
+
+def savings_lines(tmp_path: Path, width: int) -> list[str]:
+    rules = load_rules(ci_args(), cwd=tmp_path)
+    saving = WasteExplanation(
+        "/var/cache/apt/archives/big.deb", [], "deleted-later", HINT, 12345678
+    )
+    text = render_report(
+        compute_result(fake_analysis(figures()), rules, (saving,)), width=width
+    ).splitlines()
+    start = text.index("Top savings:") + 1
+    return text[start : text.index("Results:")]
+
+
+@pytest.mark.parametrize("width", [60, 80, REPORT_WIDTH, 132])
+def test_savings_wrap_to_the_width_under_the_path(tmp_path: Path, width: int) -> None:
+    lines = savings_lines(tmp_path, width)
+    assert len(lines) > 1
+    assert all(len(line) <= width for line in lines)
+    assert lines[0].startswith("       12 MB  /var/cache/apt/archives/big.deb")
+    assert all(line.startswith(" " * 14) and line[14] != " " for line in lines[1:])
+    unwrapped = " ".join(line.strip() for line in lines)
+    assert unwrapped == f"12 MB  /var/cache/apt/archives/big.deb [deleted-later]: {HINT}"
+
+
+def test_a_tiny_width_still_wraps_whole_words(tmp_path: Path) -> None:
+    lines = savings_lines(tmp_path, 10)  # wrapped to 40 columns; a longer word stands alone
+    assert len(lines) > 8
+    assert all(len(line) <= 40 or " " not in line[14:] for line in lines)
+    assert " ".join(line.strip() for line in lines).endswith(HINT)
+
+
+def test_report_width_is_the_terminals_else_100() -> None:
+    assert report_width(io.StringIO()) == REPORT_WIDTH
+    assert report_width(Tty()) == REPORT_WIDTH  # a terminal whose size cannot be read
+    primary, secondary = os.openpty()
+    try:
+        fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 72, 0, 0))
+        with open(secondary, "w", closefd=False) as terminal:
+            assert report_width(terminal) == 72
+    finally:
+        os.close(primary)
+        os.close(secondary)
 
 
 # --- JUnit ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,9 @@ from dive_py.domain.file_content import (
     locate_version,
 )
 from dive_py.domain.sources import open_image
+from dive_py.domain.sources.podman import PodmanSource
 from dive_py.domain.tar_stream import Readable
+from dive_py.errors import EngineUnreachableError
 from tests.image_builder import ImageSpec, d, docker_archive, f, hard, sym, wh
 
 BIG = bytes(range(256)) * 8192  # 2 MiB
@@ -47,7 +50,13 @@ def _analysis(tmp_path: Path, layout: str = "legacy", compression: str = "none")
     return analyse(open_image(str(path), source="docker-archive"))
 
 
-LAYOUTS = [("legacy", "none"), ("oci", "none"), ("oci", "gzip"), ("oci", "zstd")]
+LAYOUTS = [
+    ("legacy", "none"),
+    ("podman", "none"),
+    ("oci", "none"),
+    ("oci", "gzip"),
+    ("oci", "zstd"),
+]
 
 
 @pytest.mark.parametrize(("layout", "compression"), LAYOUTS)
@@ -148,3 +157,88 @@ def test_stream_versions_serves_many_files_in_one_pass(tmp_path: Path) -> None:
     ContentReader(analysis).stream_versions(versions, sink)
     # data/b is a hardlink to data/a: their bytes are served once
     assert got == {"usr/lib/big.bin": BIG, "data/a": b"A1"}
+
+
+def _fake_podman(tmp_path: Path, known: list[str]) -> tuple[str, Path]:
+    """A ``podman`` that knows the names ``known`` (each saved as SPEC's podman archive) and logs
+    its arguments; returns (its path, the log)."""
+    archive = tmp_path / "podman-save.tar"
+    archive.write_bytes(docker_archive(SPEC, layout="podman"))
+    log = tmp_path / "podman.log"
+    names = " ".join(known)
+    script = tmp_path / "podman"
+    script.write_text(
+        f"""#!/bin/sh
+echo "$*" >> {log}
+if [ "$1 $2" = "image exists" ]; then
+    for n in {names}; do [ "$3" = "$n" ] && exit 0; done
+    exit 1
+fi
+if [ "$1 $2" = "image save" ]; then
+    for n in {names}; do [ "$5" = "$n" ] && exec cat {archive}; done
+    echo "Error: $5: image not known" >&2
+    exit 125
+fi
+exit 2
+"""
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script), log
+
+
+def test_podman_versions_stream_podmans_save_by_image_id(tmp_path: Path) -> None:
+    podman, log = _fake_podman(tmp_path, ["spec:1"])
+    image = PodmanSource(podman).fetch("spec:1")
+    hex_id = image.image_id.removeprefix("sha256:")
+    podman, log = _fake_podman(tmp_path, ["spec:1", hex_id])
+    analysis = analyse(image)
+    reader = ContentReader(analysis, podman=podman)
+    log.write_text("")
+    assert reader.read(locate_version(analysis, 0, "etc/os-release")).data == b"base\n"
+    assert reader.read(locate_version(analysis, 1, "etc/alias")).data == b"rewritten\n"
+    assert reader.read(locate_version(analysis, 2, "lib/big.bin"), limit=1 << 30).data == BIG
+    assert reader.read(locate_version(analysis, 2, "data/b")).data == b"A1"
+    saves = [line for line in log.read_text().splitlines() if line.startswith("image save")]
+    assert saves == [f"image save --format docker-archive {hex_id}"] * 4
+
+
+def test_podman_versions_fall_back_to_the_name(tmp_path: Path) -> None:
+    podman, log = _fake_podman(tmp_path, ["spec:1"])
+    analysis = analyse(PodmanSource(podman).fetch("spec:1"))
+    reader = ContentReader(analysis, podman=podman)
+    assert reader.read(locate_version(analysis, 1, "etc/os-release")).data == b"rewritten\n"
+    assert log.read_text().splitlines()[-1] == "image save --format docker-archive spec:1"
+
+
+def test_podman_save_failure_names_podmans_reason(tmp_path: Path) -> None:
+    podman, _log = _fake_podman(tmp_path, ["spec:1"])
+    analysis = analyse(PodmanSource(podman).fetch("spec:1"))
+    analysis.image.reference = "gone:1"
+    with pytest.raises(ContentError, match="gone:1 failed: Error: gone:1: image not known"):
+        ContentReader(analysis, podman=podman).read(locate_version(analysis, 0, "data/a"))
+
+
+def test_podman_missing_is_a_content_error(tmp_path: Path) -> None:
+    podman, _log = _fake_podman(tmp_path, ["spec:1"])
+    analysis = analyse(PodmanSource(podman).fetch("spec:1"))
+    reader = ContentReader(analysis, podman=str(tmp_path / "no-such-podman"))
+    with pytest.raises(ContentError, match="podman is not installed"):
+        reader.read(locate_version(analysis, 0, "data/a"))
+
+
+def test_an_unreachable_engine_is_a_content_error(tmp_path: Path) -> None:
+    analysis = _analysis(tmp_path)
+    analysis.image.source = "docker"
+    for layer in analysis.image.layers:
+        layer.contents.blob = None  # as the docker source reads them: no bytes kept
+
+    def engine() -> object:
+        raise EngineUnreachableError("cannot connect to the engine", "start it")
+
+    reader = ContentReader(analysis, engine=engine)
+    final = locate_version(analysis, 2, "data/a")
+    assert final.final
+    with pytest.raises(ContentError, match="cannot connect to the engine"):
+        reader.read(final)
+    with pytest.raises(ContentError, match="cannot connect to the engine"):
+        reader.read(locate_version(analysis, 0, "etc/os-release"))

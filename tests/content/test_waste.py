@@ -166,7 +166,7 @@ def test_ci_report_top_savings_with_dockerfile_lines(tmp_path: Path) -> None:
     args = ("--ci", "--source", "docker-archive", "--no-cache", str(image))
     result = run_cli(tmp_path, *args, "--dockerfile", str(dockerfile))
     assert result.returncode == 1, result.stderr  # the wasted bytes fail a default rule
-    report = result.stdout
+    report = " ".join(line.strip() for line in result.stdout.splitlines())  # savings are wrapped
     assert "Top savings:" in report
     assert (
         f"/tmp/build.tar [deleted-later]: /tmp/build.tar is written by {dockerfile}:2 (RUN)"

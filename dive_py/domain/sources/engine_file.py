@@ -6,6 +6,9 @@ The ``docker`` source streams ``docker save`` once and keeps no bytes. To read o
   ``GET /containers/{id}/archive?path=`` (Docker Engine API "Get an archive of a filesystem
   resource in a container"), and remove the container at once, also when interrupted;
 - any other version: stream ``GET /images/{name}/get`` again (:func:`image_save_stream`).
+
+Both name the image as the engine knows it
+(:func:`~dive_py.domain.sources.engine_image.engine_image_reference`).
 """
 
 from __future__ import annotations
@@ -16,16 +19,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from dive_py.domain.sources.chunk_reader import ChunkReader
+from dive_py.domain.sources.engine_image import engine_error_reason, engine_image_reference
 from dive_py.errors import ImageError
 
 _CHUNK = 1 << 16
-
-
-def _reason(exc: BaseException) -> str:
-    explanation = getattr(exc, "explanation", None)
-    return (
-        str(explanation or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    )
 
 
 @contextlib.contextmanager
@@ -36,27 +33,23 @@ def container_archive(api: Any, image_id: str, path: str, name: str = "") -> Ite
         api: a connected ``docker.APIClient``.
         image_id: the image (``"sha256:…"`` or a name).
         path: the path in the image, without a leading ``/``.
-        name: the image's name, tried when the engine knows no image ``image_id``: with the
-            containerd image store the ID an export's config gives (the config digest) is not
-            the engine's image ID (the manifest or index digest).
+        name: the image's name, used when the engine knows no image ``image_id``
+            (:func:`~dive_py.domain.sources.engine_image.engine_image_reference`).
 
     The container is removed when the block ends, whether it ends normally, by an error or by
     Ctrl+C (``KeyboardInterrupt``).
 
     Raises:
-        ImageError: the engine refused to create the container or to give the path.
+        ImageError: the engine knows no such image, or refused to create the container or to
+            give the path.
     """
+    reference = engine_image_reference(api, image_id, name).reference
     try:
         # A command is given so that images without CMD/ENTRYPOINT can be created; it never runs.
-        try:
-            created = api.create_container(image_id, command=["/divepy-never-started"])
-        except Exception:
-            if not name or name == image_id:
-                raise
-            created = api.create_container(name, command=["/divepy-never-started"])
+        created = api.create_container(reference, command=["/divepy-never-started"])
     except Exception as exc:
         raise ImageError(
-            f"the engine could not create a container from {image_id}: {_reason(exc)}",
+            f"the engine could not create a container from {reference}: {engine_error_reason(exc)}",
             "check the engine's log",
         ) from None
     container = created["Id"]
@@ -71,7 +64,7 @@ def container_archive(api: Any, image_id: str, path: str, name: str = "") -> Ite
             response.raise_for_status()
         except Exception as exc:
             raise ImageError(
-                f"the engine could not read /{path} from {image_id}: {_reason(exc)}",
+                f"the engine could not read /{path} from {image_id}: {engine_error_reason(exc)}",
                 "check the path exists in the final image",
             ) from None
         yield ChunkReader(response.iter_content(_CHUNK))
@@ -86,24 +79,19 @@ def container_archive(api: Any, image_id: str, path: str, name: str = "") -> Ite
 def image_save_stream(api: Any, image_id: str, name: str = "") -> ChunkReader:
     """Return the ``docker save`` stream of ``image_id`` (``GET /images/{name}/get``).
 
-    ``name`` is saved instead when the engine knows no image ``image_id`` (the containerd
-    image store's image ID is not the config digest an export gives; see
-    :func:`container_archive`).
+    ``name`` is saved instead when the engine knows no image ``image_id``
+    (:func:`~dive_py.domain.sources.engine_image.engine_image_reference`).
 
     Raises:
-        ImageError: the engine could not save the image.
+        ImageError: the engine knows no such image, or could not save it.
     """
+    reference = engine_image_reference(api, image_id, name).reference
     try:
-        try:
-            stream = iter(api.get_image(image_id, chunk_size=1 << 20))
-            first = next(stream, b"")
-        except Exception:
-            if not name or name == image_id:
-                raise
-            stream = iter(api.get_image(name, chunk_size=1 << 20))
-            first = next(stream, b"")
+        stream = iter(api.get_image(reference, chunk_size=1 << 20))
+        first = next(stream, b"")
     except Exception as exc:
         raise ImageError(
-            f"the engine could not save {image_id}: {_reason(exc)}", "check the engine's log"
+            f"the engine could not save {reference}: {engine_error_reason(exc)}",
+            "check the engine's log",
         ) from None
     return ChunkReader(itertools.chain([first], stream))

@@ -13,6 +13,8 @@ from typing import Any
 
 from dive_py.domain.container_layer import ContainerInfo
 from dive_py.domain.sources.docker_engine import DockerEngineSource
+from dive_py.domain.sources.engine_image import engine_image_reference
+from dive_py.errors import ImageError
 
 _STATE_ORDER = {"running": 0, "paused": 1, "restarting": 2}
 """Running containers first, then the others (by name within each)."""
@@ -49,7 +51,8 @@ def image_containers(
         image_id: the image's ID (``"sha256:…"``, the config digest).
         reference: the image's name, when known: with the containerd image store a
             container's ``ImageID`` is the engine's image ID (the manifest or index digest),
-            not the config digest, so the engine is asked what ID that name has.
+            not the config digest, so the engine is asked what ID it knows the image by
+            (:func:`~dive_py.domain.sources.engine_image.engine_image_reference`).
         container: a container of the image (the explorer opened ``container://NAME``): its
             image's ID is asked for likewise.
 
@@ -62,9 +65,8 @@ def image_containers(
     api = engine.client()
     ids = {image_id}
     try:
-        if reference:
-            with contextlib.suppress(Exception):  # a name the engine no longer knows
-                ids.add(str(api.inspect_image(reference).get("Id", "")))
+        with contextlib.suppress(ImageError):  # an image the engine no longer knows
+            ids.add(engine_image_reference(api, image_id, reference).id)
         if container:
             with contextlib.suppress(Exception):  # removed meanwhile
                 ids.add(str(api.inspect_container(container).get("Image", "")))
