@@ -312,6 +312,34 @@ def test_plain_http_only_for_loopback_unless_allowed(
     assert code in (0, 1), err
 
 
+def test_a_host_that_answered_plain_http_is_not_asked_for_tls_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dive_py.domain.sources.registry_client as client_module
+
+    tried: list[str] = []
+    send = client_module.RegistryClient._send
+
+    def spy(self: client_module.RegistryClient, url: str, *args: object, **kw: object) -> object:
+        tried.append(url.split("://")[0])
+        return send(self, url, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client_module.RegistryClient, "_send", spy)
+    with fake_registry() as reg:
+        reg.add_image("app", "1", SPEC)
+        ref = parse_registry_reference(f"{reg.host}/app:1")
+        for _ in range(2):
+            client = client_module.RegistryClient(ref, _env(tmp_path))
+            client.manifest("1")
+            client.close()
+        # first client: HTTPS fails, HTTP probe, manifest; second: HTTP probe, manifest
+        assert tried == ["https", "http", "http", "http", "http"]
+        # where plain HTTP is not allowed, what this process learnt changes nothing
+        monkeypatch.setattr(client_module, "is_loopback", lambda host: False)
+        with pytest.raises(ImageError, match="HTTPS failed"):
+            client_module.RegistryClient(ref, _env(tmp_path)).manifest("1")
+
+
 @pytest.mark.parametrize(
     ("text", "host", "repository", "tag", "digest"),
     [
