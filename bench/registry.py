@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -155,7 +156,11 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def empty_engine_images(engine: str) -> list[str]:
-    return docker(engine, "images", "-aq").stdout.split()
+    """IDs of every image in ``engine``; exits with a one-line error when it does not answer."""
+    listed = docker(engine, "images", "-aq", check=False)
+    if listed.returncode != 0:
+        raise SystemExit(f"registry: no engine answers at {engine}: {listed.stderr.strip()}")
+    return listed.stdout.split()
 
 
 def clear_engine(engine: str, refs: list[str]) -> None:
@@ -168,6 +173,14 @@ def clear_engine(engine: str, refs: list[str]) -> None:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     """Interleaved rounds of save, pull, divepy cold and divepy next; then dive once."""
+    work = Path(tempfile.mkdtemp(prefix="divepy-regbench-"))  # rules, cache directories
+    try:
+        return _measure(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(args: argparse.Namespace, work: Path) -> int:
     if empty_engine_images(args.empty_engine):
         log(f"{args.empty_engine} holds images: the pull figure needs an empty engine")
         return 1
@@ -175,7 +188,6 @@ def cmd_measure(args: argparse.Namespace) -> int:
     if docker(args.engine, "image", "inspect", image, check=False).returncode != 0:
         log(f"{image} is not in {args.engine} (run prepare first)")
         return 1
-    work = Path(tempfile.mkdtemp(prefix="divepy-regbench-"))
     rules = work / "rules.yaml"
     rules.write_text(RULES)
     divepy = [args.python, "-m", "dive_py.cli", "--ci", "--ci-config", str(rules)]
