@@ -4,7 +4,9 @@ Speaks the parts of the distribution spec divepy reads (``GET /v2/``, manifests,
 optional basic or bearer-token auth (the token server is on the same port, ``/token``) and
 knobs for failures: missing blobs, blobs served with other bytes, a blob that stalls, a
 redirect loop, a 401 whatever the credentials. Also pushes images into a real registry
-(:func:`push_image`), the monolithic upload of the spec, without an engine.
+(:func:`push_image`), the monolithic upload of the spec, without an engine, and starts a real
+one (Debian's ``docker-registry``) that wants htpasswd credentials
+(:func:`htpasswd_registry`).
 """
 
 from __future__ import annotations
@@ -12,13 +14,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
+import socket
+import subprocess
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from tests.image_builder import ImageSpec, image_blobs
@@ -253,3 +263,70 @@ def push_index(host: str, repo: str, tag: str, descriptors: Sequence[dict[str, A
         headers={"Content-Type": OCI_INDEX},
         timeout=30,
     ).raise_for_status()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def htpasswd_registry(work: Path, user: str = "someone", password: str = "secret") -> Iterator[str]:
+    """Run Debian's ``docker-registry`` on 127.0.0.1 (a free port) wanting htpasswd (basic)
+    auth for ``user``/``password``, its storage, config and log under ``work``; yield its
+    ``HOST:PORT`` and stop it after the ``with`` block.
+
+    Skips the test when ``docker-registry`` or ``htpasswd`` (apache2-utils) is missing; fails
+    it when the registry does not answer ``/v2/`` with a 401 within 20 s.
+    """
+    registry_bin = shutil.which("docker-registry")
+    htpasswd = shutil.which("htpasswd")
+    if not registry_bin or not htpasswd:
+        pytest.skip(
+            f"!!! NOT TESTED: needs docker-registry and htpasswd (apache2-utils); "
+            f"found {registry_bin}, {htpasswd}"
+        )
+    users = subprocess.run(
+        [htpasswd, "-Bbn", user, password], capture_output=True, text=True, check=True
+    ).stdout
+    (work / "htpasswd").write_text(users)
+    port = free_port()
+    (work / "config.yml").write_text(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+        f"    rootdirectory: {work / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
+        f"auth:\n  htpasswd:\n    realm: r\n    path: {work / 'htpasswd'}\n"
+    )
+    with open(work / "log", "wb") as log:
+        child = subprocess.Popen(
+            [registry_bin, "serve", str(work / "config.yml")],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2)
+                    pytest.fail("the auth registry answered /v2/ without credentials")
+                except urllib.error.HTTPError as exc:
+                    if exc.code == 401:
+                        break
+                except OSError:
+                    pass
+                if child.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        f"auth registry did not come up: {(work / 'log').read_text()[-2000:]}"
+                    )
+                time.sleep(0.2)
+            yield f"127.0.0.1:{port}"
+        finally:
+            child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import xxhash
@@ -211,7 +212,9 @@ def hardlink_entry(
     return header
 
 
-def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
+def read_layer(
+    raw: Readable, head: bytes = b"", through: Callable[[Readable], Readable] | None = None
+) -> LayerContents:
     """Read one layer blob (tar, or gzip/zstd-compressed tar) in a single streaming pass.
 
     Args:
@@ -219,6 +222,9 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
             consumed (pass a peeking stream); when ``head`` is empty it is peeked here if
             ``raw`` has ``peek``, else compression is not detected.
         head: the blob's first bytes, for magic-byte detection of the compression.
+        through: wraps the decompressed stream of a compressed blob before it is parsed (the
+            registry passes a :class:`~dive_py.domain.read_ahead.ReadAhead`); the caller
+            owns what it returns.
 
     Returns:
         The layer's :class:`LayerContents`.
@@ -234,6 +240,8 @@ def read_layer(raw: Readable, head: bytes = b"") -> LayerContents:
         raise LayerFormatError(
             f"layer is {exc}", hint="recompress the layer with gzip or zstd, or rebuild the image"
         ) from None
+    if through is not None and compression is not Compression.NONE:
+        stream = through(stream)
     hashing = _HashingReader(stream)
     # Like Go's archive/tar (and so docker load and containerd), a layer may end right after
     # its last member without the two zero blocks; an end inside a member is still truncation.

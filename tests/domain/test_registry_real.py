@@ -8,12 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +19,7 @@ from dive_py.domain.sources.platform import Platform
 from dive_py.errors import ImageError
 from tests.ci.helpers import run_cli
 from tests.image_builder import ImageSpec, d, f, wh
-from tests.registry_server import push_image, push_index
+from tests.registry_server import htpasswd_registry, push_image, push_index
 
 SPEC = ImageSpec(
     layers=[
@@ -35,63 +29,11 @@ SPEC = ImageSpec(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def basic_auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A docker-registry on 127.0.0.1 that wants htpasswd (basic) auth; stopped at the end."""
-    registry_bin = shutil.which("docker-registry")
-    htpasswd = shutil.which("htpasswd")
-    if not registry_bin or not htpasswd:
-        pytest.skip(
-            f"!!! NOT TESTED: needs docker-registry and htpasswd (apache2-utils); "
-            f"found {registry_bin}, {htpasswd}"
-        )
-    work = tmp_path_factory.mktemp("basic-registry")
-    users = subprocess.run(
-        [htpasswd, "-Bbn", "someone", "secret"], capture_output=True, text=True, check=True
-    ).stdout
-    (work / "htpasswd").write_text(users)
-    port = _free_port()
-    (work / "config.yml").write_text(
-        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {work / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
-        f"auth:\n  htpasswd:\n    realm: r\n    path: {work / 'htpasswd'}\n"
-    )
-    with open(work / "log", "wb") as log:
-        child = subprocess.Popen(
-            [registry_bin, "serve", str(work / "config.yml")],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2)
-                    pytest.fail("the auth registry answered /v2/ without credentials")
-                except urllib.error.HTTPError as exc:
-                    if exc.code == 401:
-                        break
-                except OSError:
-                    pass
-                if child.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"registry did not come up: {(work / 'log').read_text()[-2000:]}")
-                time.sleep(0.2)
-            yield f"127.0.0.1:{port}"
-        finally:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+    with htpasswd_registry(tmp_path_factory.mktemp("basic-registry")) as host:
+        yield host
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from pathlib import Path
 
 import pytest
 
 from dive_py.domain.analysis import analyse
 from dive_py.domain.export_json import render_json
+from dive_py.domain.image import Image
+from dive_py.domain.read_ahead import ReadAhead
 from dive_py.domain.sources import open_image
+from dive_py.domain.sources import registry as registry_module
 from dive_py.domain.sources.platform import Platform
 from dive_py.domain.sources.registry_reference import parse_registry_reference
+from dive_py.domain.tar_stream import Readable
 from dive_py.errors import ImageError, ImageNotFoundError, PlatformMissingError, UsageError
 from tests.ci.helpers import run_cli
 from tests.image_builder import ImageSpec, d, f, oci_layout_of, wh
@@ -97,6 +102,52 @@ def test_gzip_layers_are_decompressed_as_they_stream(tmp_path: Path) -> None:
         image = open_image(f"registry://{reg.host}/app:gz", env=_env(tmp_path))
     assert [layer.contents.compression.value for layer in image.layers] == ["gzip"] * 3
     assert "etc/os-release" in image.layers[1].contents.entries
+
+
+def test_compressed_layers_are_inflated_by_a_read_ahead_thread_that_ends_with_the_layer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[ReadAhead] = []
+
+    class Counted(ReadAhead):
+        def __init__(self, raw: Readable) -> None:
+            super().__init__(raw)
+            started.append(self)
+
+    monkeypatch.setattr(registry_module, "ReadAhead", Counted)
+    with fake_registry() as reg:
+        reg.add_image("app", "gz", SPEC, compression="gzip")
+        reg.add_image("app", "zst", SPEC, compression="zstd")
+        gz = open_image(f"registry://{reg.host}/app:gz", env=_env(tmp_path))
+        assert len(started) == 3
+        zst = open_image(
+            f"registry://{reg.host}/app:zst",
+            env=_env(tmp_path, DIVEPY_CACHE_DIR=str(tmp_path / "z")),
+        )
+        assert len(started) == 6
+        # a failed read (a blob with other bytes) stops its threads too
+        layer = json.loads(reg.manifests["app:gz"][1])["layers"][2]["digest"]
+        reg.corrupt.add(layer)
+        with pytest.raises(ImageError, match="does not match its digest"):
+            open_image(
+                f"registry://{reg.host}/app:gz",
+                env=_env(tmp_path, DIVEPY_CACHE_DIR=str(tmp_path / "c")),
+            )
+    assert len(started) > 6
+    assert not [t for t in threading.enumerate() if t.name == "divepy-read-ahead"]
+    # the same tar through either decompressor and the thread: the same layers
+    assert [layer.contents.diff_id for layer in gz.layers] == [
+        layer.contents.diff_id for layer in zst.layers
+    ]
+
+    def files(image: Image) -> list[dict[str, tuple[str, int]]]:
+        return [
+            {path: (repr(e), e.digest) for path, e in layer.contents.entries.items()}
+            for layer in image.layers
+        ]
+
+    assert files(gz) == files(zst)
+    assert files(gz)[0]["bin/sh"][1] != 0  # the file's xxh64 was taken
 
 
 def test_a_digest_reference_is_read_and_checked(tmp_path: Path) -> None:
@@ -259,6 +310,34 @@ def test_plain_http_only_for_loopback_unless_allowed(
             env=_env(tmp_path),
         )
     assert code in (0, 1), err
+
+
+def test_a_host_that_answered_plain_http_is_not_asked_for_tls_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dive_py.domain.sources.registry_client as client_module
+
+    tried: list[str] = []
+    send = client_module.RegistryClient._send
+
+    def spy(self: client_module.RegistryClient, url: str, *args: object, **kw: object) -> object:
+        tried.append(url.split("://")[0])
+        return send(self, url, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client_module.RegistryClient, "_send", spy)
+    with fake_registry() as reg:
+        reg.add_image("app", "1", SPEC)
+        ref = parse_registry_reference(f"{reg.host}/app:1")
+        for _ in range(2):
+            client = client_module.RegistryClient(ref, _env(tmp_path))
+            client.manifest("1")
+            client.close()
+        # first client: HTTPS fails, HTTP probe, manifest; second: HTTP probe, manifest
+        assert tried == ["https", "http", "http", "http", "http"]
+        # where plain HTTP is not allowed, what this process learnt changes nothing
+        monkeypatch.setattr(client_module, "is_loopback", lambda host: False)
+        with pytest.raises(ImageError, match="HTTPS failed"):
+            client_module.RegistryClient(ref, _env(tmp_path)).manifest("1")
 
 
 @pytest.mark.parametrize(

@@ -10,15 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
-import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -30,6 +25,7 @@ from dive_py.errors import ImageNotFoundError
 from tests.cli.test_cli import REPO, run_divepy, start_paused
 from tests.conftest import BASE_IMAGE
 from tests.hostile.helpers import assert_clean_failure
+from tests.registry_server import htpasswd_registry
 
 
 def _private_env(engine, tmp_path: Path, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -165,64 +161,11 @@ def test_pull_manifest_unknown(engine, registry, tmp_path: Path) -> None:  # typ
     assert "manifest unknown" in line or "not found" in line, line
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def auth_registry(tmp_path_factory):  # type: ignore[no-untyped-def]
     """A second docker-registry on 127.0.0.1 that wants htpasswd (basic) auth; stopped at the end."""
-    registry_bin = shutil.which("docker-registry")
-    htpasswd = shutil.which("htpasswd")
-    if not registry_bin or not htpasswd:
-        pytest.skip(
-            f"!!! NOT TESTED: needs docker-registry and htpasswd (apache2-utils); "
-            f"found {registry_bin}, {htpasswd}"
-        )
-    work = tmp_path_factory.mktemp("auth-registry")
-    users = subprocess.run(
-        [htpasswd, "-Bbn", "someone", "secret"], capture_output=True, text=True, check=True
-    ).stdout
-    (work / "htpasswd").write_text(users)
-    port = _free_port()
-    (work / "config.yml").write_text(
-        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {work / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
-        f"auth:\n  htpasswd:\n    realm: r\n    path: {work / 'htpasswd'}\n"
-    )
-    log = open(work / "log", "wb")
-    child = subprocess.Popen(
-        [registry_bin, "serve", str(work / "config.yml")],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2)
-                pytest.fail("the auth registry answered /v2/ without credentials")
-            except urllib.error.HTTPError as exc:
-                if exc.code == 401:
-                    break
-            except OSError:
-                pass
-            if child.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"auth registry did not come up: {(work / 'log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield f"127.0.0.1:{port}"
-    finally:
-        child.terminate()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-        log.close()
+    with htpasswd_registry(tmp_path_factory.mktemp("auth-registry")) as host:
+        yield host
 
 
 def test_pull_auth_required(engine, auth_registry, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,8 @@ also says why ``requests`` is the client): the tag's manifest or index -> the pl
 manifest (``--platform``, else the only one, else the host's; BuildKit attestation manifests
 skipped) -> the config -> the layer blobs. Layers are downloaded :data:`PARALLEL_DOWNLOADS` at
 a time, each decompressed and parsed as its bytes arrive (:func:`~dive_py.domain.layer_tar.
-read_layer`; nothing is written to disk) with its digest and size checked at the end; a
+read_layer`, the decompression in a read-ahead thread of its own; nothing is written to
+disk) with its digest and size checked at the end; a
 download that breaks off is started again, at most
 :data:`~dive_py.domain.sources.registry_client.ATTEMPTS` times. A layer whose parsed contents
 the layer cache holds (keyed by blob digest, :mod:`dive_py.domain.layer_cache`) is not
@@ -31,6 +32,7 @@ from dive_py.domain.image import Image
 from dive_py.domain.layer_store import LayerStore, NoLayerStore
 from dive_py.domain.layer_tar import LayerContents, LayerFormatError, read_layer
 from dive_py.domain.progress import ProgressListener
+from dive_py.domain.read_ahead import ReadAhead
 from dive_py.domain.sources.archive_stream import ArchiveParts, parse_json
 from dive_py.domain.sources.image_layout import assemble_image, blob_path
 from dive_py.domain.sources.oci_artifact import describe_artifact
@@ -43,6 +45,7 @@ from dive_py.domain.sources.registry_client import (
     describe_media,
 )
 from dive_py.domain.sources.registry_reference import RegistryReference, parse_registry_reference
+from dive_py.domain.tar_stream import Readable
 from dive_py.errors import ArchiveError, ImageError, PlatformError, PlatformMissingError
 
 PARALLEL_DOWNLOADS = 4
@@ -370,12 +373,28 @@ def _parse(reader: BlobReader, blob: LayerBlob, where: RegistryReference) -> Lay
     """Parse a layer as it downloads; a blob that does not parse is checked against its
     digest first (the registry serving other bytes is the real cause then).
 
+    A compressed layer is decompressed by a :class:`~dive_py.domain.read_ahead.ReadAhead`
+    thread (download, blob digest, inflate) while this thread hashes and parses the tar, so
+    the largest layer, the run's critical path, has two cores (bench/README.md, "Registry
+    source and layer cache"). That thread has stopped when this returns or raises.
+
     Raises:
         ImageError: the bytes do not match the digest.
         ArchiveError: the blob matches its digest but is not a readable layer.
+        BlobStreamError: the download broke off.
     """
+    started: list[ReadAhead] = []
+
+    def ahead(stream: Readable) -> Readable:
+        started.append(ReadAhead(stream))
+        return started[-1]
+
     try:
-        return read_layer(reader)
+        try:
+            return read_layer(reader, through=ahead)
+        finally:
+            for thread in started:
+                thread.close()  # before anything else reads ``reader``
     except LayerFormatError as exc:
         reader.drain()
         reader.verify()

@@ -16,7 +16,8 @@ and ``GET /v2/NAME/blobs/DIGEST``. Authentication as the docker CLI does it: a `
 ``WWW-Authenticate: Bearer realm=…,service=…`` asks the realm for a token with scope
 ``repository:NAME:pull`` (stored credentials sent as basic auth, or an identity token as an
 OAuth refresh token), ``Basic`` sends the stored credentials. Scheme: HTTPS; plain HTTP only
-for loopback hosts and the hosts given as insecure (tried after HTTPS fails, as docker does).
+for loopback hosts and the hosts given as insecure (tried after HTTPS fails, as docker does;
+once per host in a process, see :data:`PLAIN_HTTP_HOSTS`).
 
 Failures are one-line :class:`~dive_py.errors.ImageError` (exit 3): a ``401``/``403`` once
 credentials were sent, a ``404`` manifest or blob, a redirect loop, a digest that does not
@@ -55,6 +56,12 @@ MAX_REDIRECTS = 10
 MANIFEST_LIMIT = 4 << 20
 """Largest manifest or config read (bytes), as containerd's limit for manifests."""
 _CHUNK = 1 << 20
+PLAIN_HTTP_HOSTS: set[str] = set()
+"""API hosts (``HOST:PORT``) that answered over plain HTTP after HTTPS failed, in this process.
+A later client of such a host (a run asks for the cache key, then reads the image) tries plain
+HTTP first instead of failing a TLS handshake again (0.15-0.2 s each on the shared 2-core
+machine, bench/README.md); still only where plain HTTP is allowed, and HTTPS is tried after it
+if it does not connect."""
 _CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*(?:"([^"]*)"|([^\s,]+))')
 
 
@@ -272,6 +279,8 @@ class RegistryClient:
             return
         host = self.reference.api_host
         schemes = ["https", "http"] if self._plain_http_allowed else ["https"]
+        if self._plain_http_allowed and host in PLAIN_HTTP_HOSTS:
+            schemes = ["http", "https"]
         problem = ""
         for scheme in schemes:
             try:
@@ -287,6 +296,8 @@ class RegistryClient:
                 continue
             response.close()
             self._base = f"{scheme}://{host}"
+            if scheme == "http":
+                PLAIN_HTTP_HOSTS.add(host)
             if response.status_code == 401:
                 self._authenticate(response)
             return
