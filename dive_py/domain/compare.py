@@ -30,6 +30,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from enum import Enum
+from typing import Any
 
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType, FileEntry
@@ -46,6 +47,7 @@ _MODIFIED = DiffType.MODIFIED
 _ADDED = DiffType.ADDED
 _REMOVED = DiffType.REMOVED
 _HARDLINK = EntryType.HARDLINK
+_new_object = object.__new__
 
 
 _CHECK_EVERY = 256
@@ -235,9 +237,8 @@ def add_vanished(
             if stop is not None and not done % _CHECK_EVERY and stop():
                 raise BuildCancelled
             level, frame = stack.pop()
-            kids = frame.node.children
             for name, (gone, below) in level.items():
-                existing = kids.get(name) if kids else None
+                existing = _child(frame.node, name)
                 if existing is not None:
                     if below:
                         stack.append((below, _Frame(existing, frame, name)))
@@ -248,11 +249,7 @@ def add_vanished(
                     continue  # (a path still there in state k, removed later: not in target)
                 ghost = _ghost_of(gone, before, stop, links)
                 _own(frame, owned, touched)
-                node = frame.node
-                if node.children is None:
-                    node.children = {}
-                node.children[name] = ghost
-                kids = node.children
+                _put(frame.node, name, ghost)
                 frame.count += ghost.count + 1
                 frame.size += ghost.size
         for frame in reversed(touched):
@@ -297,23 +294,27 @@ def _own(frame: _Frame, owned: set[int], touched: list[_Frame]) -> None:
     for link in reversed(chain):
         parent = link.parent
         assert parent is not None
-        siblings = parent.node.children
-        assert siblings is not None
-        node = siblings.get(link.name)
+        node = _child(parent.node, link.name)
         if node is None or id(node) not in owned:
             node = link.node
-            kids = node.children
-            node = FileNode.of(
-                node.name,
-                node.parent,
-                dict(kids) if kids is not None else None,
-                node.entry,
-                node.base_entry,
-                node.diff,
-                node.size,
-                node.count,
-            )
-            siblings[link.name] = node
+            if _unmade(node):
+                assert isinstance(node, _AddedDirectory)
+                lazy = node
+                node = _added_node(lazy.source, dict(lazy.extra) if lazy.extra else {})
+                node.size, node.count, node.diff = lazy.size, lazy.count, lazy.diff
+            else:
+                kids = node.children
+                node = FileNode.of(
+                    node.name,
+                    node.parent,
+                    dict(kids) if kids is not None else None,
+                    node.entry,
+                    node.base_entry,
+                    node.diff,
+                    node.size,
+                    node.count,
+                )
+            _put(parent.node, link.name, node)
             owned.add(id(node))
         link.node = node
         link.owned = True
@@ -410,25 +411,113 @@ def _removed_copy(
     return first
 
 
-def _added_copy(node: FileNode, stop: Callable[[], bool] | None) -> FileNode:
-    """An added copy of the top subtree at ``node``: no base entries, diff ADDED."""
-    first = _mark_copy(node, node.entry, None, _ADDED)
-    stack = [(node, first)]
-    done = 0
-    while stack:
-        done += 1
-        if stop is not None and not done % _CHECK_EVERY and stop():
-            raise BuildCancelled
-        original, copy = stack.pop()
-        children = original.children
-        if children:
-            kids = copy.children
-            assert kids is not None
-            for name, child in children.items():
-                added = _mark_copy(child, child.entry, None, _ADDED)
-                kids[name] = added
-                stack.append((child, added))
-    return first
+_CHILDREN_SLOT: Any = FileNode.__dict__["children"]
+"""The ``children`` slot of :class:`FileNode` (its descriptor: read and set it directly)."""
+_added_lock = threading.Lock()
+
+
+class _AddedDirectory(FileNode):
+    """An added directory of a compared tree whose children are made when first read.
+
+    Everything below an added directory is added, with the state's entries, sizes and counts
+    (see :func:`_added_copy`); so instead of copying the state's subtree node by node when the
+    tree is compared, the copy of each directory's children is made the first time someone
+    reads ``children`` (the row model reads only the directories on the rows it shows). Until
+    then the ``children`` slot is unset and :meth:`__getattr__` makes it; afterwards reading it
+    costs what reading any node's ``children`` costs. The children it makes are added nodes in
+    turn (lazy directories again, or leaves).
+
+    Attributes:
+        source: the state's directory node this one is the added copy of.
+        extra: children that go in besides (or instead of) the copies of the source's, by
+            name (what :func:`add_vanished` puts below an added directory: removed ghosts,
+            and the copies on their way), or None.
+    """
+
+    __slots__ = ("source", "extra")
+    source: FileNode
+    extra: dict[str, FileNode] | None
+
+    def __getattr__(self, name: str) -> dict[str, FileNode] | None:
+        """Make and return ``children`` (called only while the slot is unset)."""
+        if name != "children":
+            raise AttributeError(name)
+        with _added_lock:  # (two threads reading at once must see one set of nodes)
+            try:
+                kids: dict[str, FileNode] | None = _CHILDREN_SLOT.__get__(self, FileNode)
+            except AttributeError:
+                source = self.source.children
+                kids = {key: _added_node(child) for key, child in source.items()} if source else {}
+                if self.extra:
+                    kids.update(self.extra)
+                _CHILDREN_SLOT.__set__(self, kids)
+        return kids
+
+
+def _unmade(node: FileNode) -> bool:
+    """True for a lazy added directory whose children are not made yet."""
+    if type(node) is not _AddedDirectory:
+        return False
+    try:
+        _CHILDREN_SLOT.__get__(node, FileNode)
+    except AttributeError:
+        return True
+    return False
+
+
+def _child(node: FileNode, name: str) -> FileNode | None:
+    """The child ``name`` of a compared-tree node, or None; a lazy directory's children are
+    not made for it (a child of its source comes back as a new added node, not kept)."""
+    if _unmade(node):
+        assert isinstance(node, _AddedDirectory)
+        extra = node.extra
+        if extra and name in extra:
+            return extra[name]
+        source = node.source.children
+        below = source.get(name) if source else None
+        return _added_node(below) if below is not None else None
+    kids = node.children
+    return kids.get(name) if kids else None
+
+
+def _put(node: FileNode, name: str, child: FileNode) -> None:
+    """Put ``child`` under the compared tree's own node ``node`` as ``name`` (in a lazy
+    directory's ``extra`` while its children are not made; a non-directory becomes one)."""
+    if _unmade(node):
+        assert isinstance(node, _AddedDirectory)
+        if node.extra is None:
+            node.extra = {}
+        node.extra[name] = child
+        return
+    if node.children is None:
+        node.children = {}
+    node.children[name] = child
+
+
+def _added_node(node: FileNode, extra: dict[str, FileNode] | None = None) -> FileNode:
+    """The added compared-tree node for the state node ``node`` (a lazy one for a directory,
+    with ``extra`` children besides its source's: see :class:`_AddedDirectory`)."""
+    entry = node.entry
+    if node.children is None:
+        return FileNode.of(node.name, node.parent, None, entry, None, _ADDED, node.size, 0)
+    added: _AddedDirectory = _new_object(_AddedDirectory)
+    added.name = node.name
+    added.parent = node.parent
+    added.entry = entry
+    added.base_entry = None
+    added.diff = _ADDED
+    added.size = node.size
+    added.count = node.count
+    added.source = node
+    added.extra = extra
+    return added
+
+
+def _added_copy(node: FileNode) -> FileNode:
+    """An added copy of the top subtree at ``node``: no base entries, diff ADDED, the state's
+    sizes and counts; its directories copy their children when first read (see
+    :class:`_AddedDirectory`), so the copy costs one node however big the subtree."""
+    return _added_node(node)
 
 
 def _mark_copy(
@@ -547,7 +636,7 @@ def compare_states(
                     after.name, after.parent, None, entry, base_entry, diff, after.size, 0
                 )
             elif before is None:
-                child = _added_copy(after, stop)
+                child = _added_copy(after)
             else:
                 child = _mark_copy(after, after.entry, before.entry, _UNMODIFIED)
                 stack.append((before, after, child))
