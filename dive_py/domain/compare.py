@@ -298,10 +298,11 @@ def _own(frame: _Frame, owned: set[int], touched: list[_Frame]) -> None:
         if node is None or id(node) not in owned:
             node = link.node
             if _unmade(node):
-                assert isinstance(node, _AddedDirectory)
+                assert isinstance(node, _LazyDirectory)
                 lazy = node
-                node = _added_node(lazy.source, dict(lazy.extra) if lazy.extra else {})
-                node.size, node.count, node.diff = lazy.size, lazy.count, lazy.diff
+                extra = dict(lazy.extra) if lazy.extra else {}
+                node = _lazy(lazy.source, lazy.entry, lazy.base_entry, lazy.diff, extra, lazy.added)
+                node.size, node.count = lazy.size, lazy.count
             else:
                 kids = node.children
                 node = FileNode.of(
@@ -413,41 +414,55 @@ def _removed_copy(
 
 _CHILDREN_SLOT: Any = FileNode.__dict__["children"]
 """The ``children`` slot of :class:`FileNode` (its descriptor: read and set it directly)."""
-_added_lock = threading.Lock()
+_lazy_lock = threading.Lock()
 
 
-class _AddedDirectory(FileNode):
-    """An added directory of a compared tree whose children are made when first read.
+class _LazyDirectory(FileNode):
+    """A directory of a compared tree whose children dict is made when first read.
 
-    Everything below an added directory is added, with the state's entries, sizes and counts
-    (see :func:`_added_copy`); so instead of copying the state's subtree node by node when the
-    tree is compared, the copy of each directory's children is made the first time someone
-    reads ``children`` (the row model reads only the directories on the rows it shows). Until
-    then the ``children`` slot is unset and :meth:`__getattr__` makes it; afterwards reading it
-    costs what reading any node's ``children`` costs. The children it makes are added nodes in
-    turn (lazy directories again, or leaves).
+    Two kinds. An *added* directory: everything below it is added, with the state's entries,
+    sizes and counts (see :func:`_added_copy`), so instead of copying the state's subtree
+    node by node when the tree is compared, the copy of each directory's children is made the
+    first time someone reads ``children`` (the row model reads only the directories on the
+    rows it shows); the children it makes are added nodes in turn (lazy directories again, or
+    leaves). A *compared* directory (:func:`compare_states`, a directory in both states that
+    differ below it): its children are the state's own nodes, shared, but for the ones that
+    changed, which are marked nodes of their own (``extra``); its dict, a copy of the
+    state's with those replaced (a leaf directory holds hundreds of names), is made on first
+    read too.
+
+    Until then the ``children`` slot is unset and :meth:`__getattr__` makes it; afterwards
+    reading it costs what reading any node's ``children`` costs.
 
     Attributes:
-        source: the state's directory node this one is the added copy of.
-        extra: children that go in besides (or instead of) the copies of the source's, by
-            name (what :func:`add_vanished` puts below an added directory: removed ghosts,
-            and the copies on their way), or None.
+        source: the state's directory node this one stands for.
+        extra: children that go in besides (or instead of) the source's, by name: the marked
+            changes of a compared directory, and what :func:`add_vanished` puts below any lazy
+            directory (removed ghosts, and the copies on their way); or None.
+        added: True for an added directory (the source's children are copied as added
+            nodes), False for a compared one (they are shared).
     """
 
-    __slots__ = ("source", "extra")
+    __slots__ = ("source", "extra", "added")
     source: FileNode
     extra: dict[str, FileNode] | None
+    added: bool
 
     def __getattr__(self, name: str) -> dict[str, FileNode] | None:
         """Make and return ``children`` (called only while the slot is unset)."""
         if name != "children":
             raise AttributeError(name)
-        with _added_lock:  # (two threads reading at once must see one set of nodes)
+        with _lazy_lock:  # (two threads reading at once must see one set of nodes)
             try:
                 kids: dict[str, FileNode] | None = _CHILDREN_SLOT.__get__(self, FileNode)
             except AttributeError:
                 source = self.source.children
-                kids = {key: _added_node(child) for key, child in source.items()} if source else {}
+                if not source:
+                    kids = {}
+                elif self.added:
+                    kids = {key: _added_node(child) for key, child in source.items()}
+                else:
+                    kids = dict(source)
                 if self.extra:
                     kids.update(self.extra)
                 _CHILDREN_SLOT.__set__(self, kids)
@@ -455,8 +470,8 @@ class _AddedDirectory(FileNode):
 
 
 def _unmade(node: FileNode) -> bool:
-    """True for a lazy added directory whose children are not made yet."""
-    if type(node) is not _AddedDirectory:
+    """True for a lazy directory whose children are not made yet."""
+    if type(node) is not _LazyDirectory:
         return False
     try:
         _CHILDREN_SLOT.__get__(node, FileNode)
@@ -467,15 +482,18 @@ def _unmade(node: FileNode) -> bool:
 
 def _child(node: FileNode, name: str) -> FileNode | None:
     """The child ``name`` of a compared-tree node, or None; a lazy directory's children are
-    not made for it (a child of its source comes back as a new added node, not kept)."""
+    not made for it (a child of an added directory's source comes back as a new added node,
+    not kept)."""
     if _unmade(node):
-        assert isinstance(node, _AddedDirectory)
+        assert isinstance(node, _LazyDirectory)
         extra = node.extra
         if extra and name in extra:
             return extra[name]
         source = node.source.children
         below = source.get(name) if source else None
-        return _added_node(below) if below is not None else None
+        if below is None or not node.added:
+            return below
+        return _added_node(below)
     kids = node.children
     return kids.get(name) if kids else None
 
@@ -484,7 +502,7 @@ def _put(node: FileNode, name: str, child: FileNode) -> None:
     """Put ``child`` under the compared tree's own node ``node`` as ``name`` (in a lazy
     directory's ``extra`` while its children are not made; a non-directory becomes one)."""
     if _unmade(node):
-        assert isinstance(node, _AddedDirectory)
+        assert isinstance(node, _LazyDirectory)
         if node.extra is None:
             node.extra = {}
         node.extra[name] = child
@@ -494,30 +512,54 @@ def _put(node: FileNode, name: str, child: FileNode) -> None:
     node.children[name] = child
 
 
-def _added_node(node: FileNode, extra: dict[str, FileNode] | None = None) -> FileNode:
-    """The added compared-tree node for the state node ``node`` (a lazy one for a directory,
-    with ``extra`` children besides its source's: see :class:`_AddedDirectory`)."""
+def _lazy(
+    source: FileNode,
+    entry: FileEntry | None,
+    base_entry: FileEntry | None,
+    diff: DiffType,
+    extra: dict[str, FileNode] | None,
+    added: bool,
+) -> _LazyDirectory:
+    """A lazy directory node for the state's directory ``source`` (see
+    :class:`_LazyDirectory`), with the source's size and count for a start."""
+    lazy: _LazyDirectory = _new_object(_LazyDirectory)
+    lazy.name = source.name
+    lazy.parent = source.parent
+    lazy.entry = entry
+    lazy.base_entry = base_entry
+    lazy.diff = diff
+    lazy.size = source.size
+    lazy.count = source.count
+    lazy.source = source
+    lazy.extra = extra
+    lazy.added = added
+    return lazy
+
+
+def _added_node(node: FileNode) -> FileNode:
+    """The added compared-tree node for the state node ``node`` (a lazy one for a directory)."""
     entry = node.entry
     if node.children is None:
         return FileNode.of(node.name, node.parent, None, entry, None, _ADDED, node.size, 0)
-    added: _AddedDirectory = _new_object(_AddedDirectory)
-    added.name = node.name
-    added.parent = node.parent
-    added.entry = entry
-    added.base_entry = None
-    added.diff = _ADDED
-    added.size = node.size
-    added.count = node.count
-    added.source = node
-    added.extra = extra
-    return added
+    return _lazy(node, entry, None, _ADDED, None, True)
 
 
 def _added_copy(node: FileNode) -> FileNode:
     """An added copy of the top subtree at ``node``: no base entries, diff ADDED, the state's
     sizes and counts; its directories copy their children when first read (see
-    :class:`_AddedDirectory`), so the copy costs one node however big the subtree."""
+    :class:`_LazyDirectory`), so the copy costs one node however big the subtree."""
     return _added_node(node)
+
+
+def _compared_node(
+    node: FileNode, entry: FileEntry | None, base_entry: FileEntry | None
+) -> FileNode:
+    """A compared-tree node for the state node ``node`` whose children :func:`compare_states`
+    compares next: a lazy directory (see :class:`_LazyDirectory`) when ``node`` is one, else
+    as :func:`_mark_copy`."""
+    if node.children is None:
+        return _mark_copy(node, entry, base_entry, _UNMODIFIED)
+    return _lazy(node, entry, base_entry, _UNMODIFIED, None, False)
 
 
 def _mark_copy(
@@ -593,11 +635,12 @@ def compare_states(
     """
     if base is top:
         return top
-    root = _mark_copy(top, top.entry, base.entry, _UNMODIFIED)
+    root = _compared_node(top, top.entry, base.entry)
     # (old, new, node, changed children of node): only changed children are looked at one by
-    # one; copying a children dict and finding the changed names run in C.
+    # one; finding the changed names runs in C. A directory of both states gets its changed
+    # children as extra children of a lazy node (its dict is made when first read).
     stack: list[tuple[FileNode, FileNode, FileNode]] = [(base, top, root)]
-    order: list[tuple[FileNode, FileNode, list[FileNode]]] = []
+    order: list[tuple[FileNode, FileNode, list[FileNode], bool]] = []
     new_node = FileNode.of
     while stack:
         if stop is not None and not len(order) % _CHECK_EVERY and stop():
@@ -605,7 +648,7 @@ def compare_states(
         old, new, node = stack.pop()
         old_kids = old.children
         new_kids = new.children
-        kids = dict(new_kids) if new_kids else {}
+        kids: dict[str, FileNode] = {}
         if old_kids and new_kids:
             changed = {name for name, _ in old_kids.items() ^ new_kids.items()}
         elif old_kids:
@@ -638,18 +681,24 @@ def compare_states(
             elif before is None:
                 child = _added_copy(after)
             else:
-                child = _mark_copy(after, after.entry, before.entry, _UNMODIFIED)
+                child = _compared_node(after, after.entry, before.entry)
                 stack.append((before, after, child))
             kids[name] = child
             marked.append(child)
-        node.children = kids if kids or new_kids is not None else None
-        order.append((new, node, marked))
-    for done, (new, node, marked) in enumerate(reversed(order)):
+        if new_kids is not None:
+            assert isinstance(node, _LazyDirectory)
+            node.extra = kids
+            is_dir = True
+        else:  # (a non-directory over a directory: the removed children below it)
+            node.children = kids if kids else None
+            is_dir = bool(kids)
+        order.append((new, node, marked, is_dir))
+    for done, (new, node, marked, is_dir) in enumerate(reversed(order)):
         if stop is not None and not done % _CHECK_EVERY and stop():
             raise BuildCancelled
         entry, base_entry = node.entry, node.base_entry
         assert entry is not None and base_entry is not None
-        if node.children is None:
+        if not is_dir:
             node.diff = (
                 _MODIFIED
                 if entry is not base_entry or (rewritten is not None and rewritten(entry))

@@ -368,3 +368,24 @@ def test_a_removal_below_an_added_directory_leaves_the_rest_of_it_unmade(tmp_pat
     assert ghost is not None and ghost.diff is DiffType.REMOVED and ghost.size == 2
     assert tree.find("new/a/y").diff is DiffType.ADDED  # type: ignore[union-attr]
     assert_same_trees(analysis)
+
+
+def test_a_changed_directory_makes_its_children_dict_only_when_it_is_read(tmp_path: Path) -> None:
+    """Issue 11 (memory): a directory in both states keeps its changed children aside and
+    shares the rest with the state; the copy of its dict is made on first read."""
+    layers = [
+        [d("lib"), f("lib/a", "1"), f("lib/b", "2"), f("lib/c", "3")],
+        [f("lib/b", "22"), wh("lib/c")],
+    ]
+    analysis = analyse_layers(tmp_path, layers)
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    tree = compared_from_states(states, LAYER, 1)
+    lib = tree.root.children["lib"]  # type: ignore[index]
+    assert (lib.diff, lib.size, lib.count) == (DiffType.MODIFIED, 3, 3)
+    assert not _made(lib)
+    kids = lib.children
+    assert kids is not None and lib.children is kids
+    state_lib = states.state(1).children["lib"]  # type: ignore[index]
+    assert kids["a"] is state_lib.children["a"]  # type: ignore[union-attr]  # (shared)
+    assert kids["b"].diff is DiffType.MODIFIED and kids["c"].diff is DiffType.REMOVED
+    assert_same_trees(analysis)
