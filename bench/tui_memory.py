@@ -12,6 +12,9 @@ scripts). The steps, in one process, without the UI: the analysis (the CLI's own
 layer-changes mode, then in the aggregated mode (every tree kept, as the explorer's tree cache
 keeps them when all fit). After each step: the resident set (``/proc/self/statm``, MiB), and
 the nodes the step made of its own (nodes reachable from its trees not reachable before).
+For every compared tree, the CPU time (``time.process_time``: steadier than wall time on a
+shared machine) of building it and of the row model's first screen and a screen in the middle
+(the work of a layer switch, without Textual).
 
 With ``--tracemalloc`` the analysis is traced: the top allocation sites after it, in bytes
 per entry (slow: use a small image).
@@ -47,8 +50,8 @@ def rss_mib() -> float:
 def reachable(roots: list[object], seen: set[int]) -> int:
     """Count the tree nodes reachable from ``roots`` not in ``seen`` (adding them to it).
 
-    A directory whose children are made on first read (an added directory of a compared tree)
-    counts as one node: counting must not make them.
+    A directory whose children are made on first read (a lazy directory of a compared tree)
+    counts as one node plus its extra children: counting must not make them.
     """
     from dive_py.domain.file_tree import FileNode
 
@@ -63,11 +66,23 @@ def reachable(roots: list[object], seen: set[int]) -> int:
         count += 1
         try:
             children = slot.__get__(node, FileNode)
-        except AttributeError:
-            continue  # (not made yet)
+        except AttributeError:  # (not made yet: only its extra children are its own)
+            children = getattr(node, "extra", None)
         if children:
             stack.extend(children.values())
     return count
+
+
+def screens(root: object, rows: int = 50) -> None:
+    """What the explorer's row model does for a new tree: count its rows, then the text of
+    the first screen and of a screen in the middle (``rows`` rows each)."""
+    from dive_py.ui.tree_rows import TreeRows
+
+    model = TreeRows(root)  # type: ignore[arg-type]
+    total = len(model)
+    for start in (0, total // 2):
+        for index in range(start, min(start + rows, total)):
+            model.row_text(index)
 
 
 def main() -> int:
@@ -119,9 +134,17 @@ def main() -> int:
     )
     last = now
     kept = []
+    cpu: dict[str, list[float]] = {}
     for mode in (CompareMode.LAYER, CompareMode.AGGREGATED):
         t0 = time.perf_counter()
-        trees = [analysis.compared_tree(index, mode) for index in range(layers)]
+        trees = []
+        for index in range(layers):
+            c0 = time.process_time()
+            trees.append(analysis.compared_tree(index, mode))
+            cpu.setdefault(f"{mode.value} tree", []).append(time.process_time() - c0)
+            c0 = time.process_time()
+            screens(trees[-1].root)
+            cpu.setdefault(f"{mode.value} rows", []).append(time.process_time() - c0)
         kept.extend(trees)
         own = reachable([tree.root for tree in trees], seen)
         gc.collect()
@@ -129,6 +152,12 @@ def main() -> int:
         what = f"compared trees, {mode.value}"
         print(f"{what:<28} {time.perf_counter() - t0:6.1f} {now:8.0f} {now - last:7.0f} {own:11,}")
         last = now
+    for what, seconds in cpu.items():
+        ms = sorted(1000 * value for value in seconds)
+        print(
+            f"CPU ms per layer, {what:<17} median {ms[len(ms) // 2]:6.1f}  max {ms[-1]:6.1f}"
+            f"  total {sum(ms):7.0f}"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MiB (this process; the explorer adds its UI and worker churn)")
     return 0
