@@ -20,9 +20,12 @@ Marking rules (divepy's; dive 0.13.1 differs where noted):
 
 :func:`compare_states` compares two states of :class:`~dive_py.domain.file_tree.StackedStates`:
 it skips every subtree the two states share, so a layer's tree costs about that layer's
-changes. The tests check it against a reference that applies the layers to one tree in place
-and marks it afterwards (``tests/stacking_oracle.py``: simple, but it costs the whole image
-every time).
+changes. A directory whose children would be copies (everything below an added directory; a
+directory of both states with changes below it) is one node that makes its children dict when
+``children`` is first read (:class:`_LazyDirectory`): the row model reads the rows it shows,
+so a tree costs about its changed paths in memory (issue 11). The tests check it against a
+reference that applies the layers to one tree in place and marks it afterwards
+(``tests/stacking_oracle.py``: simple, but it costs the whole image every time).
 """
 
 from __future__ import annotations
