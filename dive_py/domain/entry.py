@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from enum import IntEnum
 
 
@@ -80,6 +81,52 @@ def _rare_fields(linkname: str, explicit: bool, devmajor: int, devminor: int) ->
     if not linkname and not devmajor and not devminor:
         return None if explicit else _SYNTHETIC
     return (linkname, explicit, devmajor, devminor)
+
+
+_SHARED_INTS: dict[int, int] = {}
+"""Mode, uid and gid values unpickled before -> the one object kept for each (see
+:func:`_from_cache`)."""
+_SHARED_INTS_MAX = 4096
+
+
+def _shared(value: int) -> int:
+    shared = _SHARED_INTS.get(value)
+    if shared is not None:
+        return shared
+    if len(_SHARED_INTS) < _SHARED_INTS_MAX:
+        _SHARED_INTS[value] = value
+    return value
+
+
+def _from_cache(
+    path: str,
+    type: EntryType,
+    size: int,
+    mode: int,
+    uid: int,
+    gid: int,
+    linkname: str = "",
+    digest: int = 0,
+    explicit: bool = True,
+    devmajor: int = 0,
+    devminor: int = 0,
+) -> FileEntry:
+    """Return ``FileEntry(...)`` of these arguments, with one int object per distinct mode, uid
+    and gid: pickle makes a new int for each (32 bytes per entry above 256), where reading a
+    tar shares them (:mod:`dive_py.domain.tar_stream`; issue 11)."""
+    return FileEntry(
+        path,
+        type,
+        size,
+        _shared(mode),
+        _shared(uid),
+        _shared(gid),
+        linkname,
+        digest,
+        explicit,
+        devmajor,
+        devminor,
+    )
 
 
 class FileEntry:
@@ -167,11 +214,14 @@ class FileEntry:
 
     def __reduce__(
         self,
-    ) -> tuple[type[FileEntry], _EntryArgs] | tuple[type[FileEntry], _EntryArgs, FileEntry | None]:
+    ) -> (
+        tuple[Callable[..., FileEntry], _EntryArgs]
+        | tuple[Callable[..., FileEntry], _EntryArgs, FileEntry | None]
+    ):
         """Pickle compactly (the analysis cache holds hundreds of thousands of entries).
 
         A file's ``data`` is itself again after ``__init__``; a hardlink's ``data`` (another
-        entry, or None) travels as the state.
+        entry, or None) travels as the state. Unpickling goes through :func:`_from_cache`.
         """
         args: _EntryArgs = (
             self.path,
@@ -187,8 +237,8 @@ class FileEntry:
             self.devminor,
         )
         if self.type is EntryType.HARDLINK:
-            return (FileEntry, args, self.data)
-        return (FileEntry, args)
+            return (_from_cache, args, self.data)
+        return (_from_cache, args)
 
     def __setstate__(self, data: FileEntry | None) -> None:
         self.data = data

@@ -55,3 +55,12 @@ def test_pickling_keeps_every_field() -> None:
             entry.devmajor,
             entry.devminor,
         )
+
+
+def test_unpickled_entries_share_their_mode_and_owner_ints() -> None:
+    """The analysis cache: pickle makes a new int per entry; loading shares them again."""
+    entries = [FileEntry(f"f{i}", EntryType.FILE, 1, 0o644, 1000, 1001) for i in range(3)]
+    back = pickle.loads(pickle.dumps(entries))
+    assert [entry.mode for entry in back] == [0o644] * 3
+    assert back[0].mode is back[1].mode is back[2].mode
+    assert back[0].uid is back[2].uid and back[0].gid is back[2].gid
