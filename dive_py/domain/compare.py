@@ -20,9 +20,12 @@ Marking rules (divepy's; dive 0.13.1 differs where noted):
 
 :func:`compare_states` compares two states of :class:`~dive_py.domain.file_tree.StackedStates`:
 it skips every subtree the two states share, so a layer's tree costs about that layer's
-changes. The tests check it against a reference that applies the layers to one tree in place
-and marks it afterwards (``tests/stacking_oracle.py``: simple, but it costs the whole image
-every time).
+changes. A directory whose children would be copies (everything below an added directory; a
+directory of both states with changes below it) is one node that makes its children dict when
+``children`` is first read (:class:`_LazyDirectory`): the row model reads the rows it shows,
+so a tree costs about its changed paths in memory (issue 11). The tests check it against a
+reference that applies the layers to one tree in place and marks it afterwards
+(``tests/stacking_oracle.py``: simple, but it costs the whole image every time).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from enum import Enum
+from typing import Any
 
 from dive_py.domain.change_type import DiffType
 from dive_py.domain.entry import EntryType, FileEntry
@@ -46,6 +50,7 @@ _MODIFIED = DiffType.MODIFIED
 _ADDED = DiffType.ADDED
 _REMOVED = DiffType.REMOVED
 _HARDLINK = EntryType.HARDLINK
+_new_object = object.__new__
 
 
 _CHECK_EVERY = 256
@@ -235,9 +240,8 @@ def add_vanished(
             if stop is not None and not done % _CHECK_EVERY and stop():
                 raise BuildCancelled
             level, frame = stack.pop()
-            kids = frame.node.children
             for name, (gone, below) in level.items():
-                existing = kids.get(name) if kids else None
+                existing = _child(frame.node, name)
                 if existing is not None:
                     if below:
                         stack.append((below, _Frame(existing, frame, name)))
@@ -248,11 +252,7 @@ def add_vanished(
                     continue  # (a path still there in state k, removed later: not in target)
                 ghost = _ghost_of(gone, before, stop, links)
                 _own(frame, owned, touched)
-                node = frame.node
-                if node.children is None:
-                    node.children = {}
-                node.children[name] = ghost
-                kids = node.children
+                _put(frame.node, name, ghost)
                 frame.count += ghost.count + 1
                 frame.size += ghost.size
         for frame in reversed(touched):
@@ -297,23 +297,28 @@ def _own(frame: _Frame, owned: set[int], touched: list[_Frame]) -> None:
     for link in reversed(chain):
         parent = link.parent
         assert parent is not None
-        siblings = parent.node.children
-        assert siblings is not None
-        node = siblings.get(link.name)
+        node = _child(parent.node, link.name)
         if node is None or id(node) not in owned:
             node = link.node
-            kids = node.children
-            node = FileNode.of(
-                node.name,
-                node.parent,
-                dict(kids) if kids is not None else None,
-                node.entry,
-                node.base_entry,
-                node.diff,
-                node.size,
-                node.count,
-            )
-            siblings[link.name] = node
+            if _unmade(node):
+                assert isinstance(node, _LazyDirectory)
+                lazy = node
+                extra = dict(lazy.extra) if lazy.extra else {}
+                node = _lazy(lazy.source, lazy.entry, lazy.base_entry, lazy.diff, extra, lazy.added)
+                node.size, node.count = lazy.size, lazy.count
+            else:
+                kids = node.children
+                node = FileNode.of(
+                    node.name,
+                    node.parent,
+                    dict(kids) if kids is not None else None,
+                    node.entry,
+                    node.base_entry,
+                    node.diff,
+                    node.size,
+                    node.count,
+                )
+            _put(parent.node, link.name, node)
             owned.add(id(node))
         link.node = node
         link.owned = True
@@ -410,25 +415,154 @@ def _removed_copy(
     return first
 
 
-def _added_copy(node: FileNode, stop: Callable[[], bool] | None) -> FileNode:
-    """An added copy of the top subtree at ``node``: no base entries, diff ADDED."""
-    first = _mark_copy(node, node.entry, None, _ADDED)
-    stack = [(node, first)]
-    done = 0
-    while stack:
-        done += 1
-        if stop is not None and not done % _CHECK_EVERY and stop():
-            raise BuildCancelled
-        original, copy = stack.pop()
-        children = original.children
-        if children:
-            kids = copy.children
-            assert kids is not None
-            for name, child in children.items():
-                added = _mark_copy(child, child.entry, None, _ADDED)
-                kids[name] = added
-                stack.append((child, added))
-    return first
+_CHILDREN_SLOT: Any = FileNode.__dict__["children"]
+"""The ``children`` slot of :class:`FileNode` (its descriptor: read and set it directly)."""
+_lazy_lock = threading.Lock()
+
+
+class _LazyDirectory(FileNode):
+    """A directory of a compared tree whose children dict is made when first read.
+
+    Two kinds. An *added* directory: everything below it is added, with the state's entries,
+    sizes and counts (see :func:`_added_copy`), so instead of copying the state's subtree
+    node by node when the tree is compared, the copy of each directory's children is made the
+    first time someone reads ``children`` (the row model reads only the directories on the
+    rows it shows); the children it makes are added nodes in turn (lazy directories again, or
+    leaves). A *compared* directory (:func:`compare_states`, a directory in both states that
+    differ below it): its children are the state's own nodes, shared, but for the ones that
+    changed, which are marked nodes of their own (``extra``); its dict, a copy of the
+    state's with those replaced (a leaf directory holds hundreds of names), is made on first
+    read too.
+
+    Until then the ``children`` slot is unset and :meth:`__getattr__` makes it; afterwards
+    reading it costs what reading any node's ``children`` costs.
+
+    Attributes:
+        source: the state's directory node this one stands for.
+        extra: children that go in besides (or instead of) the source's, by name: the marked
+            changes of a compared directory, and what :func:`add_vanished` puts below any lazy
+            directory (removed ghosts, and the copies on their way); or None.
+        added: True for an added directory (the source's children are copied as added
+            nodes), False for a compared one (they are shared).
+    """
+
+    __slots__ = ("source", "extra", "added")
+    source: FileNode
+    extra: dict[str, FileNode] | None
+    added: bool
+
+    def __getattr__(self, name: str) -> dict[str, FileNode] | None:
+        """Make and return ``children`` (called only while the slot is unset)."""
+        if name != "children":
+            raise AttributeError(name)
+        with _lazy_lock:  # (two threads reading at once must see one set of nodes)
+            try:
+                kids: dict[str, FileNode] | None = _CHILDREN_SLOT.__get__(self, FileNode)
+            except AttributeError:
+                source = self.source.children
+                if not source:
+                    kids = {}
+                elif self.added:
+                    kids = {key: _added_node(child) for key, child in source.items()}
+                else:
+                    kids = dict(source)
+                if self.extra:
+                    kids.update(self.extra)
+                _CHILDREN_SLOT.__set__(self, kids)
+        return kids
+
+
+def _unmade(node: FileNode) -> bool:
+    """True for a lazy directory whose children are not made yet."""
+    if type(node) is not _LazyDirectory:
+        return False
+    try:
+        _CHILDREN_SLOT.__get__(node, FileNode)
+    except AttributeError:
+        return True
+    return False
+
+
+def _child(node: FileNode, name: str) -> FileNode | None:
+    """The child ``name`` of a compared-tree node, or None; a lazy directory's children are
+    not made for it (a child of an added directory's source comes back as a new added node,
+    not kept)."""
+    if _unmade(node):
+        assert isinstance(node, _LazyDirectory)
+        extra = node.extra
+        if extra and name in extra:
+            return extra[name]
+        source = node.source.children
+        below = source.get(name) if source else None
+        if below is None or not node.added:
+            return below
+        return _added_node(below)
+    kids = node.children
+    return kids.get(name) if kids else None
+
+
+def _put(node: FileNode, name: str, child: FileNode) -> None:
+    """Put ``child`` under the compared tree's own node ``node`` as ``name`` (in a lazy
+    directory's ``extra`` while its children are not made; a non-directory becomes one)."""
+    if _unmade(node):
+        assert isinstance(node, _LazyDirectory)
+        if node.extra is None:
+            node.extra = {}
+        node.extra[name] = child
+        return
+    if node.children is None:
+        node.children = {}
+    node.children[name] = child
+
+
+def _lazy(
+    source: FileNode,
+    entry: FileEntry | None,
+    base_entry: FileEntry | None,
+    diff: DiffType,
+    extra: dict[str, FileNode] | None,
+    added: bool,
+) -> _LazyDirectory:
+    """A lazy directory node for the state's directory ``source`` (see
+    :class:`_LazyDirectory`), with the source's size and count for a start."""
+    lazy: _LazyDirectory = _new_object(_LazyDirectory)
+    lazy.name = source.name
+    lazy.parent = source.parent
+    lazy.entry = entry
+    lazy.base_entry = base_entry
+    lazy.diff = diff
+    lazy.size = source.size
+    lazy.count = source.count
+    lazy.source = source
+    lazy.extra = extra
+    lazy.added = added
+    return lazy
+
+
+def _added_node(node: FileNode) -> FileNode:
+    """The added compared-tree node for the state node ``node`` (a lazy one for a directory)."""
+    entry = node.entry
+    if node.children is None:
+        return FileNode.of(node.name, node.parent, None, entry, None, _ADDED, node.size, 0)
+    return _lazy(node, entry, None, _ADDED, None, True)
+
+
+def _added_copy(node: FileNode) -> FileNode:
+    """An added copy of the top subtree at ``node``: no base entries, diff ADDED, the state's
+    sizes and counts; its directories copy their children when first read (see
+    :class:`_LazyDirectory`), so the copy costs one node however big the subtree."""
+    return _added_node(node)
+
+
+def _compared_node(
+    node: FileNode, entry: FileEntry | None, base_entry: FileEntry | None
+) -> FileNode:
+    """A compared-tree node for the state node ``node`` whose children :func:`compare_states`
+    compares next: a lazy directory (see :class:`_LazyDirectory`) when ``node`` is one, else
+    as :func:`_mark_copy`."""
+    if node.children is None:
+        return _mark_copy(node, entry, base_entry, _UNMODIFIED)
+    return _lazy(node, entry, base_entry, _UNMODIFIED, None, False)
 
 
 def _mark_copy(
@@ -509,11 +643,12 @@ def compare_states(
     """
     if base is top:
         return top
-    root = _mark_copy(top, top.entry, base.entry, _UNMODIFIED)
+    root = _compared_node(top, top.entry, base.entry)
     # (old, new, node, changed children of node): only changed children are looked at one by
-    # one; copying a children dict and finding the changed names run in C.
+    # one; finding the changed names runs in C. A directory of both states gets its changed
+    # children as extra children of a lazy node (its dict is made when first read).
     stack: list[tuple[FileNode, FileNode, FileNode]] = [(base, top, root)]
-    order: list[tuple[FileNode, FileNode, list[FileNode]]] = []
+    order: list[tuple[FileNode, FileNode, list[FileNode], bool]] = []
     new_node = FileNode.of
     while stack:
         if stop is not None and not len(order) % _CHECK_EVERY and stop():
@@ -521,7 +656,7 @@ def compare_states(
         old, new, node = stack.pop()
         old_kids = old.children
         new_kids = new.children
-        kids = dict(new_kids) if new_kids else {}
+        kids: dict[str, FileNode] = {}
         if old_kids and new_kids:
             changed = {name for name, _ in old_kids.items() ^ new_kids.items()}
         elif old_kids:
@@ -558,20 +693,26 @@ def compare_states(
                     after.name, after.parent, None, entry, base_entry, diff, after.size, 0
                 )
             elif before is None:
-                child = _added_copy(after, stop)
+                child = _added_copy(after)
             else:
-                child = _mark_copy(after, after.entry, before.entry, _UNMODIFIED)
+                child = _compared_node(after, after.entry, before.entry)
                 stack.append((before, after, child))
             kids[name] = child
             marked.append(child)
-        node.children = kids if kids or new_kids is not None else None
-        order.append((new, node, marked))
-    for done, (new, node, marked) in enumerate(reversed(order)):
+        if new_kids is not None:
+            assert isinstance(node, _LazyDirectory)
+            node.extra = kids
+            is_dir = True
+        else:  # (a non-directory over a directory: the removed children below it)
+            node.children = kids if kids else None
+            is_dir = bool(kids)
+        order.append((new, node, marked, is_dir))
+    for done, (new, node, marked, is_dir) in enumerate(reversed(order)):
         if stop is not None and not done % _CHECK_EVERY and stop():
             raise BuildCancelled
         entry, base_entry = node.entry, node.base_entry
         assert entry is not None and base_entry is not None
-        if node.children is None:
+        if not is_dir:
             node.diff = (
                 _MODIFIED
                 if (entry is not base_entry and (alike is None or not alike(entry, base_entry)))

@@ -221,9 +221,11 @@ def measure_efficiency(
         or any(a is not b for a, b in zip(states.layers, layers, strict=True))
     ):
         raise ValueError("measure_efficiency needs an unbuilt StackedStates over the same layers")
-    # path (as in the layer, no leading "/": the entries' own strings, no copies) ->
-    # [count, cumulative bytes, smallest bytes]
-    counts: dict[str, list[int]] = {}
+    # path (as in the layer, no leading "/": the entries' own strings, no copies) -> its bytes
+    # while it occurred once (most paths: an int the entry holds already), then
+    # [count, cumulative bytes, smallest bytes] (a list per path was ~75 bytes per entry at
+    # the analysis' peak, issue 11)
+    counts: dict[str, int | list[int]] = {}
     # paths in the order they reached two occurrences, as dive visits them (see _dive_visit_key)
     order: list[str] = []
     reached: list[tuple[str, str]] = []  # this layer's: (visited name, path)
@@ -236,14 +238,17 @@ def measure_efficiency(
     def occur(path: str, size: int, visited: str) -> None:
         record = counts.get(path)
         if record is None:
-            counts[path] = [1, size, size]
+            counts[path] = size
             return
+        if type(record) is int:
+            counts[path] = [2, record + size, min(record, size)]
+            reached.append((visited, path))
+            return
+        assert isinstance(record, list)
         record[0] += 1
         record[1] += size
         if size < record[2]:
             record[2] = size
-        if record[0] == 2:
-            reached.append((visited, path))
 
     for index, layer in enumerate(layers):
         parents = _layer_parents(layer)
@@ -284,11 +289,20 @@ def measure_efficiency(
 
     discovered = 0
     minimum = 0
-    for _count, cumulative, smallest in counts.values():
-        discovered += cumulative
-        minimum += smallest
+    for record in counts.values():
+        if type(record) is int:
+            discovered += record
+            minimum += record
+        else:
+            assert isinstance(record, list)
+            discovered += record[1]
+            minimum += record[2]
     # dive's order, ties included: Go's sort.Sort ascending by bytes, then reversed
-    inefficient = [InefficientPath("/" + p, counts[p][0], counts[p][1]) for p in order]
+    inefficient: list[InefficientPath] = []
+    for path in order:
+        record = counts[path]
+        assert isinstance(record, list)  # (a path in order occurred twice or more)
+        inefficient.append(InefficientPath("/" + path, record[0], record[1]))
     go_sort(inefficient, _fewer_bytes)
     inefficient.reverse()
     wasted = sum(item.wasted_bytes for item in inefficient)

@@ -141,6 +141,38 @@ def _number(field: bytes, what: str, offset: int) -> int:
         raise TarFormatError(f"bad {what} field {text[:20]!r} in tar header", offset) from None
 
 
+_SHARED_NUMBERS: dict[bytes, int] = {}
+"""Header fields seen before -> their value, for fields with few distinct values (mode, uid,
+gid): an image repeats a handful of them, and an int above 256 is a new 32-byte object each
+time it is parsed; one shared object per value saves that for every entry kept (issue 11)."""
+_SHARED_NUMBERS_MAX = 4096
+
+
+_SHARED_MODES: dict[bytes, int] = {}
+"""Mode fields seen before -> their permission bits (``& 0o7777``), as :data:`_SHARED_NUMBERS`."""
+
+
+def _shared_number(field: bytes, what: str, offset: int) -> int:
+    """:func:`_number`, the same object for the same field (see :data:`_SHARED_NUMBERS`)."""
+    value = _SHARED_NUMBERS.get(field)
+    if value is None:
+        value = _number(field, what, offset)
+        if len(_SHARED_NUMBERS) < _SHARED_NUMBERS_MAX:
+            _SHARED_NUMBERS[field] = value
+    return value
+
+
+def _shared_mode(field: bytes, offset: int) -> int:
+    """The permission bits (setuid, setgid, sticky included) of a mode field, the same object
+    for the same field (see :data:`_SHARED_NUMBERS`)."""
+    value = _SHARED_MODES.get(field)
+    if value is None:
+        value = _number(field, "mode", offset) & 0o7777
+        if len(_SHARED_MODES) < _SHARED_NUMBERS_MAX:
+            _SHARED_MODES[field] = value
+    return value
+
+
 def _pax_number(fields: dict[str, bytes], key: str, offset: int) -> int:
     """Parse the decimal PAX record ``key`` (size, uid, gid …); a bad or negative one is an error."""
     try:
@@ -511,15 +543,15 @@ class TarReader:
         fields: dict[str, bytes] | None,
     ) -> TarMember:
         stored_size = size
-        mode = _number(mode_f, "mode", offset) & 0o7777
+        mode = _shared_mode(mode_f, offset)
         if fields is not None and "uid" in fields:
             uid = _pax_number(fields, "uid", offset)
         else:
-            uid = _number(uid_f, "uid", offset)
+            uid = _shared_number(uid_f, "uid", offset)
         if fields is not None and "gid" in fields:
             gid = _pax_number(fields, "gid", offset)
         else:
-            gid = _number(gid_f, "gid", offset)
+            gid = _shared_number(gid_f, "gid", offset)
         if typeflag in (REGULAR_OLD, CONTIGUOUS):
             typeflag = DIRECTORY if name.endswith("/") else REGULAR
         devmajor = devminor = 0

@@ -297,3 +297,95 @@ def test_a_path_added_and_removed_within_the_aggregated_layers_shows_as_removed(
     single = compared_from_states(states, LAYER, 2)
     assert single.find("root/.cache/pip.whl").diff is DiffType.REMOVED  # type: ignore[union-attr]
     assert_same_trees(analysis)
+
+
+_CHILDREN_SLOT = FileNode.__dict__["children"]
+
+
+def _made(node: FileNode) -> bool:
+    """True when ``node``'s children are made (reading the slot itself never makes them)."""
+    try:
+        _CHILDREN_SLOT.__get__(node, FileNode)
+    except AttributeError:
+        return False
+    return True
+
+
+def test_an_added_directory_copies_its_children_only_when_they_are_read(tmp_path: Path) -> None:
+    """Issue 11 (memory): an added subtree is one node until the row model reads below it."""
+    layers = [
+        [d("etc"), f("etc/os", "debian")],
+        [
+            d("new"),
+            d("new/a"),
+            f("new/a/x", "12"),
+            f("new/a/y", "3"),
+            d("new/b"),
+            f("new/b/z", "4"),
+        ],
+    ]
+    analysis = analyse_layers(tmp_path, layers)
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    tree = compared_from_states(states, LAYER, 1)
+    new = tree.root.children["new"]  # type: ignore[index]
+    assert (new.diff, new.size, new.count) == (DiffType.ADDED, 4, 5)
+    assert not _made(new)
+    kids = new.children
+    assert kids is not None and new.children is kids  # made once, then kept
+    assert sorted(kids) == ["a", "b"] and not _made(kids["a"]) and not _made(kids["b"])
+    x = tree.find("new/a/x")
+    assert x is not None and x.diff is DiffType.ADDED and x.base_entry is None
+    assert x.entry is states.state(1).children["new"].children["a"].children["x"].entry  # type: ignore[index, union-attr]
+    assert x.path == "/new/a/x" and x.children is None
+    assert not _made(kids["b"])  # (only what was read)
+    assert_same_trees(analysis)
+
+
+def test_a_removal_below_an_added_directory_leaves_the_rest_of_it_unmade(tmp_path: Path) -> None:
+    """Aggregated mode puts a ghost below an added directory without copying its siblings."""
+    layers = [
+        [d("etc"), f("etc/os", "debian")],
+        [
+            d("new"),
+            d("new/a"),
+            f("new/a/x", "12"),
+            f("new/a/y", "3"),
+            d("new/b"),
+            f("new/b/z", "4"),
+        ],
+        [wh("new/a/x"), f("etc/os", "changed")],
+    ]
+    analysis = analyse_layers(tmp_path, layers)
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    tree = compared_from_states(states, AGG, 2)
+    new = tree.root.children["new"]  # type: ignore[index]
+    assert not _made(new) and new.count == 5 and new.size == 2  # (present bytes only)
+    b = tree.find("new/b")
+    assert b is not None and not _made(b)
+    a = tree.find("new/a")
+    assert a is not None and a.count == 2 and a.size == 1
+    ghost = tree.find("new/a/x")
+    assert ghost is not None and ghost.diff is DiffType.REMOVED and ghost.size == 2
+    assert tree.find("new/a/y").diff is DiffType.ADDED  # type: ignore[union-attr]
+    assert_same_trees(analysis)
+
+
+def test_a_changed_directory_makes_its_children_dict_only_when_it_is_read(tmp_path: Path) -> None:
+    """Issue 11 (memory): a directory in both states keeps its changed children aside and
+    shares the rest with the state; the copy of its dict is made on first read."""
+    layers = [
+        [d("lib"), f("lib/a", "1"), f("lib/b", "2"), f("lib/c", "3")],
+        [f("lib/b", "22"), wh("lib/c")],
+    ]
+    analysis = analyse_layers(tmp_path, layers)
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    tree = compared_from_states(states, LAYER, 1)
+    lib = tree.root.children["lib"]  # type: ignore[index]
+    assert (lib.diff, lib.size, lib.count) == (DiffType.MODIFIED, 3, 3)
+    assert not _made(lib)
+    kids = lib.children
+    assert kids is not None and lib.children is kids
+    state_lib = states.state(1).children["lib"]  # type: ignore[index]
+    assert kids["a"] is state_lib.children["a"]  # type: ignore[union-attr]  # (shared)
+    assert kids["b"].diff is DiffType.MODIFIED and kids["c"].diff is DiffType.REMOVED
+    assert_same_trees(analysis)

@@ -60,6 +60,15 @@ def test_owner_and_special_mode_bits() -> None:
     assert (member.uid, member.gid, member.mode) == (1000, 50, 0o4755)
 
 
+def test_repeated_modes_and_owners_are_one_object_each() -> None:
+    """Issue 11 (memory): a million entries with mode 0o4755 hold one int, not a million."""
+    reader = TarReader(io.BytesIO(_archive(tarfile.USTAR_FORMAT, ["a", "b", "c"])))
+    members = [member for member in reader if member.typeflag == b"0"]
+    assert [member.mode for member in members] == [0o4755] * 3
+    assert members[0].mode is members[1].mode is members[2].mode
+    assert members[0].uid is members[1].uid is members[2].uid == 1000
+
+
 def test_non_utf8_name_survives_as_surrogates() -> None:
     raw = b"caf\xe9/\xff.txt"
     name = raw.decode("utf-8", "surrogateescape")
