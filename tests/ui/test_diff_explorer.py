@@ -313,3 +313,26 @@ async def test_base_layers_are_labelled_as_in_the_explorer(tmp_path: Path) -> No
         assert row[2] == f"FROM {short_layer_id(a.image)}"
         assert row[5] == "FROM busybox:1.36"
         assert "(no command)" not in screen_text(app)
+
+
+async def test_the_path_line_gives_a_directorys_full_size_while_rows_are_hidden(
+    tmp_path: Path,
+) -> None:
+    """Trial of this release: with unchanged rows hidden the diff explorer's ``/app`` row shows
+    the bytes of its shown rows, but its path line did not say the full size as the
+    explorer's does (``… shown of …``)."""
+    from tests.image_builder import d, f
+    from tests.ui.diff_pair import _analysis
+
+    keep = f("app/keep.txt", "k" * 1000)
+    a = _analysis(tmp_path, "a", [[d("app"), keep, f("app/x", "1")]])
+    b = _analysis(tmp_path, "b", [[d("app"), keep, f("app/x", "22")]])
+    app = _app((a, b))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _cursor_to(pilot, "/app")
+        assert "/app  2 B shown of 1.0 kB" in screen_text(app)
+        await pilot.press("ctrl+u")  # every row shown: the row's size is the full size
+        await settle(pilot)
+        await _cursor_to(pilot, "/app")
+        assert " shown of " not in screen_text(app)
