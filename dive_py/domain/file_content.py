@@ -61,6 +61,11 @@ class ContentError(ImageError):
     that cannot give the bytes."""
 
 
+class _NotInEngineArchive(ContentError):
+    """The engine's archive of a final-image path held no such file (Docker cannot tar a name
+    that is not UTF-8: it sends an empty archive)."""
+
+
 class ContentCancelled(Exception):
     """A read was stopped by its ``cancel`` check."""
 
@@ -408,7 +413,11 @@ class ContentReader:
                 left -= len(data)
 
         if version.final and self.image.source == "docker" and version.size:
-            self._from_container(version, take, cancel)
+            try:
+                self._from_container(version, take, cancel)
+            except _NotInEngineArchive:
+                # read it from the image's own layer, as the versions below are
+                self.stream_versions([version], take, cancel=cancel, progress=progress)
         else:
             self.stream_versions([version], take, cancel=cancel, progress=progress)
         data = b"".join(got)
@@ -430,7 +439,7 @@ class ContentReader:
                 if member.typeflag == b"0" and member.size == version.size:
                     sink(version, _Limited(reader.data_stream(), member.size, cancel))
                     return
-        raise ContentError(
+        raise _NotInEngineArchive(
             f"the engine gave no file for /{version.resolved}", "check the path in the final image"
         )
 

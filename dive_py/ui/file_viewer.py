@@ -410,7 +410,9 @@ class FileViewerScreen(ModalScreen[None]):
         except ContentCancelled:
             return
         except ContentError as exc:
-            self.app.call_from_thread(self._header, f"cannot show /{self.path}: {exc.one_line()}")
+            self.app.call_from_thread(
+                self._header, f"cannot show /{escape_text(self.path)}: {exc.one_line()}"
+            )
             return
         self.app.call_from_thread(self._loaded, content, below, note)
 
