@@ -478,8 +478,37 @@ class ContentReader:
             with self._open_blob(layers[k], cancel, progress) as forward:
                 self._serve(layers[k], forward, by_layer[k], sink, cancel)
         rest = {k: by_layer[k] for k in by_layer if k not in on_disk}
-        if rest:
+        if rest and self.image.source == "registry":
+            self._from_registry(rest, sink, cancel, progress)
+        elif rest:
             self._stream_image(rest, sink, cancel, progress)
+
+    def _from_registry(
+        self,
+        by_layer: dict[int, list[FileVersion]],
+        sink: ContentSink,
+        cancel: CancelCheck | None,
+        progress: ContentProgress | None,
+    ) -> None:
+        """Serve versions of a registry image: each layer's blob is downloaded again (by its
+        digest, decompressed as it arrives) up to the versions it holds."""
+        from dive_py.domain.sources.registry_client import RegistryClient
+        from dive_py.domain.sources.registry_reference import parse_registry_reference
+
+        layers = self.image.layers
+        env = self._env if self._env is not None else dict(os.environ)
+        with _source_errors():
+            client = RegistryClient(parse_registry_reference(self.image.reference), env)
+        try:
+            for k in sorted(by_layer):
+                layer = layers[k]
+                with _source_errors():
+                    blob = client.open_blob(layer.digest, layer.compressed_size_bytes or 0)
+                    stream, _ = read_decompressed(blob)
+                forward = _Forward(stream, None, 0, cancel, progress, None)
+                self._serve(layer, forward, by_layer[k], sink, cancel)
+        finally:
+            client.close()
 
     @contextlib.contextmanager
     def _open_blob(
