@@ -190,3 +190,36 @@ def test_a_final_file_the_engine_cannot_tar_is_read_from_the_image(tmp_path: Pat
     content = ContentReader(analysis, engine=lambda: api).read(version)
     assert content.data == b"b\n"
     assert [c[0] for c in api.calls if c[0] == "archive"] == ["archive"]  # asked first
+
+
+def test_engine_facts_give_every_tag_of_the_image(tmp_path: Path) -> None:
+    """Trial of this release: Image Details of an engine image listed only the name it was
+    read by (``docker save NAME`` records that one), or, from the analysis cache, the name
+    another run read it by (``Tags: img:b`` for ``other:dev``); the engine's tags are used."""
+    from dive_py.domain.sources.engine_facts import annotate_from_engine
+    from tests.image_builder import f
+    from tests.ui.conftest import archive_analysis
+
+    analysis = archive_analysis(tmp_path, [[f("a", "1")]])
+    analysis.image.repo_tags = ["img:b"]  # as a cached analysis read by another name has them
+    tags = ["img:b", "other:dev", "<none>:<none>"]
+
+    class Api:
+        def inspect_image(self, reference: str) -> dict[str, Any]:
+            return {"Id": CONFIG, "RepoTags": tags}
+
+        def history(self, reference: str) -> list[dict[str, Any]]:
+            return []
+
+        def containers(self, all: bool) -> list[dict[str, Any]]:
+            return []
+
+        def images(self) -> list[dict[str, Any]]:
+            return []
+
+    class Engine:
+        def client(self) -> Api:
+            return Api()
+
+    annotate_from_engine(analysis, Engine(), "other:dev")  # type: ignore[arg-type]
+    assert analysis.image.repo_tags == ["img:b", "other:dev"]
