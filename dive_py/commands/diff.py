@@ -7,7 +7,8 @@ and reported:
 * on a terminal (stdin and stdout): the diff explorer
   (:func:`~dive_py.ui.diff_launch.run_diff_explorer`: both layer lists side by side, the tree of
   the differences, each modified file's diff);
-* with ``--report`` on a terminal: the shared layers, then the added, modified and removed
+* with ``--report`` (on a terminal or not; beside ``--json FILE`` on stdout), or on a terminal
+  that cannot draw the explorer: the shared layers, then the added, modified and removed
   paths with sizes, then a one-line summary;
 * with ``--json FILE`` (``-`` for stdout), or when stdout is not a terminal: a JSON document
   ``{"a", "b", "identical", "shared": {"layers", "sizeBytes", "chainId"}, "sizeBytes": {"a",
@@ -41,8 +42,8 @@ def _parser() -> CommandParser:
         prog="divepy diff",
         description="Compare two images: the layers they share, then the files added, "
         "modified and removed from A's final file system to B's. On a terminal it opens the "
-        "diff explorer (--report prints a text report instead); otherwise, or with --json, "
-        "it writes JSON. Exit 0 when identical, 1 when they differ.",
+        "diff explorer; otherwise, or with --json, it writes JSON; --report prints a text "
+        "report instead of either. Exit 0 when identical, 1 when they differ.",
     )
     parser.add_argument("a", metavar="A", help="the first image (any source, e.g. app:1)")
     parser.add_argument("b", metavar="B", help="the second image (registry://host/app:2…)")
@@ -54,7 +55,8 @@ def _parser() -> CommandParser:
     parser.add_argument(
         "--report",
         action="store_true",
-        help="on a terminal, print the text report instead of opening the diff explorer",
+        help="print the text report (instead of the diff explorer on a terminal, of the "
+        "JSON when stdout is not one, of the summary beside --json FILE)",
     )
     parser.add_argument("--insecure-registry", metavar="HOST[:PORT]", action="append", default=[])
     return parser
@@ -204,13 +206,14 @@ def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr
         from dive_py.ui.diff_launch import run_diff_explorer
 
         return run_diff_explorer(diff, analyses[0], analyses[1], (args.a, args.b), env)
-    if to_terminal:
+    # --report asks for the text report wherever stdout goes (a pipe, a file, a pager)
+    if to_terminal or (args.report and not args.json_path):
         stdout.write(report(diff, args.a, args.b))
     else:
         text = json.dumps(diff_document(diff, args.a, args.b, shared_chain), indent=2) + "\n"
         if args.json_path and args.json_path != "-":
             write_atomically(args.json_path, text)
-            stdout.write(summary(diff, args.a, args.b))
+            stdout.write((report if args.report else summary)(diff, args.a, args.b))
         else:
             stdout.write(text)
             stderr.write(summary(diff, args.a, args.b))

@@ -39,6 +39,7 @@ def open_analysis(args: argparse.Namespace, env: Mapping[str, str], stderr: Text
 
     Raises:
         UsageError: a bad ``--source``/``--platform``, or ``--layer`` out of range.
+        ImageError: the image has no layers.
         DivepyError: the image could not be read.
     """
     from dive_py.commands.explore import load_analysis
@@ -56,6 +57,14 @@ def open_analysis(args: argparse.Namespace, env: Mapping[str, str], stderr: Text
     loaded.commit()
     analysis = loaded.analysis
     count = len(analysis.image.layers)
+    if count == 0:
+        # (a config with no diff IDs: nothing to list or extract, and no index to give)
+        from dive_py.errors import ImageError
+
+        raise ImageError(
+            "the image has no layers: its file system is empty",
+            "nothing to list or extract; 'divepy IMAGE' shows its figures",
+        )
     if args.layer is None:
         args.layer = count - 1
     if not 0 <= args.layer < count:

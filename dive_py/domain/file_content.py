@@ -61,6 +61,11 @@ class ContentError(ImageError):
     that cannot give the bytes."""
 
 
+class _NotInEngineArchive(ContentError):
+    """The engine's archive of a final-image path held no such file (Docker cannot tar a name
+    that is not UTF-8: it sends an empty archive)."""
+
+
 class ContentCancelled(Exception):
     """A read was stopped by its ``cancel`` check."""
 
@@ -408,7 +413,11 @@ class ContentReader:
                 left -= len(data)
 
         if version.final and self.image.source == "docker" and version.size:
-            self._from_container(version, take, cancel)
+            try:
+                self._from_container(version, take, cancel)
+            except _NotInEngineArchive:
+                # read it from the image's own layer, as the versions below are
+                self.stream_versions([version], take, cancel=cancel, progress=progress)
         else:
             self.stream_versions([version], take, cancel=cancel, progress=progress)
         data = b"".join(got)
@@ -430,7 +439,7 @@ class ContentReader:
                 if member.typeflag == b"0" and member.size == version.size:
                     sink(version, _Limited(reader.data_stream(), member.size, cancel))
                     return
-        raise ContentError(
+        raise _NotInEngineArchive(
             f"the engine gave no file for /{version.resolved}", "check the path in the final image"
         )
 
@@ -469,8 +478,37 @@ class ContentReader:
             with self._open_blob(layers[k], cancel, progress) as forward:
                 self._serve(layers[k], forward, by_layer[k], sink, cancel)
         rest = {k: by_layer[k] for k in by_layer if k not in on_disk}
-        if rest:
+        if rest and self.image.source == "registry":
+            self._from_registry(rest, sink, cancel, progress)
+        elif rest:
             self._stream_image(rest, sink, cancel, progress)
+
+    def _from_registry(
+        self,
+        by_layer: dict[int, list[FileVersion]],
+        sink: ContentSink,
+        cancel: CancelCheck | None,
+        progress: ContentProgress | None,
+    ) -> None:
+        """Serve versions of a registry image: each layer's blob is downloaded again (by its
+        digest, decompressed as it arrives) up to the versions it holds."""
+        from dive_py.domain.sources.registry_client import RegistryClient
+        from dive_py.domain.sources.registry_reference import parse_registry_reference
+
+        layers = self.image.layers
+        env = self._env if self._env is not None else dict(os.environ)
+        with _source_errors():
+            client = RegistryClient(parse_registry_reference(self.image.reference), env)
+        try:
+            for k in sorted(by_layer):
+                layer = layers[k]
+                with _source_errors():
+                    blob = client.open_blob(layer.digest, layer.compressed_size_bytes or 0)
+                    stream, _ = read_decompressed(blob)
+                forward = _Forward(stream, None, 0, cancel, progress, None)
+                self._serve(layer, forward, by_layer[k], sink, cancel)
+        finally:
+            client.close()
 
     @contextlib.contextmanager
     def _open_blob(

@@ -187,7 +187,8 @@ def image_summary(
     Args:
         analysis: the analysed image.
         image_name: the name shown for it.
-        width: the pane's content width in cells (compact form: where lines break).
+        width: the cells a line may take (compact form: where lines break); the caller
+            leaves out the summary's padding and the scroll bar a long summary gets.
         compact: short labels, as many figures per line as fit ``width``, the name, ID and size
             first, so that in a 24-row terminal they show together with the efficiency.
         with_name: include the image name (compact form only; the pane's subtitle shows it).
@@ -220,7 +221,7 @@ def image_summary(
     # The tags come last, shortened, and stand in for the name when it is one of several tags;
     # a lone tag that is the name is said once.
     tags = image.repo_tags
-    room = (width or 80) - len("Tags: ") - 2  # (2 cells: the scroll bar a long summary gets)
+    room = (width or 80) - len("Tags: ")
     tag_cell = ("Tags:", tags_text(tags, first=image_name, width=room))
     name_cells: list[tuple[str, str]] = []
     if with_name:

@@ -5,7 +5,10 @@ on the right. The rows of the layers B shares with A (the common prefix of their
 :func:`~dive_py.domain.image_diff.chain_ids`) carry :data:`SHARED_MARK` and the first hex
 digits of the shared chain ID in the middle column; the other rows show ``≠`` there (or
 nothing where one image has no such layer). The commands are cut to share the pane's width
-evenly, so that both sides stay on screen; the full commands are the row's tooltip.
+evenly, so that both sides stay on screen; the full commands are the row's tooltip. Each
+image's base layer is labelled as the explorer's Layers pane labels it (``FROM <base image>``,
+or ``FROM <short id>`` when its step has no command:
+:func:`~dive_py.domain.base_image.base_layer_label`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from dive_py.display_text import escape_text
+from dive_py.domain.base_image import base_layer_label
 from dive_py.domain.byte_size import format_bytes
 from dive_py.domain.image import Image, Layer
 from dive_py.domain.image_diff import chain_ids
@@ -106,6 +110,7 @@ class DiffLayersTable(DataTable[Text]):
         shared_style = self.get_component_rich_style("diff-layers--shared", partial=True)
         different_style = self.get_component_rich_style("diff-layers--different", partial=True)
         a_layers, b_layers = self.a.layers, self.b.layers
+        a_base, b_base = base_layer_label(self.a), base_layer_label(self.b)
         for index in range(max(len(a_layers), len(b_layers))):
             left = a_layers[index] if index < len(a_layers) else None
             right = b_layers[index] if index < len(b_layers) else None
@@ -115,19 +120,21 @@ class DiffLayersTable(DataTable[Text]):
             style = shared_style if index < self.shared else different_style
             self.add_row(
                 Text(str(index), justify="right"),
-                *self._side(left, width),
+                *self._side(left, width, a_base if index == 0 else None),
                 Text(middle, style=style),
-                *self._side(right, width),
+                *self._side(right, width, b_base if index == 0 else None),
                 key=str(index),
             )
         if self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1), animate=False)
 
     @staticmethod
-    def _side(layer: Layer | None, width: int) -> tuple[Text, Text]:
+    def _side(layer: Layer | None, width: int, label: str | None) -> tuple[Text, Text]:
+        """The size and command cells of one image's layer; ``label`` replaces the command
+        (the base layer's label)."""
         if layer is None:
             return Text(""), Text("")
-        command = escape_text(layer.command) or "(no command)"
+        command = escape_text(label if label is not None else layer.command) or "(no command)"
         return Text(format_bytes(layer.size_bytes), justify="right"), Text(_cut(command, width))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

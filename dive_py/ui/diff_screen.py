@@ -188,10 +188,11 @@ class DiffScreen(Screen[None]):
     @on(FileTreeView.NodeHighlighted)
     def _node_highlighted(self, event: FileTreeView.NodeHighlighted) -> None:
         view = event.view
-        node = None
+        node, shown = None, None
         if event.path is not None and 0 <= view.cursor_line < len(view.model):
             node = view.model.nodes[view.cursor_line]
-        self.query_one("#path-line", PathLine).show_path(event.path, node)
+            shown = view.model.shown_size(node)
+        self.query_one("#path-line", PathLine).show_path(event.path, node, shown)
 
     @on(FileTreeView.PathAction)
     def _path_action(self, event: FileTreeView.PathAction) -> None:

@@ -286,6 +286,9 @@ class FileViewerScreen(ModalScreen[None]):
         self.below: FileContent | None = None
         self.change_note: str | None = None
         self.showing_diff = False
+        self.removed = False
+        """True when the path is gone at :attr:`index` (a removed row): the version shown is
+        the one the layer below held, the one this layer removed."""
         self._cancelled = False
 
     def compose(self) -> ComposeResult:
@@ -311,7 +314,7 @@ class FileViewerScreen(ModalScreen[None]):
         ):
             return False
         try:
-            version = locate_version(analysis, self.index, self.path)
+            version = self._locate()
             if not self._seekable(version):
                 return False
             if version.layer > 0:
@@ -323,6 +326,27 @@ class FileViewerScreen(ModalScreen[None]):
             return False
         self._loaded(content, below, note)
         return True
+
+    def _locate(self) -> FileVersion:
+        """Find the version to show: layer :attr:`index`'s, or, when that layer removed the
+        path (a removed row of the tree), the version it removed (:attr:`removed` set).
+
+        Raises:
+            ContentError: neither layer holds the path.
+        """
+        try:
+            return locate_version(self.analysis, self.index, self.path)
+        except ContentError:
+            if self.index == 0:
+                raise
+            try:
+                version = locate_version(self.analysis, self.index - 1, self.path)
+            except ContentError:
+                pass
+            else:
+                self.removed = True
+                return version
+            raise
 
     def _seekable(self, version: FileVersion) -> bool:
         contents = self.analysis.image.layers[version.layer].contents
@@ -381,12 +405,14 @@ class FileViewerScreen(ModalScreen[None]):
                 )
 
         try:
-            version = locate_version(self.analysis, self.index, self.path)
+            version = self._locate()
             content, below, note = self._read_versions(version, cancel, progress)
         except ContentCancelled:
             return
         except ContentError as exc:
-            self.app.call_from_thread(self._header, f"cannot show /{self.path}: {exc.one_line()}")
+            self.app.call_from_thread(
+                self._header, f"cannot show /{escape_text(self.path)}: {exc.one_line()}"
+            )
             return
         self.app.call_from_thread(self._loaded, content, below, note)
 
@@ -397,6 +423,10 @@ class FileViewerScreen(ModalScreen[None]):
         self.content, self.below, self.change_note = content, below, note
         version = content.version
         parts = [f"layer {self.index}: written by layer {version.layer}"]
+        if self.removed:
+            parts = [
+                f"removed by layer {self.index}; this version written by layer {version.layer}"
+            ]
         step = self.analysis.image.layers[version.layer].command
         if step:
             parts.append(escape_text(step if len(step) <= 60 else step[:59] + "…"))

@@ -474,15 +474,22 @@ class MainScreen(Screen[None]):
         self._summary_form = form
         name = self.image_name
         shown_whole = len(escape_text(name)) + 6 <= pane.size.width
-        self.query_one("#image-summary", Static).update(
-            image_summary(
-                self.analysis,
-                name,
-                width=width - 2,  # (the summary's padding)
-                compact=compact,
-                with_name=not (compact and shown_whole),
-            )
+
+        cells = width - 2  # (the summary's padding)
+        if compact:
+            # The compact lines leave room for the scroll bar a long summary gets: with the
+            # bar, a line cut to the full width wrapped inside a figure ("Reclaimable: 2.0" /
+            # "kB"), and that extra line kept the bar there.
+            scroll = self.query_one("#image-summary-scroll", VerticalScroll)
+            cells -= scroll.styles.scrollbar_size_vertical
+        text = image_summary(
+            self.analysis,
+            name,
+            width=cells,
+            compact=compact,
+            with_name=not (compact and shown_whole),
         )
+        self.query_one("#image-summary", Static).update(text)
 
     # -- path line -------------------------------------------------------------------------
     @on(FileTreeView.NodeHighlighted)

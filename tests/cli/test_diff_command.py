@@ -111,6 +111,25 @@ def test_across_sources_and_without_a_terminal(tmp_path: Path) -> None:
     assert "1 added, 0 modified, 0 removed; +3 B in total" in err
 
 
+def test_report_is_the_text_report_even_when_piped(tmp_path: Path) -> None:
+    """Trial of this release: ``divepy diff --report A B | less`` printed the JSON."""
+    a = _archive(tmp_path, "a", [BASE1, APP])
+    b = _archive(tmp_path, "b", [BASE1, APP, [f("app/new", "new")]])
+    env = {"DIVEPY_CACHE_DIR": str(tmp_path / "c")}
+    code, stdout, _err = run_cli(["diff", "--report", a, b], env=env)
+    assert code == 1
+    assert not stdout.lstrip().startswith("{"), stdout
+    assert "/app/new" in stdout and "1 added, 0 modified, 0 removed" in stdout
+    # beside --json FILE: the JSON in the file, the report (not only the summary) on stdout
+    target = tmp_path / "d.json"
+    code, stdout, _err = run_cli(["diff", "--report", "--json", str(target), a, b], env=env)
+    assert code == 1 and json.loads(target.read_text())["added"][0]["path"] == "/app/new"
+    assert "/app/new" in stdout
+    # --json - still writes the JSON to stdout
+    code, stdout, _err = run_cli(["diff", "--report", "--json", "-", a, b], env=env)
+    assert json.loads(stdout)["identical"] is False
+
+
 def test_errors(tmp_path: Path) -> None:
     a = _archive(tmp_path, "a", [BASE1])
     code, _out, err = run_cli(["diff", a, f"docker-archive://{tmp_path / 'missing.tar'}"], env={})

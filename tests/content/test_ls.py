@@ -60,3 +60,16 @@ def test_a_layer_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
     image = archive_file(tmp_path, SPEC)
     result = run_cli(tmp_path, "ls", str(image), "--source", "docker-archive", "--layer", "2")
     assert_clean_failure(result, tmp_path, 2, "--layer 2", "0 to 1")
+
+
+def test_an_image_without_layers_is_said_so(tmp_path: Path) -> None:
+    """Trial of this release: ``ls`` of an image with no layers said ``--layer -1: the image
+    has layers 0 to -1`` (exit 2); ``extract`` the same."""
+    image = archive_file(tmp_path, ImageSpec(layers=[]))
+    result = run_cli(tmp_path, "ls", str(image), "--source", "docker-archive", "--no-cache")
+    assert_clean_failure(result, tmp_path, 3, "no layers")
+    assert "-1" not in result.stderr
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_cli(tmp_path, "extract", str(image), "/etc", "-o", str(out), "--no-cache")
+    assert_clean_failure(result, tmp_path, 3, "no layers", out_dir=out)

@@ -368,3 +368,22 @@ def test_the_blob_digest_is_what_the_cache_would_key(tmp_path: Path) -> None:
     assert [layer.digest for layer in image.layers] == [
         sha(reg.blobs[layer.digest]) for layer in image.layers
     ]
+
+
+@pytest.mark.parametrize("compression", ["gzip", "none"])
+def test_file_contents_are_read_from_the_registry(tmp_path: Path, compression: str) -> None:
+    """Trial of this release: Enter on a file of a registry image (the explorer, and either
+    side of ``divepy diff app:1 registry://host/app:2``) said "divepy cannot read file
+    contents from the registry source"; the layer's blob is downloaded again."""
+    from dive_py.domain.analysis import analyse
+    from dive_py.domain.file_content import ContentReader, locate_version
+    from tests.image_builder import ImageSpec, d, f
+
+    spec = ImageSpec(layers=[[d("etc"), f("etc/a", "one\n")], [d("etc"), f("etc/a", "two\n")]])
+    env = _env(tmp_path)
+    with fake_registry() as reg:
+        reg.add_image("app", "1", spec, compression=compression)
+        analysis = analyse(open_image(f"registry://{reg.host}/app:1", env=env))
+        reader = ContentReader(analysis, env=env)
+        assert reader.read(locate_version(analysis, 1, "/etc/a")).data == b"two\n"
+        assert reader.read(locate_version(analysis, 0, "/etc/a")).data == b"one\n"

@@ -94,7 +94,7 @@ def test_image_details_list_the_tags(tmp_path: Path) -> None:
     full = image_summary(analysis, name).plain
     assert f"Tags: {', '.join(TAGS)}" in full
     # compact: the tags stand in for a name that is one of them, shortened to the width
-    compact = image_summary(analysis, name, compact=True, width=40).plain
+    compact = image_summary(analysis, name, compact=True, width=38).plain
     assert "Image:" not in compact
     assert compact.splitlines()[0] == "Tags: …am/web-frontend:1.4.2 (+2 more)"  # 38 cells
     # the name in the pane's subtitle: the tags come last
@@ -106,3 +106,27 @@ def test_image_details_list_the_tags(tmp_path: Path) -> None:
     assert "Tags:" not in image_summary(lone, name, compact=True, width=40).plain
     lone_full = image_summary(lone, name).plain
     assert "Tags:" not in lone_full and f"Image name: {name}" in lone_full
+
+
+@pytest.mark.parametrize("size", [(80, 24), (84, 24), (116, 22)])
+async def test_compact_image_details_never_wrap_inside_a_figure(
+    tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """Trial of this release: at 80x24 the compact Image Details showed "Reclaimable: 2.0" and
+    "kB" on the next line: the lines were cut to the width without the scroll bar the summary
+    then got (and the wrapped line kept the bar there)."""
+    from rich.cells import cell_len
+    from textual.widgets import Static
+
+    from dive_py.ui.app import make_app
+    from tests.ui.conftest import settle
+    from tests.ui.tagged_image import tagged_analysis
+
+    app = make_app(tagged_analysis(tmp_path, labelled=False), image_name="web-frontend:dev")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        summary = app.screen.query_one("#image-summary", Static)
+        text = summary.visual.plain  # type: ignore[union-attr]
+        assert "Reclaimable:" in text
+        widest = max(cell_len(line) for line in text.splitlines())
+        assert widest <= summary.content_size.width, (text, summary.content_size)

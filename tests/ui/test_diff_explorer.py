@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.domain.analysis import Analysis
+from dive_py.domain.analysis import Analysis, analyse
 from dive_py.domain.image_diff import diff_images
 from dive_py.explorer_config import ExplorerConfig
 from dive_py.ui.diff_app import DiffApp
@@ -281,3 +281,58 @@ async def test_ctrl_e_extracts_b_version_or_a_version_of_a_removed_path(
             await settle(pilot)
     assert (target / "main.py").read_text() == MAIN_2
     assert (target / "data.bin").read_bytes() == b"\0" * 2048
+
+
+async def test_base_layers_are_labelled_as_in_the_explorer(tmp_path: Path) -> None:
+    """Trial of this release: a base layer whose step has no command (``docker import``) read
+    ``(no command)`` here while the explorer's Layers pane reads ``FROM <short id>``; a base
+    the image names reads ``FROM <name>``."""
+    from dive_py.domain.base_image import short_layer_id
+    from dive_py.domain.sources import open_image
+    from tests.image_builder import ImageSpec, Step, docker_archive, f
+
+    def image(name: str, spec: ImageSpec) -> Analysis:
+        path = tmp_path / f"{name}.tar"
+        path.write_bytes(docker_archive(spec))
+        return analyse(open_image(str(path), source="docker-archive"))
+
+    base = [f("bin/busybox", b"\x7fELF" + b"b" * 100, 0o755)]
+    a = image("a", ImageSpec(layers=[base, [f("a", "1")]], history=[Step(""), Step("echo 1")]))
+    b = image(
+        "b",
+        ImageSpec(
+            layers=[base, [f("a", "2")]],
+            history=[Step(""), Step("echo 2")],
+            labels={"org.opencontainers.image.base.name": "busybox:1.36"},
+        ),
+    )
+    app = _app((a, b))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        row = [str(cell) for cell in app.screen.query_one(DiffLayersTable).get_row_at(0)]
+        assert row[2] == f"FROM {short_layer_id(a.image)}"
+        assert row[5] == "FROM busybox:1.36"
+        assert "(no command)" not in screen_text(app)
+
+
+async def test_the_path_line_gives_a_directorys_full_size_while_rows_are_hidden(
+    tmp_path: Path,
+) -> None:
+    """Trial of this release: with unchanged rows hidden the diff explorer's ``/app`` row shows
+    the bytes of its shown rows, but its path line did not say the full size as the
+    explorer's does (``… shown of …``)."""
+    from tests.image_builder import d, f
+    from tests.ui.diff_pair import _analysis
+
+    keep = f("app/keep.txt", "k" * 1000)
+    a = _analysis(tmp_path, "a", [[d("app"), keep, f("app/x", "1")]])
+    b = _analysis(tmp_path, "b", [[d("app"), keep, f("app/x", "22")]])
+    app = _app((a, b))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _cursor_to(pilot, "/app")
+        assert "/app  2 B shown of 1.0 kB" in screen_text(app)
+        await pilot.press("ctrl+u")  # every row shown: the row's size is the full size
+        await settle(pilot)
+        await _cursor_to(pilot, "/app")
+        assert " shown of " not in screen_text(app)

@@ -162,3 +162,30 @@ async def test_the_inefficient_pane_explains_the_highlighted_path(demo: Analysis
         detail = str(app.screen.query_one("#waste-detail", Static).render())
         assert detail.startswith("/usr/local/bin/pip: layer 0 wrote, layer 3 rewrote")
         assert "overwritten:" in detail and "saves 230 bytes" in detail
+
+
+async def test_enter_on_a_removed_row_shows_the_version_that_layer_removed(
+    tmp_path: Path,
+) -> None:
+    """Trial of this release: Enter on a removed (``-``) row said ``/etc/gone.txt does not
+    exist at that layer - check the path``; it shows the version the layer removed."""
+    from tests.image_builder import wh
+
+    layers = [
+        [d("etc"), f("etc/gone.txt", "bye\n"), d("var"), f("var/cache/x.bin", b"\0\1")],
+        [d("etc"), wh("etc/gone.txt"), wh("var/cache")],
+    ]
+    image = archive_analysis(tmp_path, layers)
+    app = make_app(image)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = await open_viewer(pilot, 1, "/etc/gone.txt")
+        text = header(screen)
+        assert "removed by layer 1" in text and "written by layer 0" in text, text
+        assert "does not exist" not in text
+        assert screen.content is not None and screen.content.data == b"bye\n"
+        await pilot.press("escape")
+        await settle(pilot)
+        screen = await open_viewer(pilot, 1, "/var/cache/x.bin")
+        assert "removed by layer 1" in header(screen), header(screen)
+        assert screen.content is not None and screen.content.data == b"\0\1"

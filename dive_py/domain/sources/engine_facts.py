@@ -15,7 +15,8 @@ from dive_py.domain.sources.docker_engine import DockerEngineSource
 
 
 def annotate_from_engine(analysis: Analysis, engine: DockerEngineSource, reference: str) -> None:
-    """Set ``analysis.sharing`` and every step's ``image_id`` from the engine.
+    """Set ``analysis.sharing``, every step's ``image_id`` and the image's repo tags (all of
+    them, as ``docker image inspect`` lists them) from the engine.
 
     Args:
         analysis: the image's analysis (changed in place).
@@ -35,7 +36,15 @@ def annotate_from_engine(analysis: Analysis, engine: DockerEngineSource, referen
     try:
         api = engine.client()
         try:
-            own_id = str(api.inspect_image(reference).get("Id", ""))
+            inspected = api.inspect_image(reference)
+            own_id = str(inspected.get("Id", ""))
+            # every tag of the image (a `docker save` of one name records only that name, and
+            # a cached analysis the tags of the name it was first read by)
+            tags = [
+                str(tag)
+                for tag in inspected.get("RepoTags") or []
+                if tag and tag != "<none>:<none>"
+            ]
             apply_engine_history(image.history, list(api.history(reference) or []))
             others, own_containers = read_engine_images(api, own_id)
         finally:
@@ -44,6 +53,7 @@ def annotate_from_engine(analysis: Analysis, engine: DockerEngineSource, referen
                 close()
     except Exception:
         return
+    image.repo_tags = tags
     analysis.sharing = measure_sharing(
         [layer.diff_id for layer in layers],
         [layer.size_bytes for layer in layers],

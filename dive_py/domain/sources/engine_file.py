@@ -60,7 +60,9 @@ def container_archive(api: Any, image_id: str, path: str, name: str = "") -> Ite
             # container whose archive is still being sent: the response is closed here first.
             # (docker.APIClient is a requests.Session; _url builds the versioned URL.)
             url = api._url("/containers/{0}/archive", container)
-            response = api.get(url, params={"path": "/" + path}, stream=True)
+            # (the tar's bytes: a name that is not UTF-8 is sent as it is, percent-encoded)
+            raw_path = ("/" + path).encode("utf-8", "surrogateescape")
+            response = api.get(url, params={"path": raw_path}, stream=True)
             response.raise_for_status()
         except Exception as exc:
             raise ImageError(
