@@ -360,8 +360,7 @@ class MainScreen(Screen[None]):
         """Build what the next moves will want, after the shown tree is drawn (a thread worker).
 
         Order: the neighbouring layers' trees in the current mode, then the remaining stacked
-        states (so that any layer's tree is quick to make), then the top and the bottom
-        layers' trees (where ``end`` and ``home`` jump), then the other layers' trees,
+        states (so that any layer's tree is quick to make), then the other layers' trees,
         nearest first (as many as the analysis keeps: a few seconds for half a million entries,
         after which any layer shows at once), then this layer's tree in the other compare mode
         (for ctrl+l / ctrl+a).
@@ -427,9 +426,6 @@ class MainScreen(Screen[None]):
                 stack(target)
                 build(target, mode)
             stack(last)
-            for target in (last, 0):  # where `end` and `home` jump
-                if analysis.cached_tree(target, mode) is None:
-                    build(target, mode)
             for target in sorted(range(last + 1), key=lambda i: abs(i - index)):
                 if target != index and analysis.cached_tree(target, mode) is None:
                     build(target, mode)

@@ -309,34 +309,6 @@ async def test_end_selects_the_top_layer_at_once(demo: Analysis) -> None:
         assert screen.shown == (0, CompareMode.LAYER)
 
 
-class _BuildOrder(Analysis):
-    """An analysis that notes the (layer, mode) of every compared tree it builds."""
-
-    __slots__ = ("built",)
-
-    def compared_tree(self, index, mode, stop=None):  # type: ignore[no-untyped-def]
-        if self.cached_tree(index, mode) is None:
-            self.built.append((index, mode))
-        return super().compared_tree(index, mode, stop)
-
-
-async def test_the_top_and_bottom_layers_are_prepared_right_after_the_neighbours(
-    demo: Analysis,
-) -> None:
-    """Where ``end`` and ``home`` jump is prepared before the other layers (issue 11)."""
-    analysis = _BuildOrder(image=demo.image, efficiency=demo.efficiency)
-    analysis.built = []
-    last = len(demo.image.layers) - 1
-    assert last >= 4
-    app = make_app(analysis)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        layer = CompareMode.LAYER
-        built = [index for index, mode in analysis.built if mode is layer]
-        assert built[:3] == [0, 1, last]  # the first screen with layer 1, then the top layer
-        assert sorted(built) == list(range(last + 1))
-
-
 async def test_an_awaited_tree_does_not_wait_for_the_background_workers_nap(
     demo: Analysis,
     monkeypatch,  # type: ignore[no-untyped-def]
