@@ -669,7 +669,21 @@ def compare_states(
             after = new_kids.get(name) if new_kids else None
             if after is None:
                 assert before is not None
-                child = _removed_copy(before, base, top, stop)
+                if before.children is None:  # a removed file (most removals): its ghost here
+                    gone = before.entry
+                    assert gone is not None  # (a state node has its entry)
+                    child = new_node(
+                        before.name,
+                        before.parent,
+                        None,
+                        None,
+                        gone,
+                        _REMOVED,
+                        _ghost_size(gone, base, top),
+                        0,
+                    )
+                else:
+                    child = _removed_copy(before, base, top, stop)
             elif after.children is None and (before is None or before.children is None):
                 # a file (most changes): marked here, without the directory machinery
                 entry = after.entry

@@ -7,6 +7,8 @@ important first, so that ``?`` help and ``q`` quit stay on screen at any width (
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.widget import Widget
@@ -34,17 +36,60 @@ def give_way_order(keys: list[FooterKey]) -> list[FooterKey]:
     return [*reversed(others), *essential]
 
 
+def shown_keys(widgets: list[Widget]) -> tuple[Hashable, ...]:
+    """What the footer ``widgets`` show, as a comparable value: per widget its type, and for a
+    key its key, display, description, action, tooltip, classes and whether it is disabled."""
+    return tuple(
+        (
+            type(widget).__name__,
+            widget.key,
+            widget.key_display,
+            widget.description,
+            widget.action,
+            str(widget.tooltip),
+            widget.disabled,
+            tuple(sorted(widget.classes)),
+        )
+        if isinstance(widget, FooterKey)
+        else (type(widget).__name__, tuple(sorted(widget.classes)))
+        for widget in widgets
+    )
+
+
 class ExplorerFooter(Footer):
     """The explorer's footer: keys that do not fit the width are left out whole, help and quit
-    last (see :func:`give_way_order`); the command palette key stays on the right."""
+    last (see :func:`give_way_order`); the command palette key stays on the right.
+
+    It recomposes only when the keys it would show differ from the ones it shows: Textual's
+    footer recomposes (removes and mounts every key) on each change of the screen's bindings
+    and on each resize, about 10 ms a time at 160 columns; three of them came right after the
+    explorer's first screen and delayed the first key by 30 ms (issue 11, bench/README.md).
+    """
+
+    _shown: tuple[Hashable, ...] | None = None
+    """:func:`shown_keys` of what the last compose yielded (None before the first)."""
 
     def compose(self) -> ComposeResult:
+        widgets = self._keys()
+        self._shown = shown_keys(widgets)
+        yield from widgets
+
+    async def recompose(self) -> None:
+        """Recompose (see :meth:`Widget.recompose`) unless the keys shown would stay the same."""
+        if self._shown is not None and self.is_attached:
+            with self._context():  # (as Textual composes: the keys bind to this footer)
+                same = shown_keys(self._keys()) == self._shown
+            if same:
+                return
+        await super().recompose()
+
+    def _keys(self) -> list[Widget]:
+        """The widgets to show: Textual's footer keys less those that do not fit."""
         widgets = list(super().compose())
         palette = [w for w in widgets if w.has_class("-command-palette")]
         keys = [w for w in widgets if isinstance(w, FooterKey) and w not in palette]
         if len(keys) != len(widgets) - len(palette):  # binding groups: left as Textual draws them
-            yield from widgets
-            return
+            return widgets
         available = self.size.width or self.app.size.width
         available -= sum(key_width(w) + 2 for w in palette if isinstance(w, FooterKey))
         used = sum(key_width(key) for key in keys)
@@ -54,9 +99,7 @@ class ExplorerFooter(Footer):
                 break
             used -= key_width(key)
             dropped.add(id(key))
-        shown: list[Widget] = [key for key in keys if id(key) not in dropped]
-        yield from shown
-        yield from palette
+        return [*(key for key in keys if id(key) not in dropped), *palette]
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.recompose)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from typing import ClassVar
@@ -124,6 +125,10 @@ class MainScreen(Screen[None]):
         for a compared tree, ``(layer, None)`` for a stacked state."""
         self._wanted: tuple[int, CompareMode] | None = None
         """The tree the user waits for (a tree worker is on it)."""
+        self._wake = threading.Event()
+        """Set when the background worker (:meth:`_prefetch`) should look again at once
+        whether it may go on (a tree is awaited, or it was cancelled) instead of finishing its
+        nap: it may hold the analysis lock meanwhile."""
         self._loading_timer: Timer | None = None
         """Puts up the loading indicator when the awaited tree is slow (see :meth:`load_tree`)."""
         self._titles: tuple[str, str, str] | None = None
@@ -250,6 +255,7 @@ class MainScreen(Screen[None]):
         self._wanted = (index, mode)
         if not self._helps_wanted():
             self.workers.cancel_group(self, "prefetch")  # this tree first
+        self._wake.set()
         self._tree_worker(index, mode, self.model)
 
     @work(thread=True, exclusive=True, group="tree", name="compared-tree")
@@ -340,6 +346,7 @@ class MainScreen(Screen[None]):
             return  # a newer selection is on its way
         self._wanted = None
         self.workers.cancel_group(self, "prefetch")  # stale plans: not while this tree draws
+        self._wake.set()
         self.model = model
         self.shown = (index, mode)
         self.previewed = None
@@ -376,14 +383,20 @@ class MainScreen(Screen[None]):
             """
             while not worker.is_cancelled:
                 if self._previewing:  # a preview is on its way to the screen: it goes first
-                    time.sleep(PREFETCH_IDLE_S / 8)
+                    nap(PREFETCH_IDLE_S / 8)
                     continue
                 if self._wanted is not None:  # the user waits for a tree:
                     return self._helps_wanted()  # build what it needs, or give way at once
                 if time.monotonic() - self.last_input >= PREFETCH_IDLE_S:
                     return True
-                time.sleep(PREFETCH_IDLE_S / 4)
+                nap(PREFETCH_IDLE_S / 4)
             return False
+
+        def nap(seconds: float) -> None:
+            """Sleep ``seconds``, or less when :meth:`load_tree` or a new tree wakes this worker
+            (a nap inside a build holds the analysis lock: the awaited tree's worker waits)."""
+            self._wake.wait(seconds)
+            self._wake.clear()
 
         def stop() -> bool:
             return not proceed()
@@ -391,6 +404,8 @@ class MainScreen(Screen[None]):
         def build(target: int, target_mode: CompareMode) -> None:
             self._preparing = (target, target_mode)
             try:
+                if not proceed():  # (wait for a quiet moment before taking the analysis lock)
+                    raise BuildCancelled
                 analysis.compared_tree(target, target_mode, stop=stop)
             finally:
                 self._preparing = None

@@ -288,3 +288,52 @@ async def test_the_loading_indicator_waits_for_a_slow_tree_only(
             assert screen.shown == (last, CompareMode.LAYER) and not view.loading
     finally:
         analysis.release.set()
+
+
+async def test_end_selects_the_top_layer_at_once(demo: Analysis) -> None:
+    """``end`` (and ``home``) ask for the layer's tree in the key's own handler, not after the
+    table's RowHighlighted message (a screen update of the moved cursor came first)."""
+    app = make_app(fresh(demo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        table = screen.query_one(LayersTable)
+        last = len(demo.image.layers) - 1
+        table.action_last_layer()
+        assert table.layer_index == last and screen._wanted in (None, (last, CompareMode.LAYER))
+        assert screen.shown == (last, CompareMode.LAYER) or screen._wanted is not None
+        table.action_first_layer()
+        assert table.layer_index == 0
+        await settle(pilot)
+        assert screen.shown == (0, CompareMode.LAYER)
+
+
+async def test_an_awaited_tree_does_not_wait_for_the_background_workers_nap(
+    demo: Analysis,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """The background worker naps while keys come (``PREFETCH_IDLE_S``), also inside a build
+    that holds the analysis lock; a tree the user asks for wakes it at once (here a nap would
+    last 10 s)."""
+    from dive_py.ui import main_screen
+
+    monkeypatch.setattr(main_screen, "PREFETCH_IDLE_S", 40.0)
+    analysis = fresh(demo)
+    last = len(analysis.image.layers) - 1
+    app = make_app(analysis)
+    app.last_input = time.monotonic()  # a key just came: the background work naps
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        while screen.shown is None:
+            await pilot.pause(0.01)
+        await pilot.pause(0.2)  # the background worker is napping
+        assert analysis.cached_tree(last, CompareMode.LAYER) is None
+        screen.query_one(LayersTable).focus()
+        started = time.monotonic()
+        await pilot.press("end")
+        while screen.shown != (last, CompareMode.LAYER) and time.monotonic() - started < 5:
+            await pilot.pause(0.01)
+        assert screen.shown == (last, CompareMode.LAYER)
+        app.last_input = 0.0  # (the rest of the background work may go on)

@@ -5,9 +5,11 @@ essential keys fit at 160x45 and at 80x24."""
 from __future__ import annotations
 
 import pytest
+from textual.widgets._footer import FooterKey
 
 from dive_py.domain.analysis import Analysis
 from dive_py.ui.app import make_app
+from dive_py.ui.explorer_footer import ExplorerFooter
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.main_screen import MainScreen
 from tests.ui.conftest import screen_text, settle
@@ -159,6 +161,28 @@ async def test_footer_keeps_help_and_quit(demo: Analysis, size: tuple[int, int])
             shown = [key for key in app.screen.query("FooterKey") if key.display]
             for key in shown:  # every key shown whole: nothing cut mid-word
                 assert f"{key.key_display} {key.description}".strip() in footer, footer
+
+
+async def test_footer_recomposes_only_when_its_keys_change(demo: Analysis) -> None:
+    # issue 11: three recomposes with the same keys came right after the first screen (30 ms
+    # before the first key was handled); the keys change with the focused pane and the width
+    app = make_app(demo)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(ExplorerFooter)
+        before = list(footer.query(FooterKey))
+        footer.call_after_refresh(footer.recompose)  # (as a change of bindings does)
+        await settle(pilot)
+        assert list(footer.query(FooterKey)) == before  # the same widgets: nothing remounted
+        app.screen.query_one("#file-tree").focus()
+        await settle(pilot)
+        tree_keys = list(footer.query(FooterKey))
+        assert tree_keys != before
+        assert "Collapse dir" in screen_text(app).splitlines()[-1]
+        await pilot.resize_terminal(60, 20)
+        await settle(pilot)
+        narrow = [key for key in footer.query(FooterKey) if key.display]
+        assert len(narrow) < len(tree_keys)  # keys that no longer fit are left out
 
 
 @pytest.mark.parametrize("size", SIZES)
