@@ -40,19 +40,48 @@ from dive_py.domain.layer_tar import LayerContents
 from dive_py.domain.whiteout import deleted_path
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class InefficientPath:
     """A path that occurs as a leaf in two or more layers.
 
+    ``InefficientPath(path, count, wasted_bytes)`` takes the absolute path. It keeps the path
+    as the layers spell it (``layer_path``: the entries' own string, not a copy; a third of a
+    synthetic image's paths are inefficient, and a new ``"/" + path`` for each was about 26
+    bytes per entry, issue 11) and makes ``path`` when read.
+
     Attributes:
-        path: absolute path (``"/app/big"``).
+        layer_path: the path without its leading ``/`` (``"app/big"``).
         count: number of occurrences (layers holding it as a leaf).
         wasted_bytes: sum of the bytes of all occurrences (dive's "Total Space").
+
+    Raises:
+        ValueError: ``path`` does not start with ``/``.
     """
 
-    path: str
+    layer_path: str
     count: int
     wasted_bytes: int
+
+    def __init__(self, path: str, count: int, wasted_bytes: int) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"InefficientPath needs an absolute path, not {path!r}")
+        object.__setattr__(self, "layer_path", path[1:])
+        object.__setattr__(self, "count", count)
+        object.__setattr__(self, "wasted_bytes", wasted_bytes)
+
+    @classmethod
+    def of_layer_path(cls, layer_path: str, count: int, wasted_bytes: int) -> InefficientPath:
+        """The :class:`InefficientPath` of ``layer_path`` (no leading ``/``), kept as is."""
+        item = object.__new__(cls)
+        object.__setattr__(item, "layer_path", layer_path)
+        object.__setattr__(item, "count", count)
+        object.__setattr__(item, "wasted_bytes", wasted_bytes)
+        return item
+
+    @property
+    def path(self) -> str:
+        """The absolute path (``"/app/big"``), a new string each time."""
+        return "/" + self.layer_path
 
 
 @dataclass(slots=True)
@@ -302,7 +331,7 @@ def measure_efficiency(
     for path in order:
         record = counts[path]
         assert isinstance(record, list)  # (a path in order occurred twice or more)
-        inefficient.append(InefficientPath("/" + path, record[0], record[1]))
+        inefficient.append(InefficientPath.of_layer_path(path, record[0], record[1]))
     go_sort(inefficient, _fewer_bytes)
     inefficient.reverse()
     wasted = sum(item.wasted_bytes for item in inefficient)

@@ -22,6 +22,7 @@ from dive_py.domain.compression import (
     UnsupportedCompressionError,
     open_decompressed,
 )
+from dive_py.domain.data_offsets import DataOffsets
 from dive_py.domain.entry import TYPE_OF_TYPEFLAG, EntryType, FileEntry
 from dive_py.domain.tar_stream import Readable, TarFormatError, TarReader
 from dive_py.domain.whiteout import AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX
@@ -87,7 +88,8 @@ class LayerContents:
             knows the layers below.
         data_offsets: path -> where that path's bytes start in the uncompressed layer tar
             (regular files whose last entry stores its bytes whole; not sparse files), so a
-            file's content can be read again without scanning the layer.
+            file's content can be read again without scanning the layer (16 bytes per file:
+            see :class:`~dive_py.domain.data_offsets.DataOffsets`).
         blob: where the layer blob lies on disk, for sources that read files (archive, OCI
             layout); None when the bytes were streamed (the engine) or the archive as a
             whole is compressed.
@@ -103,7 +105,7 @@ class LayerContents:
     escaped_paths: list[str] = field(default_factory=list)
     implicit_dirs: dict[str, FileEntry] = field(default_factory=dict)
     duplicate_paths: list[str] = field(default_factory=list)
-    data_offsets: dict[str, int] = field(default_factory=dict)
+    data_offsets: DataOffsets = field(default_factory=DataOffsets)
     blob: BlobLocation | None = None
     tar_bytes: int = 0
 

@@ -329,7 +329,9 @@ class InefficientTable(ScrollView, can_focus=True):
             len(_HEADERS[0]), len(str(max((item.count for item in items), default=0)))
         )
         self._space_width = max(len(_HEADERS[1]), 8)  # format_bytes gives at most "999.9 kB"
-        self._path_width = max(len(_HEADERS[2]), max((len(item.path) for item in items), default=0))
+        self._path_width = max(
+            len(_HEADERS[2]), max((len(item.layer_path) + 1 for item in items), default=0)
+        )
         self._cache: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(256)
         self._widest = 0
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dive_py.domain.analysis import Analysis, analyse
+from dive_py.domain.efficiency import InefficientPath
 from dive_py.domain.sources import open_image
 from tests.domain.dive_examples import SPEC_A, TESTIMG, TESTIMG_HISTORY, layers_of_testimg, spec_a
 from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque, wh
@@ -190,3 +191,14 @@ def test_the_pass_fills_only_an_unbuilt_stacking_of_the_same_layers(tmp_path: Pa
     states = StackedStates(contents)
     assert measure_efficiency(contents, states) == measure_efficiency(contents)
     assert states.built == 2
+
+
+def test_an_inefficient_path_keeps_the_entries_own_string(tmp_path: Path) -> None:
+    analysis = analyse_layers(tmp_path, [[f("same", "a")], [f("same", "bb")]])
+    (item,) = analysis.efficiency.inefficient
+    assert item.path == "/same" and item.layer_path == "same"
+    top = analysis.image.layers[1].contents.entries
+    assert any(item.layer_path is path for path in top)  # (issue 11: no copy per path)
+    assert InefficientPath("/same", 2, 3) == InefficientPath.of_layer_path("same", 2, 3)
+    with pytest.raises(ValueError, match="absolute path"):
+        InefficientPath("same", 2, 3)
