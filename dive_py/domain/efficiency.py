@@ -23,6 +23,7 @@ file system (shadowed or deleted), following data through hardlinks.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -180,7 +181,7 @@ def _visible_bytes(root: FileNode) -> int:
             entry.type is not EntryType.FILE and entry.type is not EntryType.HARDLINK
         ):
             continue
-        data = entry.data
+        data = entry if entry.type is EntryType.FILE else entry.data
         if data is None or id(data) in seen:
             continue
         seen.add(id(data))
@@ -250,12 +251,16 @@ def measure_efficiency(
         or any(a is not b for a, b in zip(states.layers, layers, strict=True))
     ):
         raise ValueError("measure_efficiency needs an unbuilt StackedStates over the same layers")
-    # path (as in the layer, no leading "/": the entries' own strings, no copies) -> its bytes
-    # while it occurred once (most paths: an int the entry holds already), then
-    # [count, cumulative bytes, smallest bytes] (a list per path was ~75 bytes per entry at
+    # path (as in the layer, no leading "/": the entries' own strings, no copies) -> the bytes
+    # of its first occurrence (an int the entry holds already); a path that occurs again gets
+    # a row in ``multi`` and three arrays: occurrences, cumulative bytes, smallest bytes (a
+    # list per such path, with a new int for its sum, was ~120 bytes per inefficient path at
     # the analysis' peak, issue 11)
-    counts: dict[str, int | list[int]] = {}
-    # paths in the order they reached two occurrences, as dive visits them (see _dive_visit_key)
+    counts: dict[str, int] = {}
+    multi: dict[str, int] = {}
+    occurrences = array("q")
+    cumulative = array("q")
+    smallest = array("q")
     order: list[str] = []
     reached: list[tuple[str, str]] = []  # this layer's: (visited name, path)
     # the root of the layers stacked so far (stack_layer, as the explorer stacks them: in
@@ -265,19 +270,22 @@ def measure_efficiency(
     hardlinks: dict[str, None] = {}
 
     def occur(path: str, size: int, visited: str) -> None:
-        record = counts.get(path)
-        if record is None:
+        row = multi.get(path)
+        if row is not None:
+            occurrences[row] += 1
+            cumulative[row] += size
+            if size < smallest[row]:
+                smallest[row] = size
+            return
+        first = counts.get(path)
+        if first is None:
             counts[path] = size
             return
-        if type(record) is int:
-            counts[path] = [2, record + size, min(record, size)]
-            reached.append((visited, path))
-            return
-        assert isinstance(record, list)
-        record[0] += 1
-        record[1] += size
-        if size < record[2]:
-            record[2] = size
+        multi[path] = len(occurrences)
+        occurrences.append(2)
+        cumulative.append(first + size)
+        smallest.append(min(first, size))
+        reached.append((visited, path))
 
     for index, layer in enumerate(layers):
         parents = _layer_parents(layer)
@@ -316,22 +324,17 @@ def measure_efficiency(
         else:
             state = stack_layer(state, layer, index, missing, hardlinks, in_place=True)
 
-    discovered = 0
-    minimum = 0
-    for record in counts.values():
-        if type(record) is int:
-            discovered += record
-            minimum += record
-        else:
-            assert isinstance(record, list)
-            discovered += record[1]
-            minimum += record[2]
+    discovered = sum(cumulative)
+    minimum = sum(smallest)
+    for path, first in counts.items():
+        if path not in multi:
+            discovered += first
+            minimum += first
     # dive's order, ties included: Go's sort.Sort ascending by bytes, then reversed
     inefficient: list[InefficientPath] = []
     for path in order:
-        record = counts[path]
-        assert isinstance(record, list)  # (a path in order occurred twice or more)
-        inefficient.append(InefficientPath.of_layer_path(path, record[0], record[1]))
+        row = multi[path]  # (a path in order occurred twice or more)
+        inefficient.append(InefficientPath.of_layer_path(path, occurrences[row], cumulative[row]))
     go_sort(inefficient, _fewer_bytes)
     inefficient.reverse()
     wasted = sum(item.wasted_bytes for item in inefficient)
