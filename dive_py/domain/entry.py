@@ -143,7 +143,8 @@ class FileEntry:
         uid, gid: numeric owner.
         linkname: symlink target as written, or hardlink target path (normalised, no leading
             ``/``); ``""`` for other types.
-        digest: xxh64 (seed 0) of the content bytes as an int; 0 for entries without content.
+        digest: the low 60 bits of the xxh64 (seed 0) of the content bytes as an int (see
+            ``layer_tar.DIGEST_MASK``); 0 for entries without content.
             (dive compares the same hash to decide "modified".)
         explicit: False for a directory the layer tar did not spell out, synthesised for a path
             that has entries beneath it.

@@ -29,8 +29,14 @@ from dive_py.domain.whiteout import AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PR
 
 xxh64 = xxhash.xxh64
 
-EMPTY_DIGEST = xxhash.xxh64(b"").intdigest()
-"""xxh64 of no bytes: the digest of empty files, symlinks and hardlinks (as in dive)."""
+DIGEST_MASK = (1 << 60) - 1
+"""Entries keep the low 60 bits of a file's xxh64: an int below 2**60 takes 32 bytes, a full
+64-bit one 40 (about 8 MiB at 1,000,000 entries, issue 11). Digests are only compared with
+each other (the "modified" test), and a chance collision stays about 2**-60 per pair."""
+
+EMPTY_DIGEST = xxhash.xxh64(b"").intdigest() & DIGEST_MASK
+"""xxh64 of no bytes (its low 60 bits, as every digest): the digest of empty files, symlinks
+and hardlinks (as in dive)."""
 
 
 class LayerFormatError(Exception):
@@ -297,7 +303,7 @@ def read_layer(
                         contents.data_offsets[path] = reader.position
                     hasher = xxh64()
                     reader.feed_data(hasher.update)
-                    digest = hasher.intdigest()
+                    digest = hasher.intdigest() & DIGEST_MASK
                 entry = FileEntry(
                     path, kind, member.size, member.mode, member.uid, member.gid, "", digest
                 )
