@@ -24,8 +24,9 @@ file system (shadowed or deleted), following data through hardlinks.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.file_tree import (
@@ -85,6 +86,66 @@ class InefficientPath:
         return "/" + self.layer_path
 
 
+class InefficientPaths(Sequence[InefficientPath]):
+    """The inefficient paths of an image, in a fixed order, held compactly.
+
+    A million-entry image can have hundreds of thousands: an :class:`InefficientPath` and its
+    byte count's int took about 100 bytes each; here a path is its layer string (shared with
+    the entries) in a list and two 8-byte array items, 24 bytes (issue 11). Items are made
+    when read (``paths[i]``, iteration); a slice is a ``list``. Equal to any sequence of the
+    same items (``paths == []``).
+    """
+
+    __slots__ = ("_counts", "_layer_paths", "_wasted")
+
+    def __init__(self, items: Iterable[InefficientPath] = ()) -> None:
+        self._layer_paths: list[str] = []
+        self._counts = array("q")
+        self._wasted = array("q")
+        for item in items:
+            self._layer_paths.append(item.layer_path)
+            self._counts.append(item.count)
+            self._wasted.append(item.wasted_bytes)
+
+    def __len__(self) -> int:
+        return len(self._layer_paths)
+
+    @overload
+    def __getitem__(self, index: int) -> InefficientPath: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[InefficientPath]: ...
+
+    def __getitem__(self, index: int | slice) -> InefficientPath | list[InefficientPath]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return InefficientPath.of_layer_path(
+            self._layer_paths[index], self._counts[index], self._wasted[index]
+        )
+
+    def __iter__(self) -> Iterator[InefficientPath]:
+        of = InefficientPath.of_layer_path
+        return map(of, self._layer_paths, self._counts, self._wasted)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"InefficientPaths({list(self)!r})"
+
+    def max_count(self) -> int:
+        """The largest occurrence count (0 when empty), without making the items."""
+        return max(self._counts, default=0)
+
+    def max_path_length(self) -> int:
+        """The length of the longest absolute path (0 when empty), without making the items."""
+        return max(map(len, self._layer_paths), default=-1) + 1
+
+
 @dataclass(slots=True)
 class Efficiency:
     """The image-wide figures.
@@ -99,7 +160,8 @@ class Efficiency:
         reclaimable_bytes: bytes stored but not visible in the final file system.
         visible_bytes: bytes of the data visible in the final file system.
         inefficient: the inefficient paths, most wasted bytes first; ties in dive's order (Go's
-            sort.Sort over the order the paths reached two copies: see :func:`_dive_visit_key`).
+            sort.Sort over the order the paths reached two copies: see :func:`_dive_visit_key`);
+            an :class:`InefficientPaths` from :func:`measure_efficiency`.
         missing_whiteouts: ``(layer index, path)`` of whiteouts of paths that did not exist.
     """
 
@@ -110,7 +172,7 @@ class Efficiency:
     user_wasted_percent: float | None
     reclaimable_bytes: int
     visible_bytes: int
-    inefficient: list[InefficientPath]
+    inefficient: Sequence[InefficientPath]
     missing_whiteouts: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -338,6 +400,8 @@ def measure_efficiency(
     go_sort(inefficient, _fewer_bytes)
     inefficient.reverse()
     wasted = sum(item.wasted_bytes for item in inefficient)
+    compact = InefficientPaths(inefficient)
+    inefficient.clear()
     size = sum(layer.size_bytes for layer in layers)
     user_size = sum(layer.size_bytes for layer in layers[1:])
     visible = _visible_bytes(state)
@@ -353,6 +417,6 @@ def measure_efficiency(
         user_wasted_percent=wasted / user_size if user_size else None,
         reclaimable_bytes=size - visible,
         visible_bytes=visible,
-        inefficient=inefficient,
+        inefficient=compact,
         missing_whiteouts=missing,
     )
