@@ -23,8 +23,10 @@ file system (shadowed or deleted), following data through hardlinks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.file_tree import (
@@ -40,19 +42,108 @@ from dive_py.domain.layer_tar import LayerContents
 from dive_py.domain.whiteout import deleted_path
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class InefficientPath:
     """A path that occurs as a leaf in two or more layers.
 
+    ``InefficientPath(path, count, wasted_bytes)`` takes the absolute path. It keeps the path
+    as the layers spell it (``layer_path``: the entries' own string, not a copy; a third of a
+    synthetic image's paths are inefficient, and a new ``"/" + path`` for each was about 26
+    bytes per entry, issue 11) and makes ``path`` when read.
+
     Attributes:
-        path: absolute path (``"/app/big"``).
+        layer_path: the path without its leading ``/`` (``"app/big"``).
         count: number of occurrences (layers holding it as a leaf).
         wasted_bytes: sum of the bytes of all occurrences (dive's "Total Space").
+
+    Raises:
+        ValueError: ``path`` does not start with ``/``.
     """
 
-    path: str
+    layer_path: str
     count: int
     wasted_bytes: int
+
+    def __init__(self, path: str, count: int, wasted_bytes: int) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"InefficientPath needs an absolute path, not {path!r}")
+        object.__setattr__(self, "layer_path", path[1:])
+        object.__setattr__(self, "count", count)
+        object.__setattr__(self, "wasted_bytes", wasted_bytes)
+
+    @classmethod
+    def of_layer_path(cls, layer_path: str, count: int, wasted_bytes: int) -> InefficientPath:
+        """The :class:`InefficientPath` of ``layer_path`` (no leading ``/``), kept as is."""
+        item = object.__new__(cls)
+        object.__setattr__(item, "layer_path", layer_path)
+        object.__setattr__(item, "count", count)
+        object.__setattr__(item, "wasted_bytes", wasted_bytes)
+        return item
+
+    @property
+    def path(self) -> str:
+        """The absolute path (``"/app/big"``), a new string each time."""
+        return "/" + self.layer_path
+
+
+class InefficientPaths(Sequence[InefficientPath]):
+    """The inefficient paths of an image, in a fixed order, held compactly.
+
+    A million-entry image can have hundreds of thousands: an :class:`InefficientPath` and its
+    byte count's int took about 100 bytes each; here a path is its layer string (shared with
+    the entries) in a list and two 8-byte array items, 24 bytes (issue 11). Items are made
+    when read (``paths[i]``, iteration); a slice is a ``list``. Equal to any sequence of the
+    same items (``paths == []``).
+    """
+
+    __slots__ = ("_counts", "_layer_paths", "_wasted")
+
+    def __init__(self, items: Iterable[InefficientPath] = ()) -> None:
+        self._layer_paths: list[str] = []
+        self._counts = array("q")
+        self._wasted = array("q")
+        for item in items:
+            self._layer_paths.append(item.layer_path)
+            self._counts.append(item.count)
+            self._wasted.append(item.wasted_bytes)
+
+    def __len__(self) -> int:
+        return len(self._layer_paths)
+
+    @overload
+    def __getitem__(self, index: int) -> InefficientPath: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[InefficientPath]: ...
+
+    def __getitem__(self, index: int | slice) -> InefficientPath | list[InefficientPath]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return InefficientPath.of_layer_path(
+            self._layer_paths[index], self._counts[index], self._wasted[index]
+        )
+
+    def __iter__(self) -> Iterator[InefficientPath]:
+        of = InefficientPath.of_layer_path
+        return map(of, self._layer_paths, self._counts, self._wasted)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"InefficientPaths({list(self)!r})"
+
+    def max_count(self) -> int:
+        """The largest occurrence count (0 when empty), without making the items."""
+        return max(self._counts, default=0)
+
+    def max_path_length(self) -> int:
+        """The length of the longest absolute path (0 when empty), without making the items."""
+        return max(map(len, self._layer_paths), default=-1) + 1
 
 
 @dataclass(slots=True)
@@ -69,7 +160,8 @@ class Efficiency:
         reclaimable_bytes: bytes stored but not visible in the final file system.
         visible_bytes: bytes of the data visible in the final file system.
         inefficient: the inefficient paths, most wasted bytes first; ties in dive's order (Go's
-            sort.Sort over the order the paths reached two copies: see :func:`_dive_visit_key`).
+            sort.Sort over the order the paths reached two copies: see :func:`_dive_visit_key`);
+            an :class:`InefficientPaths` from :func:`measure_efficiency`.
         missing_whiteouts: ``(layer index, path)`` of whiteouts of paths that did not exist.
     """
 
@@ -80,7 +172,7 @@ class Efficiency:
     user_wasted_percent: float | None
     reclaimable_bytes: int
     visible_bytes: int
-    inefficient: list[InefficientPath]
+    inefficient: Sequence[InefficientPath]
     missing_whiteouts: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -151,7 +243,7 @@ def _visible_bytes(root: FileNode) -> int:
             entry.type is not EntryType.FILE and entry.type is not EntryType.HARDLINK
         ):
             continue
-        data = entry.data
+        data = entry if entry.type is EntryType.FILE else entry.data
         if data is None or id(data) in seen:
             continue
         seen.add(id(data))
@@ -221,12 +313,16 @@ def measure_efficiency(
         or any(a is not b for a, b in zip(states.layers, layers, strict=True))
     ):
         raise ValueError("measure_efficiency needs an unbuilt StackedStates over the same layers")
-    # path (as in the layer, no leading "/": the entries' own strings, no copies) -> its bytes
-    # while it occurred once (most paths: an int the entry holds already), then
-    # [count, cumulative bytes, smallest bytes] (a list per path was ~75 bytes per entry at
+    # path (as in the layer, no leading "/": the entries' own strings, no copies) -> the bytes
+    # of its first occurrence (an int the entry holds already); a path that occurs again gets
+    # a row in ``multi`` and three arrays: occurrences, cumulative bytes, smallest bytes (a
+    # list per such path, with a new int for its sum, was ~120 bytes per inefficient path at
     # the analysis' peak, issue 11)
-    counts: dict[str, int | list[int]] = {}
-    # paths in the order they reached two occurrences, as dive visits them (see _dive_visit_key)
+    counts: dict[str, int] = {}
+    multi: dict[str, int] = {}
+    occurrences = array("q")
+    cumulative = array("q")
+    smallest = array("q")
     order: list[str] = []
     reached: list[tuple[str, str]] = []  # this layer's: (visited name, path)
     # the root of the layers stacked so far (stack_layer, as the explorer stacks them: in
@@ -236,19 +332,22 @@ def measure_efficiency(
     hardlinks: dict[str, None] = {}
 
     def occur(path: str, size: int, visited: str) -> None:
-        record = counts.get(path)
-        if record is None:
+        row = multi.get(path)
+        if row is not None:
+            occurrences[row] += 1
+            cumulative[row] += size
+            if size < smallest[row]:
+                smallest[row] = size
+            return
+        first = counts.get(path)
+        if first is None:
             counts[path] = size
             return
-        if type(record) is int:
-            counts[path] = [2, record + size, min(record, size)]
-            reached.append((visited, path))
-            return
-        assert isinstance(record, list)
-        record[0] += 1
-        record[1] += size
-        if size < record[2]:
-            record[2] = size
+        multi[path] = len(occurrences)
+        occurrences.append(2)
+        cumulative.append(first + size)
+        smallest.append(min(first, size))
+        reached.append((visited, path))
 
     for index, layer in enumerate(layers):
         parents = _layer_parents(layer)
@@ -287,25 +386,22 @@ def measure_efficiency(
         else:
             state = stack_layer(state, layer, index, missing, hardlinks, in_place=True)
 
-    discovered = 0
-    minimum = 0
-    for record in counts.values():
-        if type(record) is int:
-            discovered += record
-            minimum += record
-        else:
-            assert isinstance(record, list)
-            discovered += record[1]
-            minimum += record[2]
+    discovered = sum(cumulative)
+    minimum = sum(smallest)
+    for path, first in counts.items():
+        if path not in multi:
+            discovered += first
+            minimum += first
     # dive's order, ties included: Go's sort.Sort ascending by bytes, then reversed
     inefficient: list[InefficientPath] = []
     for path in order:
-        record = counts[path]
-        assert isinstance(record, list)  # (a path in order occurred twice or more)
-        inefficient.append(InefficientPath("/" + path, record[0], record[1]))
+        row = multi[path]  # (a path in order occurred twice or more)
+        inefficient.append(InefficientPath.of_layer_path(path, occurrences[row], cumulative[row]))
     go_sort(inefficient, _fewer_bytes)
     inefficient.reverse()
     wasted = sum(item.wasted_bytes for item in inefficient)
+    compact = InefficientPaths(inefficient)
+    inefficient.clear()
     size = sum(layer.size_bytes for layer in layers)
     user_size = sum(layer.size_bytes for layer in layers[1:])
     visible = _visible_bytes(state)
@@ -321,6 +417,6 @@ def measure_efficiency(
         user_wasted_percent=wasted / user_size if user_size else None,
         reclaimable_bytes=size - visible,
         visible_bytes=visible,
-        inefficient=inefficient,
+        inefficient=compact,
         missing_whiteouts=missing,
     )

@@ -69,18 +69,20 @@ _EntryArgs = tuple[str, EntryType, int, int, int, int, str, int, bool, int, int]
 """The arguments of :class:`FileEntry`'s constructor, in order (what pickling stores)."""
 
 
-_Rare = tuple[str, bool, int, int]
-"""An entry's rarely set fields: (linkname, explicit, devmajor, devminor)."""
-_COMMON: _Rare = ("", True, 0, 0)
-_SYNTHETIC: _Rare = ("", False, 0, 0)
+_Rare = tuple[str, bool, int, int, "FileEntry | None"]
+"""An entry's rarely set fields: (linkname, explicit, devmajor, devminor, a hardlink's data)."""
+_COMMON: _Rare = ("", True, 0, 0, None)
+_SYNTHETIC: _Rare = ("", False, 0, 0, None)
 
 
-def _rare_fields(linkname: str, explicit: bool, devmajor: int, devminor: int) -> _Rare | None:
+def _rare_fields(
+    linkname: str, explicit: bool, devmajor: int, devminor: int, data: FileEntry | None = None
+) -> _Rare | None:
     """The ``_rare`` slot's value for these fields: None for the common values, one shared
     tuple for a synthetic directory's (there is one per implicit directory of each layer)."""
-    if not linkname and not devmajor and not devminor:
+    if not linkname and not devmajor and not devminor and data is None:
         return None if explicit else _SYNTHETIC
-    return (linkname, explicit, devmajor, devminor)
+    return (linkname, explicit, devmajor, devminor, data)
 
 
 _SHARED_INTS: dict[int, int] = {}
@@ -141,7 +143,8 @@ class FileEntry:
         uid, gid: numeric owner.
         linkname: symlink target as written, or hardlink target path (normalised, no leading
             ``/``); ``""`` for other types.
-        digest: xxh64 (seed 0) of the content bytes as an int; 0 for entries without content.
+        digest: the low 60 bits of the xxh64 (seed 0) of the content bytes as an int (see
+            ``layer_tar.DIGEST_MASK``); 0 for entries without content.
             (dive compares the same hash to decide "modified".)
         explicit: False for a directory the layer tar did not spell out, synthesised for a path
             that has entries beneath it.
@@ -150,9 +153,11 @@ class FileEntry:
             None for every other type. Sizes and reclaimable bytes follow ``data``, not names.
     """
 
-    __slots__ = ("path", "type", "size", "mode", "uid", "gid", "digest", "data", "_rare")
-    # (linkname, explicit, devmajor, devminor) share one slot, None while they are ("", True,
-    # 0, 0), as for most entries: 24 bytes less per entry (issue 11: a million entries).
+    __slots__ = ("path", "type", "size", "mode", "uid", "gid", "digest", "_rare")
+    # (linkname, explicit, devmajor, devminor, a hardlink's data) share one slot, None while
+    # they are ("", True, 0, 0, None), as for most entries: 24 bytes less per entry; and
+    # ``data`` needs no slot of its own (a file's is itself): with 8 slots an entry takes 96
+    # bytes of pymalloc's 16-byte size classes, 112 with 9 (issue 11: a million entries).
 
     def __init__(
         self,
@@ -180,7 +185,24 @@ class FileEntry:
             if explicit and not linkname and not devmajor and not devminor
             else _rare_fields(linkname, explicit, devmajor, devminor)
         )
-        self.data: FileEntry | None = self if type is EntryType.FILE else None
+
+    @property
+    def data(self) -> FileEntry | None:
+        """The entry whose bytes this entry's name reaches (see the class attributes): itself
+        for a file, the linked file (or None) for a hardlink, None for other types."""
+        if self.type is EntryType.FILE:
+            return self
+        rare = self._rare
+        return rare[4] if rare is not None else None
+
+    @data.setter
+    def data(self, value: FileEntry | None) -> None:
+        if self.type is EntryType.FILE:
+            if value is not self:
+                raise ValueError(f"a file's data is the file itself ({self.path!r})")
+            return
+        rare = self._rare or _COMMON
+        self._rare = _rare_fields(rare[0], rare[1], rare[2], rare[3], value)
 
     @property
     def linkname(self) -> str:
@@ -192,7 +214,7 @@ class FileEntry:
     @linkname.setter
     def linkname(self, value: str) -> None:
         rare = self._rare or _COMMON
-        self._rare = _rare_fields(value, rare[1], rare[2], rare[3])
+        self._rare = _rare_fields(value, rare[1], rare[2], rare[3], rare[4])
 
     @property
     def explicit(self) -> bool:

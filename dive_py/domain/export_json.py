@@ -84,7 +84,7 @@ def _file_record_lines(entries: list[FileEntry], changes: list[PathChange]) -> I
         )
 
 
-def _reference_lines(inefficient: list[InefficientPath]) -> Iterator[str]:
+def _reference_lines(inefficient: Sequence[InefficientPath]) -> Iterator[str]:
     """Yield one JSON object per inefficient path (dive's ``fileReference`` record)."""
     for item in inefficient:
         yield (

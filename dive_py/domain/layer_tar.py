@@ -22,14 +22,21 @@ from dive_py.domain.compression import (
     UnsupportedCompressionError,
     open_decompressed,
 )
+from dive_py.domain.data_offsets import DataOffsets
 from dive_py.domain.entry import TYPE_OF_TYPEFLAG, EntryType, FileEntry
 from dive_py.domain.tar_stream import Readable, TarFormatError, TarReader
 from dive_py.domain.whiteout import AUFS_META_PREFIX, OPAQUE_MARKER, WHITEOUT_PREFIX
 
 xxh64 = xxhash.xxh64
 
-EMPTY_DIGEST = xxhash.xxh64(b"").intdigest()
-"""xxh64 of no bytes: the digest of empty files, symlinks and hardlinks (as in dive)."""
+DIGEST_MASK = (1 << 60) - 1
+"""Entries keep the low 60 bits of a file's xxh64: an int below 2**60 takes 32 bytes, a full
+64-bit one 40 (about 8 MiB at 1,000,000 entries, issue 11). Digests are only compared with
+each other (the "modified" test), and a chance collision stays about 2**-60 per pair."""
+
+EMPTY_DIGEST = xxhash.xxh64(b"").intdigest() & DIGEST_MASK
+"""xxh64 of no bytes (its low 60 bits, as every digest): the digest of empty files, symlinks
+and hardlinks (as in dive)."""
 
 
 class LayerFormatError(Exception):
@@ -87,7 +94,8 @@ class LayerContents:
             knows the layers below.
         data_offsets: path -> where that path's bytes start in the uncompressed layer tar
             (regular files whose last entry stores its bytes whole; not sparse files), so a
-            file's content can be read again without scanning the layer.
+            file's content can be read again without scanning the layer (16 bytes per file:
+            see :class:`~dive_py.domain.data_offsets.DataOffsets`).
         blob: where the layer blob lies on disk, for sources that read files (archive, OCI
             layout); None when the bytes were streamed (the engine) or the archive as a
             whole is compressed.
@@ -103,7 +111,7 @@ class LayerContents:
     escaped_paths: list[str] = field(default_factory=list)
     implicit_dirs: dict[str, FileEntry] = field(default_factory=dict)
     duplicate_paths: list[str] = field(default_factory=list)
-    data_offsets: dict[str, int] = field(default_factory=dict)
+    data_offsets: DataOffsets = field(default_factory=DataOffsets)
     blob: BlobLocation | None = None
     tar_bytes: int = 0
 
@@ -295,7 +303,7 @@ def read_layer(
                         contents.data_offsets[path] = reader.position
                     hasher = xxh64()
                     reader.feed_data(hasher.update)
-                    digest = hasher.intdigest()
+                    digest = hasher.intdigest() & DIGEST_MASK
                 entry = FileEntry(
                     path, kind, member.size, member.mode, member.uid, member.gid, "", digest
                 )

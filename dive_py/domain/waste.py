@@ -282,8 +282,11 @@ def _visible_data(analysis: Analysis) -> set[int]:
     while stack:  # in no order (FileNode.walk sorts every directory's children)
         node = stack.pop()
         entry = node.entry
-        if entry is not None and entry.data is not None:
-            seen.add(id(entry.data))
+        if entry is not None:
+            # (a file's data is itself: no property call for most entries)
+            data = entry if entry.type is EntryType.FILE else entry.data
+            if data is not None:
+                seen.add(id(data))
         children = node.children
         if children:
             stack.extend(children.values())

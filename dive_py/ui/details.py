@@ -29,6 +29,7 @@ from textual.strip import Strip
 from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.byte_size import format_bytes
+from dive_py.domain.efficiency import InefficientPaths
 from dive_py.domain.image import Layer
 from dive_py.ui.list_bindings import LIST_MOVES
 
@@ -326,11 +327,14 @@ class InefficientTable(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.analysis = analysis
         items = analysis.efficiency.inefficient
-        self._count_width = max(
-            len(_HEADERS[0]), len(str(max((item.count for item in items), default=0)))
-        )
+        if isinstance(items, InefficientPaths):  # (no item made: issue 11)
+            most, longest = items.max_count(), items.max_path_length()
+        else:
+            most = max((item.count for item in items), default=0)
+            longest = max((len(item.path) for item in items), default=0)
+        self._count_width = max(len(_HEADERS[0]), len(str(most)))
         self._space_width = max(len(_HEADERS[1]), 8)  # format_bytes gives at most "999.9 kB"
-        self._path_width = max(len(_HEADERS[2]), max((len(item.path) for item in items), default=0))
+        self._path_width = max(len(_HEADERS[2]), longest)
         self._cache: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(256)
         self._widest = 0
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
 
 from dive_py.domain.analysis import Analysis, analyse
+from dive_py.domain.efficiency import InefficientPath, InefficientPaths
 from dive_py.domain.sources import open_image
 from tests.domain.dive_examples import SPEC_A, TESTIMG, TESTIMG_HISTORY, layers_of_testimg, spec_a
 from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque, wh
@@ -190,3 +192,27 @@ def test_the_pass_fills_only_an_unbuilt_stacking_of_the_same_layers(tmp_path: Pa
     states = StackedStates(contents)
     assert measure_efficiency(contents, states) == measure_efficiency(contents)
     assert states.built == 2
+
+
+def test_an_inefficient_path_keeps_the_entries_own_string(tmp_path: Path) -> None:
+    analysis = analyse_layers(tmp_path, [[f("same", "a")], [f("same", "bb")]])
+    (item,) = analysis.efficiency.inefficient
+    assert item.path == "/same" and item.layer_path == "same"
+    top = analysis.image.layers[1].contents.entries
+    assert any(item.layer_path is path for path in top)  # (issue 11: no copy per path)
+    assert InefficientPath("/same", 2, 3) == InefficientPath.of_layer_path("same", 2, 3)
+    with pytest.raises(ValueError, match="absolute path"):
+        InefficientPath("same", 2, 3)
+
+
+def test_the_inefficient_paths_are_held_compactly_and_read_as_items(tmp_path: Path) -> None:
+    layers = [[f("a", "1"), f("bb/c", "22")], [f("a", "333"), f("bb/c", "4")], [f("a", "55")]]
+    analysis = analyse_layers(tmp_path, layers)
+    paths = analysis.efficiency.inefficient
+    assert isinstance(paths, InefficientPaths)  # (issue 11: no object per path)
+    expected = [InefficientPath("/a", 3, 6), InefficientPath("/bb/c", 2, 3)]
+    assert paths == expected and list(paths) == expected and len(paths) == 2
+    assert paths[1] == expected[1] and paths[-1] == expected[1] and paths[:1] == expected[:1]
+    assert (paths.max_count(), paths.max_path_length()) == (3, len("/bb/c"))
+    assert InefficientPaths().max_path_length() == 0 and InefficientPaths() == []
+    assert pickle.loads(pickle.dumps(paths)) == expected

@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import xxhash
+
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.entry import EntryType
+from dive_py.domain.layer_tar import EMPTY_DIGEST
 from tests.cli.test_cli import run_divepy
 from tests.hostile.helpers import archive_file, pipeline
 from tests.image_builder import E, ImageSpec, d, docker_archive, f, hard, opaque, sym, wh
@@ -202,3 +205,12 @@ def test_a_whiteout_under_a_lower_file_replaces_it_and_warns() -> None:
     assert entry is not None and entry.type is EntryType.DIR
     assert analysis.image.warnings == ["layer 1: whiteout of /a/b, which no lower layer has"]
     assert analysis.efficiency.visible_bytes == 0
+
+
+def test_file_digests_keep_60_bits_and_still_tell_contents_apart() -> None:
+    analysis, _ = _analyse([[f("a", "same"), f("b", "same"), f("c", "other"), f("e", "")]])
+    entries = analysis.image.layers[0].contents.entries
+    digests = {path: entries[path].digest for path in ("a", "b", "c", "e")}
+    assert all(0 <= digest < 2**60 for digest in digests.values())  # (issue 11: 32-byte ints)
+    assert digests["a"] == digests["b"] != digests["c"]
+    assert digests["e"] == EMPTY_DIGEST == xxhash.xxh64(b"").intdigest() & (2**60 - 1)
