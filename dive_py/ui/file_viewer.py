@@ -243,6 +243,21 @@ class _NotSeekable(Exception):
     """A version needs more than a seek to read (the worker reads it instead)."""
 
 
+def viewer_css(screen: str) -> str:
+    """Return the modal viewer's stylesheet for the screen class named ``screen``: a bordered
+    box of 96% x 94% with a header line and a body (the file viewer and the diff explorer's
+    file diff look the same)."""
+    return f"""
+    {screen} {{
+        align: center middle;
+        & > #viewer {{ width: 96%; height: 94%; border: round $primary; background: $surface; }}
+        & #viewer-header {{ height: auto; padding: 0 1; color: $text-muted; }}
+        & #viewer-body {{ height: 1fr; }}
+        & TextArea, & TextLines, & #viewer-body > VerticalScroll {{ height: 1fr; }}
+    }}
+    """
+
+
 class FileViewerScreen(ModalScreen[None]):
     """One layer's version of a file: text, hex dump or facts, and the diff to the version below.
 
@@ -264,15 +279,7 @@ class FileViewerScreen(ModalScreen[None]):
         ),
     ]
 
-    DEFAULT_CSS = """
-    FileViewerScreen {
-        align: center middle;
-        & > #viewer { width: 96%; height: 94%; border: round $primary; background: $surface; }
-        & #viewer-header { height: auto; padding: 0 1; color: $text-muted; }
-        & #viewer-body { height: 1fr; }
-        & TextArea, & TextLines, & #viewer-body > VerticalScroll { height: 1fr; }
-    }
-    """
+    DEFAULT_CSS = viewer_css("FileViewerScreen")
 
     def __init__(
         self, analysis: Analysis, index: int, path: str, reader: ContentReader | None = None

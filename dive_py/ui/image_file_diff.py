@@ -40,7 +40,13 @@ from dive_py.domain.file_content import (
     FileVersion,
     locate_version,
 )
-from dive_py.ui.file_viewer import content_widget, describe_change, text_area, unified_diff
+from dive_py.ui.file_viewer import (
+    content_widget,
+    describe_change,
+    text_area,
+    unified_diff,
+    viewer_css,
+)
 
 
 class ImageFileDiffScreen(ModalScreen[None]):
@@ -63,15 +69,7 @@ class ImageFileDiffScreen(ModalScreen[None]):
         ),
     ]
 
-    DEFAULT_CSS = """
-    ImageFileDiffScreen {
-        align: center middle;
-        & > #viewer { width: 96%; height: 94%; border: round $primary; background: $surface; }
-        & #viewer-header { height: auto; padding: 0 1; color: $text-muted; }
-        & #viewer-body { height: 1fr; }
-        & TextArea, & TextLines, & #viewer-body > VerticalScroll { height: 1fr; }
-    }
-    """
+    DEFAULT_CSS = viewer_css("ImageFileDiffScreen")
 
     def __init__(
         self,
