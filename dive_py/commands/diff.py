@@ -174,7 +174,7 @@ def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr
 
     Raises:
         UsageError: bad arguments.
-        ImageError: an image could not be read (exit 3).
+        ImageError: an image could not be read, or a path named does not exist (exit 3).
         OutputError: the JSON file could not be written (exit 4).
     """
     args = _parser().parse_args(list(argv))
@@ -191,6 +191,10 @@ def run_diff(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, stderr
     if args.insecure_registry:
         listed = [env.get("DIVEPY_INSECURE_REGISTRIES", ""), *args.insecure_registry]
         env = {**env, "DIVEPY_INSECURE_REGISTRIES": ",".join(h for h in listed if h)}
+    from dive_py.domain.sources import default_source
+
+    for name in (args.a, args.b):
+        default_source(name, source, env)  # a missing path is named before any image is read
     analyses = [_read(name, source, platform, env, stderr) for name in (args.a, args.b)]
     images = [analysis.image for analysis in analyses]
     # (the analyses' own stacked states: the diff explorer's file viewer reuses them)

@@ -20,6 +20,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dive_py.domain.entry import EntryType, FileEntry
 from dive_py.domain.file_content import (
@@ -33,6 +34,9 @@ from dive_py.domain.file_content import (
 from dive_py.domain.file_tree import FileNode, find_node
 from dive_py.domain.tar_stream import Readable
 from dive_py.errors import OutputError, UsageError
+
+if TYPE_CHECKING:
+    from dive_py.domain.analysis import Analysis
 
 _CHUNK = 1 << 20
 _PERMISSIONS = 0o1777
@@ -64,6 +68,20 @@ class _Planned:
 
 def _safe_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
+
+
+def exists_at(analysis: Analysis, index: int, path: str) -> bool:
+    """True when ``path`` (absolute; its last component not followed) exists in the file
+    system as stacked up to layer ``index`` (0 = the base layer): what :func:`extract` writes.
+    False also when a parent cannot be resolved (missing, not a directory, a symlink loop).
+    """
+    root = state_root(analysis, index)
+    try:
+        resolved, _ = resolve_path(root, path, follow_last=False)
+    except ContentError:
+        return False
+    top = find_node(root, resolved)
+    return top is not None and top.entry is not None
 
 
 def _plan(reader: ContentReader, index: int, path: str, report: ExtractReport) -> list[_Planned]:

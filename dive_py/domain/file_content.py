@@ -372,6 +372,11 @@ class ContentReader:
         """The image read from."""
         return self.analysis.image
 
+    @property
+    def env(self) -> dict[str, str] | None:
+        """The environment registry and engine reads use (None: ``os.environ``)."""
+        return self._env
+
     def _engine(self) -> Any:
         if self._api is None:
             if self._engine_factory is not None:

@@ -79,8 +79,12 @@ class DiveApp(App[int], inherit_bindings=False):
         config: ExplorerConfig | None = None,
         loader: Loader | None = None,
         containers: ContainerCatalog | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.env = dict(env) if env is not None else None
+        """The environment the file viewer and extraction read with (the CLI's, with
+        ``--insecure-registry`` hosts in ``DIVEPY_INSECURE_REGISTRIES``); None: ``os.environ``."""
         self.containers = containers
         """The engine's containers (the ``docker`` and ``container`` sources), else None: the
         ``containers`` key is then hidden and does nothing."""
@@ -129,7 +133,9 @@ class DiveApp(App[int], inherit_bindings=False):
 
     def get_default_screen(self) -> Screen[Any]:
         if self.analysis is not None:
-            return MainScreen(self.analysis, image_name=self.image_name, config=self.config)
+            return MainScreen(
+                self.analysis, image_name=self.image_name, config=self.config, env=self.env
+            )
         return super().get_default_screen()
 
     async def on_event(self, event: events.Event) -> None:
@@ -190,7 +196,9 @@ class DiveApp(App[int], inherit_bindings=False):
             analysis, self._image_name = self._previous
             self._previous = None
             self.analysis = analysis
-            self.switch_screen(MainScreen(analysis, image_name=self.image_name, config=self.config))
+            self.switch_screen(
+                MainScreen(analysis, image_name=self.image_name, config=self.config, env=self.env)
+            )
             self.notify(self._one_line(exc), severity="error", timeout=10)
             return
         self.load_error = exc
@@ -206,7 +214,9 @@ class DiveApp(App[int], inherit_bindings=False):
     def _loaded(self, analysis: Analysis) -> None:
         self.analysis = analysis
         self._previous = None
-        self.switch_screen(MainScreen(analysis, image_name=self.image_name, config=self.config))
+        self.switch_screen(
+            MainScreen(analysis, image_name=self.image_name, config=self.config, env=self.env)
+        )
 
     # -- crashes ---------------------------------------------------------------------------
     def _handle_exception(self, error: Exception) -> None:
@@ -272,6 +282,7 @@ def make_app(
     image_name: str | None = None,
     config: ExplorerConfig | None = None,
     containers: ContainerCatalog | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> DiveApp:
     """Return the explorer for ``analysis`` (no engine needed: tests and screenshots use this).
 
@@ -280,5 +291,6 @@ def make_app(
         image_name: the name to show (default: the image's first tag, else its reference).
         config: explorer settings (default: divepy's defaults, no config file read).
         containers: the engine's containers (a recorded or fake catalog in tests), or None.
+        env: the environment file contents are read with (see :attr:`DiveApp.env`).
     """
-    return DiveApp(analysis, image_name=image_name, config=config, containers=containers)
+    return DiveApp(analysis, image_name=image_name, config=config, containers=containers, env=env)

@@ -91,7 +91,9 @@ def run_explorer(
             "the explorer needs a terminal (stdin and stdout are not one)",
             "run it in a terminal, or use --ci (or CI=true) or --json FILE",
         )
-    app = DiveApp(None, image_name=image_name, config=config, loader=load, containers=containers)
+    app = DiveApp(
+        None, image_name=image_name, config=config, loader=load, containers=containers, env=env
+    )
     with drawing_on_terminal():
         app.run()
     if app.crash is not None:  # a bug: the CLI prints one line and exits 70 (--debug: traceback)

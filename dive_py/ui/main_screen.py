@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -39,6 +39,9 @@ from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
 from dive_py.ui.path_line import PathLine
 from dive_py.ui.tree_rows import TreeRows
+
+if TYPE_CHECKING:
+    from dive_py.domain.file_content import ContentReader
 
 TREE_TITLES = {
     CompareMode.LAYER: "Current Layer Contents",
@@ -102,9 +105,19 @@ class MainScreen(Screen[None]):
         ),
     ]
 
-    def __init__(self, analysis: Analysis, *, image_name: str, config: ExplorerConfig) -> None:
+    def __init__(
+        self,
+        analysis: Analysis,
+        *,
+        image_name: str,
+        config: ExplorerConfig,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.analysis = analysis
+        self.env = dict(env) if env is not None else None
+        """The environment file contents are read with (registry hosts given as insecure,
+        engine endpoint); None: ``os.environ``."""
         self.image_name = image_name
         self.config = config
         hidden = [DiffType.from_config_name(name) for name in config.hide]
@@ -525,26 +538,39 @@ class MainScreen(Screen[None]):
         else:
             from dive_py.ui.file_viewer import FileViewerScreen
 
-            self.app.push_screen(FileViewerScreen(self.analysis, index, event.path))
+            viewer = FileViewerScreen(self.analysis, index, event.path, self.content_reader())
+            self.app.push_screen(viewer)
+
+    def content_reader(self) -> ContentReader:
+        """A reader of this image's file contents, made with :attr:`env` (so a registry
+        image is read with the ``--insecure-registry`` hosts, as ``divepy diff`` reads it)."""
+        from dive_py.domain.file_content import ContentReader
+
+        return ContentReader(self.analysis, env=self.env)
 
     @work(thread=True, group="extract")
     def _extract(self, index: int, path: str) -> None:
         import os
 
-        from dive_py.domain.extract import extract
-        from dive_py.domain.file_content import ContentReader
+        from dive_py.domain.extract import exists_at, extract
         from dive_py.errors import DivepyError
 
         target = os.getcwd()
+        what = f"layer {index}"
         try:
-            report = extract(ContentReader(self.analysis), index, path, target)
+            removed = index > 0 and not exists_at(self.analysis, index, path)
+            if removed and exists_at(self.analysis, index - 1, path):
+                # a removed row: the version this layer removed, as Enter shows it
+                what = f"removed by layer {index}; the version of layer {index - 1}"
+                index -= 1
+            report = extract(self.content_reader(), index, path, target)
         except DivepyError as exc:
             self.app.call_from_thread(self.notify, exc.one_line(), severity="error", timeout=8)
             return
         skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
         self.app.call_from_thread(
             self.notify,
-            f"extracted {escape_text(path)} (layer {index}) into {escape_text(target)}: "
+            f"extracted {escape_text(path)} ({what}) into {escape_text(target)}: "
             f"{len(report.written)} entries{skipped}",
             timeout=8,
         )

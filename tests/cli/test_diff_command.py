@@ -140,6 +140,23 @@ def test_errors(tmp_path: Path) -> None:
     assert code == 4
 
 
+def test_a_missing_path_is_named_before_either_image_is_read(tmp_path: Path) -> None:
+    """Trial of this release: ``divepy diff img:a /tmp/missing.tar`` said "invalid reference
+    format" (the engine's answer for a path); a path-looking argument that does not exist is
+    named as missing, exit 3, before the engine is asked for the other image."""
+    missing = str(tmp_path / "missing.tar")
+    env = {"DOCKER_HOST": f"unix://{tmp_path / 'no-engine.sock'}"}
+    for argv in (["diff", "img:a", missing], ["diff", missing, "img:a"]):
+        code, _out, err = run_cli(argv, env=env)
+        assert code == 3, err
+        assert err.strip().splitlines() == [
+            f"divepy: {missing}: no such file or directory - check the path (an engine image "
+            "is named NAME[:TAG])"
+        ], err
+    code, _out, err = run_cli([f"./{tmp_path.name}-missing.tar"], env=env)  # and the main command
+    assert code == 3 and "no such file or directory" in err and "engine" not in err.split("-")[0]
+
+
 def test_chain_ids_follow_the_spec() -> None:
     a, b = "sha256:" + "a" * 64, "sha256:" + "b" * 64
     import hashlib

@@ -189,3 +189,59 @@ async def test_enter_on_a_removed_row_shows_the_version_that_layer_removed(
         screen = await open_viewer(pilot, 1, "/var/cache/x.bin")
         assert "removed by layer 1" in header(screen), header(screen)
         assert screen.content is not None and screen.content.data == b"\0\1"
+
+
+async def test_ctrl_e_on_a_removed_row_extracts_the_version_that_layer_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trial of this release: ctrl+e on a removed (``-``) row said ``does not exist at layer
+    1 - check the path``; it writes the version the layer removed, as Enter shows it."""
+    from tests.image_builder import wh
+
+    layers = [
+        [d("etc"), f("etc/gone.txt", "bye\n"), d("var"), f("var/cache/x.bin", b"\0\1")],
+        [d("etc"), wh("etc/gone.txt"), wh("var/cache")],
+    ]
+    image = archive_analysis(tmp_path, layers)
+    out = tmp_path / "cwd"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    notes: list[str] = []
+    app = make_app(image)
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(
+            MainScreen, "notify", lambda self, message, **kw: notes.append(str(message))
+        )
+        await settle(pilot)
+        table = app.screen.query_one(LayersTable)
+        table.focus()
+        await pilot.press("home", "down")
+        await settle(pilot)
+        tree = app.screen.query_one(FileTreeView)
+        tree.focus()
+        for path in ("/etc/gone.txt", "/var/cache"):
+            assert tree.select_path(path)
+            await pilot.press("ctrl+e")
+            await app.workers.wait_for_complete()
+            await settle(pilot)
+    assert (out / "gone.txt").read_bytes() == b"bye\n"
+    assert (out / "cache" / "x.bin").read_bytes() == b"\0\1"
+    assert len(notes) == 2 and all("removed by layer 1" in n for n in notes), notes
+    assert not any("does not exist" in n for n in notes)
+
+
+async def test_the_viewer_and_extract_read_with_the_clis_environment(image: Analysis) -> None:
+    """The explorer's reader gets the CLI's environment (``--insecure-registry`` hosts in
+    ``DIVEPY_INSECURE_REGISTRIES``), as ``divepy diff`` passes it; before, the viewer read a
+    registry image with ``os.environ`` only."""
+    from dive_py.domain.sources.registry_client import insecure_hosts
+
+    env = {"DIVEPY_INSECURE_REGISTRIES": "reg.test:5000"}
+    app = make_app(image, env=env)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_viewer(pilot, 0, "/etc/app.py")
+        assert screen.reader.env is not None
+        assert insecure_hosts(screen.reader.env) == {"reg.test:5000"}
+        main = app.screen_stack[-2]
+        assert isinstance(main, MainScreen)
+        assert main.content_reader().env == env

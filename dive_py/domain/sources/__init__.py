@@ -70,6 +70,11 @@ def default_source(reference: str, named: str | None, env: Mapping[str, str]) ->
     that exists on disk as written (a file: ``docker-archive``; a directory: ``oci``), else
     ``docker``. So ``divepy image.tar`` reads the file even while an engine runs; an engine
     image whose name is also a file's name in the working directory needs ``docker://``.
+
+    Raises:
+        ImageNotFoundError: ``reference`` is written as a path (``/``, ``./``, ``../`` or
+            ``~/`` first: never an image reference) that does not exist, which the engine would
+            only call an invalid reference format.
     """
     if named:
         return named
@@ -78,7 +83,18 @@ def default_source(reference: str, named: str | None, env: Mapping[str, str]) ->
         return from_env
     if "://" not in reference and os.path.exists(reference):
         return "oci" if os.path.isdir(reference) else "docker-archive"
+    if reference.startswith(PATH_PREFIXES):
+        from dive_py.errors import ImageNotFoundError
+
+        raise ImageNotFoundError(
+            f"{reference}: no such file or directory",
+            "check the path (an engine image is named NAME[:TAG])",
+        )
     return "docker"
+
+
+PATH_PREFIXES = ("/", "./", "../", "~/")
+"""How an argument written as a path begins (no image reference begins so)."""
 
 
 def split_scheme(text: str, default_source: str) -> tuple[str, str]:
