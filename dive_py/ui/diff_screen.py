@@ -21,8 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape as escape_markup
-from textual.screen import Screen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Label, Static
 
 from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
@@ -37,6 +36,7 @@ from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.main_screen import ATTR_HEADER, FilterInput
 from dive_py.ui.path_line import PathLine
 from dive_py.ui.tree_rows import TreeRows
+from dive_py.ui.tree_screen import TreeScreen
 
 
 def shared_text(diff: ImageDiff) -> str:
@@ -66,14 +66,8 @@ class DiffFilterInput(FilterInput):
 
     BINDINGS: ClassVar[list[BindingType]] = FilterInput.BINDINGS
 
-    def action_close_filter(self) -> None:
-        """Close the filter bar and clear the filter."""
-        screen = self.screen
-        if isinstance(screen, DiffScreen):
-            screen.close_filter(clear=True)
 
-
-class DiffScreen(Screen[None]):
+class DiffScreen(TreeScreen):
     """The diff explorer (see the module's description).
 
     Args:
@@ -128,10 +122,6 @@ class DiffScreen(Screen[None]):
         hidden = {DiffType.from_config_name(name) for name in config.hide}
         hidden.add(DiffType.UNMODIFIED)
         self.model = TreeRows(diff.tree.root, collapse_all=config.collapse_dir, hidden=hidden)
-
-    @property
-    def tree_view(self) -> FileTreeView:
-        return self.query_one("#file-tree", FileTreeView)
 
     @property
     def filter_input(self) -> DiffFilterInput:
@@ -227,41 +217,3 @@ class DiffScreen(Screen[None]):
             f"{len(report.written)} entries",
             timeout=8,
         )
-
-    # -- filter ----------------------------------------------------------------------------
-    def action_toggle_filter(self) -> None:
-        """Open the path filter (or close it when it has the focus)."""
-        bar = self.query_one("#filter-bar")
-        if bar.display and self.filter_input.has_focus:
-            self.close_filter(clear=True)
-            return
-        bar.display = True
-        self.filter_input.focus()
-
-    def close_filter(self, clear: bool) -> None:
-        """Hide the filter bar (clearing the filter when ``clear``) and focus the tree."""
-        if clear:
-            self.filter_input.value = ""
-            self.tree_view.set_filter("")
-            self.query_one("#filter-error", Label).update("")
-        self.query_one("#filter-bar").display = False
-        self.tree_view.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        view = self.tree_view
-        ok = view.set_filter(event.value)
-        self.filter_input.set_class(not ok, "bad")
-        error = "" if ok else f"bad expression: {escape_markup(view.model.pattern_error)}"
-        self.query_one("#filter-error", Label).update(error)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self.close_filter(clear=False)
-
-    def action_switch_pane(self, step: int) -> None:
-        """Focus the next pane (``step`` 1) or the previous one (-1)."""
-        order = [self.query_one(selector) for selector in self.PANE_ORDER]
-        focused = self.focused
-        target = order[(order.index(focused) + step) % len(order)] if focused in order else order[0]
-        target.focus()

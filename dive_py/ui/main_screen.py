@@ -13,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape as escape_markup
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 from textual.worker import get_current_worker
@@ -39,6 +38,7 @@ from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
 from dive_py.ui.path_line import PathLine
 from dive_py.ui.tree_rows import TreeRows
+from dive_py.ui.tree_screen import TreeScreen
 
 if TYPE_CHECKING:
     from dive_py.domain.file_content import ContentReader
@@ -76,11 +76,11 @@ class FilterInput(Input):
     def action_close_filter(self) -> None:
         """Close the filter bar and clear the filter."""
         screen = self.screen
-        if isinstance(screen, MainScreen):
+        if isinstance(screen, TreeScreen):
             screen.close_filter(clear=True)
 
 
-class MainScreen(Screen[None]):
+class MainScreen(TreeScreen):
     """The explorer: a left column (layers, layer details, image details) and the file tree."""
 
     AUTO_FOCUS = "#layers"
@@ -155,10 +155,6 @@ class MainScreen(Screen[None]):
     @property
     def layers_table(self) -> LayersTable:
         return self.query_one("#layers", LayersTable)
-
-    @property
-    def tree_view(self) -> FileTreeView:
-        return self.query_one("#file-tree", FileTreeView)
 
     @property
     def filter_input(self) -> FilterInput:
@@ -630,45 +626,6 @@ class MainScreen(Screen[None]):
             )
         return False
 
-    # -- filter ----------------------------------------------------------------------------
-    @property
-    def filter_open(self) -> bool:
-        return self.query_one("#filter-bar").display
-
-    def action_toggle_filter(self) -> None:
-        """Open the path filter (or close it when it has the focus)."""
-        bar = self.query_one("#filter-bar")
-        if bar.display and self.filter_input.has_focus:
-            self.close_filter(clear=True)
-            return
-        bar.display = True
-        self.filter_input.focus()
-
-    def close_filter(self, clear: bool) -> None:
-        """Hide the filter bar (clearing the filter when ``clear``) and focus the tree."""
-        bar = self.query_one("#filter-bar")
-        if clear:
-            self.filter_input.value = ""
-            self.tree_view.set_filter("")
-            self._show_filter_state(True, "")
-        bar.display = False
-        self.tree_view.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        view = self.tree_view
-        ok = view.set_filter(event.value)
-        self._show_filter_state(ok, view.model.pattern_error)
-
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self) -> None:
-        self.close_filter(clear=False)
-
-    def _show_filter_state(self, ok: bool, error: str) -> None:
-        self.filter_input.set_class(not ok, "bad")
-        label = self.query_one("#filter-error", Label)
-        label.update("" if ok else f"bad expression: {escape_markup(error)}")
-
     # -- panes ----------------------------------------------------------------------------
     PANE_ORDER: ClassVar[tuple[str, ...]] = (
         "#layers",
@@ -676,10 +633,3 @@ class MainScreen(Screen[None]):
         "#inefficient",
         "#layer-details",
     )
-
-    def action_switch_pane(self, step: int) -> None:
-        """Focus the next pane (``step`` 1) or the previous one (-1)."""
-        order = [self.query_one(selector) for selector in self.PANE_ORDER]
-        focused = self.focused
-        target = order[(order.index(focused) + step) % len(order)] if focused in order else order[0]
-        target.focus()

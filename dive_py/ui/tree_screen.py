@@ -1,0 +1,84 @@
+"""Provides :class:`TreeScreen`: what the explorer and the diff explorer share around their file
+tree pane: the path filter bar and moving the focus between panes.
+
+A subclass composes a :class:`~dive_py.ui.file_tree_view.FileTreeView` with the id
+``file-tree`` and a filter bar ``#filter-bar`` holding an
+:class:`~textual.widgets.Input` ``#filter`` and a :class:`~textual.widgets.Label`
+``#filter-error``, lists its focusable panes in :attr:`TreeScreen.PANE_ORDER`, and declares its
+own bindings (``toggle_filter``, ``switch_pane(1)``/``switch_pane(-1)``) where they apply.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.markup import escape as escape_markup
+from textual.screen import Screen
+from textual.widgets import Input, Label
+
+from dive_py.ui.file_tree_view import FileTreeView
+
+
+class TreeScreen(Screen[None]):
+    """A screen around the file tree: a path filter (a regular expression applied as the user
+    types, its error shown under it) and the focus moved between :attr:`PANE_ORDER`'s panes."""
+
+    PANE_ORDER: ClassVar[tuple[str, ...]] = ("#file-tree",)
+    """CSS selectors of the panes ``tab`` visits, in order."""
+
+    @property
+    def tree_view(self) -> FileTreeView:
+        """The file tree pane."""
+        return self.query_one("#file-tree", FileTreeView)
+
+    @property
+    def filter_input(self) -> Input:
+        """The path filter's input."""
+        return self.query_one("#filter", Input)
+
+    @property
+    def filter_open(self) -> bool:
+        """Whether the filter bar is shown."""
+        return self.query_one("#filter-bar").display
+
+    def action_toggle_filter(self) -> None:
+        """Open the path filter (or close it when it has the focus)."""
+        bar = self.query_one("#filter-bar")
+        if bar.display and self.filter_input.has_focus:
+            self.close_filter(clear=True)
+            return
+        bar.display = True
+        self.filter_input.focus()
+
+    def close_filter(self, clear: bool) -> None:
+        """Hide the filter bar (clearing the filter when ``clear``) and focus the tree."""
+        bar = self.query_one("#filter-bar")
+        if clear:
+            self.filter_input.value = ""
+            self.tree_view.set_filter("")
+            self._show_filter_state(True, "")
+        bar.display = False
+        self.tree_view.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        view = self.tree_view
+        ok = view.set_filter(event.value)
+        self._show_filter_state(ok, view.model.pattern_error)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        self.close_filter(clear=False)
+
+    def _show_filter_state(self, ok: bool, error: str) -> None:
+        self.filter_input.set_class(not ok, "bad")
+        label = self.query_one("#filter-error", Label)
+        label.update("" if ok else f"bad expression: {escape_markup(error)}")
+
+    def action_switch_pane(self, step: int) -> None:
+        """Focus the next pane (``step`` 1) or the previous one (-1)."""
+        order = [self.query_one(selector) for selector in self.PANE_ORDER]
+        focused = self.focused
+        target = order[(order.index(focused) + step) % len(order)] if focused in order else order[0]
+        target.focus()
