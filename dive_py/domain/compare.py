@@ -42,6 +42,7 @@ from dive_py.domain.file_tree import (
     FileNode,
     FileTree,
     StackedStates,
+    find_node,
     hardlink_bytes,
 )
 
@@ -343,18 +344,6 @@ def _settle(frame: _Frame) -> None:
             parent.size += frame.size
 
 
-def _find(node: FileNode, parts: tuple[str, ...]) -> FileNode | None:
-    for part in parts:
-        children = node.children
-        if not children:
-            return None
-        found = children.get(part)
-        if found is None:
-            return None
-        node = found
-    return node
-
-
 def _fix_link_size(holder: FileNode, path: tuple[str, ...]) -> None:
     """A removed hardlink's bytes in the finished tree: 0 while its data's own name shows the
     data (present, or as removed), else the data's size; the change passes up as a size."""
@@ -368,7 +357,8 @@ def _fix_link_size(holder: FileNode, path: tuple[str, ...]) -> None:
     data = node.base_entry.data
     size = 0
     if data is not None:
-        found = _find(holder, ("", *data.path.split("/")))
+        root = holder.children.get("") if holder.children else None
+        found = find_node(root, data.path) if root is not None else None
         if found is None or (found.entry is not data and found.base_entry is not data):
             size = data.size
     delta = size - node.size
