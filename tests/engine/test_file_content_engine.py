@@ -15,26 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.domain.analysis import Analysis, analyse
-from dive_py.domain.entry import EntryType
+from dive_py.domain.analysis import analyse
 from dive_py.domain.file_content import ContentReader, FileVersion, locate_version
 from dive_py.domain.sources.docker_archive import DockerArchiveSource
 from dive_py.domain.sources.docker_engine import DockerEngineSource
 from dive_py.domain.sources.engine_endpoint import Endpoint
 from tests.conftest import FIXTURE_REPO, Engine, fixture_image_names
-
-PER_LAYER = 4
-
-
-def _versions(analysis: Analysis) -> list[FileVersion]:
-    out = []
-    for layer in analysis.image.layers:
-        files = [e for e in layer.contents.entries.values() if e.type is EntryType.FILE and e.size][
-            :PER_LAYER
-        ]
-        for entry in files:
-            out.append(locate_version(analysis, layer.index, entry.path))
-    return out
+from tests.engine.file_versions import sample_versions
 
 
 def _container_cp(engine: Engine, image_id: str, path: str) -> bytes:
@@ -77,7 +64,7 @@ def test_every_source_gives_the_engines_bytes(engine: Engine, name: str, tmp_pat
         engine_reader = ContentReader(from_engine, engine=lambda: engine.client(timeout=120).api)
         from_archive = analyse(DockerArchiveSource().fetch(str(archive)))
         archive_reader = ContentReader(from_archive)
-        for version in _versions(from_engine):
+        for version in sample_versions(from_engine):
             got = engine_reader.read(version, limit=1 << 30).data
             same = locate_version(from_archive, version.index, version.path)
             assert archive_reader.read(same, limit=1 << 30).data == got, version.path

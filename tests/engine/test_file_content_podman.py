@@ -15,26 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from dive_py.domain.analysis import Analysis, analyse
-from dive_py.domain.entry import EntryType
+from dive_py.domain.analysis import analyse
 from dive_py.domain.file_content import ContentError, ContentReader, FileVersion, locate_version
 from dive_py.domain.sources.docker_archive import DockerArchiveSource
 from dive_py.domain.sources.podman import PodmanSource
 from dive_py.domain.tar_stream import Readable
 from tests.conftest import FIXTURE_REPO, fixture_image_names
-
-PER_LAYER = 4
-
-
-def _versions(analysis: Analysis) -> list[FileVersion]:
-    out = []
-    for layer in analysis.image.layers:
-        files = [e for e in layer.contents.entries.values() if e.type is EntryType.FILE and e.size][
-            :PER_LAYER
-        ]
-        for entry in files:
-            out.append(locate_version(analysis, layer.index, entry.path))
-    return out
+from tests.engine.file_versions import sample_versions
 
 
 def _podman_cp(podman: str, tag: str, path: str) -> bytes:
@@ -70,7 +57,7 @@ def test_podman_source_gives_podmans_bytes(podman_bin: str, name: str, tmp_path:
     from_archive = analyse(DockerArchiveSource().fetch(str(archive)))
     reader = ContentReader(from_podman, podman=podman_bin)
     archive_reader = ContentReader(from_archive)
-    versions = _versions(from_podman)
+    versions = sample_versions(from_podman)
     assert versions
     for version in versions:
         got = reader.read(version, limit=1 << 30).data
@@ -101,7 +88,7 @@ def test_podman_source_reads_by_name_when_the_id_is_gone(podman_bin: str) -> Non
     tag = f"{FIXTURE_REPO}/testimg:latest"
     analysis = analyse(PodmanSource(podman_bin).fetch(tag))
     analysis.image.image_id = "sha256:" + "0" * 64  # an ID podman does not know
-    version = next(v for v in reversed(_versions(analysis)) if v.final)
+    version = next(v for v in reversed(sample_versions(analysis)) if v.final)
     data = ContentReader(analysis, podman=podman_bin).read(version).data
     assert data == _podman_cp(podman_bin, tag, version.resolved)
 
@@ -111,7 +98,7 @@ def test_podman_source_names_podmans_reason_when_the_image_is_gone(podman_bin: s
     analysis = analyse(PodmanSource(podman_bin).fetch(tag))
     analysis.image.image_id = "sha256:" + "0" * 64
     analysis.image.reference = "localhost/divepy-no-such/image:gone"
-    version = _versions(analysis)[0]
+    version = sample_versions(analysis)[0]
     with pytest.raises(ContentError) as raised:
         ContentReader(analysis, podman=podman_bin).read(version)
     assert "podman image save" in str(raised.value) or "not found" in str(raised.value)
