@@ -305,7 +305,15 @@ def _own(frame: _Frame, owned: set[int], touched: list[_Frame]) -> None:
                 assert isinstance(node, _LazyDirectory)
                 lazy = node
                 extra = dict(lazy.extra) if lazy.extra else {}
-                node = _lazy(lazy.source, lazy.entry, lazy.base_entry, lazy.diff, extra, lazy.added)
+                node = _lazy(
+                    lazy.source,
+                    lazy.entry,
+                    lazy.base_entry,
+                    lazy.diff,
+                    extra,
+                    lazy.old,
+                    lazy.context,
+                )
                 node.size, node.count = lazy.size, lazy.count
             else:
                 kids = node.children
@@ -410,6 +418,25 @@ _CHILDREN_SLOT: Any = FileNode.__dict__["children"]
 _lazy_lock = threading.Lock()
 
 
+class _Context:
+    """What a compared directory needs to mark its file children when they are first read: the
+    two state roots and :func:`compare_states`' ``rewritten`` and ``alike`` (one per compare)."""
+
+    __slots__ = ("base", "top", "rewritten", "alike")
+
+    def __init__(
+        self,
+        base: FileNode,
+        top: FileNode,
+        rewritten: Callable[[FileEntry], bool] | None,
+        alike: Callable[[FileEntry, FileEntry], bool] | None,
+    ) -> None:
+        self.base = base
+        self.top = top
+        self.rewritten = rewritten
+        self.alike = alike
+
+
 class _LazyDirectory(FileNode):
     """A directory of a compared tree whose children dict is made when first read.
 
@@ -420,26 +447,31 @@ class _LazyDirectory(FileNode):
     rows it shows); the children it makes are added nodes in turn (lazy directories again, or
     leaves). A *compared* directory (:func:`compare_states`, a directory in both states that
     differ below it): its children are the state's own nodes, shared, but for the ones that
-    changed, which are marked nodes of their own (``extra``); its dict, a copy of the
-    state's with those replaced (a leaf directory holds hundreds of names), is made on first
-    read too.
+    changed. Its changed directories are marked when the tree is compared (``extra``: their
+    sizes and counts are the directory's own); its changed files, links and removed files
+    (most changes: a leaf directory holds hundreds of names) are marked only when its dict,
+    a copy of the state's with those replaced, is made on first read (:func:`_marked_file`):
+    comparing costs the directories that differ, not every changed file (issue 11).
 
     Until then the ``children`` slot is unset and :meth:`__getattr__` makes it; afterwards
     reading it costs what reading any node's ``children`` costs.
 
     Attributes:
-        source: the state's directory node this one stands for.
+        source: the compared (top) state's directory node this one stands for.
+        old: for a compared directory, the base state's node at the same path (a directory,
+            or a file a directory replaced); None for an added directory.
         extra: children that go in besides (or instead of) the source's, by name: the marked
-            changes of a compared directory, and what :func:`add_vanished` puts below any lazy
-            directory (removed ghosts, and the copies on their way); or None.
-        added: True for an added directory (the source's children are copied as added
-            nodes), False for a compared one (they are shared).
+            changed directories of a compared directory, and what :func:`add_vanished` puts
+            below any lazy directory (removed ghosts, and the copies on their way); or None.
+        context: for a compared directory, the :class:`_Context` its file children are
+            marked with; None for an added directory.
     """
 
-    __slots__ = ("source", "extra", "added")
+    __slots__ = ("source", "old", "extra", "context")
     source: FileNode
+    old: FileNode | None
     extra: dict[str, FileNode] | None
-    added: bool
+    context: _Context | None
 
     def __getattr__(self, name: str) -> dict[str, FileNode] | None:
         """Make and return ``children`` (called only while the slot is unset)."""
@@ -450,16 +482,79 @@ class _LazyDirectory(FileNode):
                 kids: dict[str, FileNode] | None = _CHILDREN_SLOT.__get__(self, FileNode)
             except AttributeError:
                 source = self.source.children
-                if not source:
-                    kids = {}
-                elif self.added:
-                    kids = {key: _added_node(child) for key, child in source.items()}
+                context = self.context
+                if context is None:
+                    kids = (
+                        {key: _added_node(child) for key, child in source.items()} if source else {}
+                    )
                 else:
-                    kids = dict(source)
+                    kids = dict(source) if source else {}
+                    old = self.old
+                    assert old is not None
+                    old_kids = old.children
+                    extra = self.extra
+                    for name_ in _changed_names(old_kids, source):
+                        if extra and name_ in extra:
+                            continue
+                        before = old_kids.get(name_) if old_kids else None
+                        after = source.get(name_) if source else None
+                        child = _marked_file(before, after, context)
+                        kids[name_] = child
                 if self.extra:
                     kids.update(self.extra)
                 _CHILDREN_SLOT.__set__(self, kids)
         return kids
+
+
+def _changed_names(
+    old_kids: dict[str, FileNode] | None, new_kids: dict[str, FileNode] | None
+) -> set[str]:
+    """The names whose child differs (by identity) between two states' children dicts (the
+    search runs in C: a set difference of the two item views)."""
+    if old_kids and new_kids:
+        return {name for name, _ in old_kids.items() ^ new_kids.items()}
+    if old_kids:
+        return set(old_kids)
+    return set(new_kids) if new_kids else set()
+
+
+def _file_diff(entry: FileEntry, base_entry: FileEntry, context: _Context) -> DiffType:
+    """MODIFIED or UNMODIFIED for a file of both states (see :func:`compare_states`' rules:
+    another entry object, unless ``alike`` says it is the same; or rewritten by a layer)."""
+    alike, rewritten = context.alike, context.rewritten
+    if (entry is not base_entry and (alike is None or not alike(entry, base_entry))) or (
+        rewritten is not None and rewritten(entry)
+    ):
+        return _MODIFIED
+    return _UNMODIFIED
+
+
+def _marked_file(before: FileNode | None, after: FileNode | None, context: _Context) -> FileNode:
+    """The compared-tree node of a changed non-directory: ``after`` marked added or modified
+    against ``before``, or the removed ghost of ``before`` when ``after`` is None (its bytes: a
+    hardlink's data bytes when its data's own name is gone, see :func:`_ghost_size`)."""
+    if after is None:
+        assert before is not None
+        gone = before.entry
+        assert gone is not None  # (a state node has its entry)
+        return FileNode.of(
+            before.name,
+            before.parent,
+            None,
+            None,
+            gone,
+            _REMOVED,
+            _ghost_size(gone, context.base, context.top),
+            0,
+        )
+    entry = after.entry
+    assert entry is not None  # (a state node has its entry)
+    if before is None:
+        return FileNode.of(after.name, after.parent, None, entry, None, _ADDED, after.size, 0)
+    base_entry = before.entry
+    assert base_entry is not None
+    diff = _file_diff(entry, base_entry, context)
+    return FileNode.of(after.name, after.parent, None, entry, base_entry, diff, after.size, 0)
 
 
 def _unmade(node: FileNode) -> bool:
@@ -475,8 +570,8 @@ def _unmade(node: FileNode) -> bool:
 
 def _child(node: FileNode, name: str) -> FileNode | None:
     """The child ``name`` of a compared-tree node, or None; a lazy directory's children are
-    not made for it (a child of an added directory's source comes back as a new added node,
-    not kept)."""
+    not made for it (a child of an added directory's source, or a changed file of a compared
+    one, comes back as a new node each time, not kept: :func:`_own` copies what it changes)."""
     if _unmade(node):
         assert isinstance(node, _LazyDirectory)
         extra = node.extra
@@ -484,9 +579,14 @@ def _child(node: FileNode, name: str) -> FileNode | None:
             return extra[name]
         source = node.source.children
         below = source.get(name) if source else None
-        if below is None or not node.added:
+        context = node.context
+        if context is None:  # (an added directory)
+            return _added_node(below) if below is not None else None
+        old = node.old.children if node.old is not None else None
+        before = old.get(name) if old else None
+        if below is before:
             return below
-        return _added_node(below)
+        return _marked_file(before, below, context)  # (made again on each call: not kept)
     kids = node.children
     return kids.get(name) if kids else None
 
@@ -511,7 +611,8 @@ def _lazy(
     base_entry: FileEntry | None,
     diff: DiffType,
     extra: dict[str, FileNode] | None,
-    added: bool,
+    old: FileNode | None,
+    context: _Context | None,
 ) -> _LazyDirectory:
     """A lazy directory node for the state's directory ``source`` (see
     :class:`_LazyDirectory`), with the source's size and count for a start."""
@@ -525,7 +626,8 @@ def _lazy(
     lazy.count = source.count
     lazy.source = source
     lazy.extra = extra
-    lazy.added = added
+    lazy.old = old
+    lazy.context = context
     return lazy
 
 
@@ -534,7 +636,7 @@ def _added_node(node: FileNode) -> FileNode:
     entry = node.entry
     if node.children is None:
         return FileNode.of(node.name, node.parent, None, entry, None, _ADDED, node.size, 0)
-    return _lazy(node, entry, None, _ADDED, None, True)
+    return _lazy(node, entry, None, _ADDED, None, None, None)
 
 
 def _added_copy(node: FileNode) -> FileNode:
@@ -544,15 +646,13 @@ def _added_copy(node: FileNode) -> FileNode:
     return _added_node(node)
 
 
-def _compared_node(
-    node: FileNode, entry: FileEntry | None, base_entry: FileEntry | None
-) -> FileNode:
-    """A compared-tree node for the state node ``node`` whose children :func:`compare_states`
-    compares next: a lazy directory (see :class:`_LazyDirectory`) when ``node`` is one, else
-    as :func:`_mark_copy`."""
+def _compared_node(node: FileNode, old: FileNode, context: _Context) -> FileNode:
+    """A compared-tree node for the state node ``node`` (base state node ``old`` at the same
+    path) whose children :func:`compare_states` compares next: a lazy directory (see
+    :class:`_LazyDirectory`) when ``node`` is one, else as :func:`_mark_copy`."""
     if node.children is None:
-        return _mark_copy(node, entry, base_entry, _UNMODIFIED)
-    return _lazy(node, entry, base_entry, _UNMODIFIED, None, False)
+        return _mark_copy(node, node.entry, old.entry, _UNMODIFIED)
+    return _lazy(node, node.entry, old.entry, _UNMODIFIED, None, old, context)
 
 
 def _mark_copy(
@@ -633,101 +733,80 @@ def compare_states(
     """
     if base is top:
         return top
-    root = _compared_node(top, top.entry, base.entry)
-    # (old, new, node, changed children of node): only changed children are looked at one by
-    # one; finding the changed names runs in C. A directory of both states gets its changed
-    # children as extra children of a lazy node (its dict is made when first read).
+    context = _Context(base, top, rewritten, alike)
+    root = _compared_node(top, base, context)
+    # (old, new, node): only changed children are looked at one by one; finding the changed
+    # names runs in C. A directory of both states gets its changed directories as extra
+    # children of a lazy node now, its changed files when its dict is first read; here they
+    # only count (removed files) and decide whether it is modified.
     stack: list[tuple[FileNode, FileNode, FileNode]] = [(base, top, root)]
-    order: list[tuple[FileNode, FileNode, list[FileNode], bool]] = []
-    new_node = FileNode.of
+    # (state node, compared node, its marked children, is a directory, removed files below it
+    # left unmade, a file below it left unmade is not unmodified)
+    order: list[tuple[FileNode, FileNode, list[FileNode], bool, int, bool]] = []
     while stack:
         if stop is not None and not len(order) % _CHECK_EVERY and stop():
             raise BuildCancelled
         old, new, node = stack.pop()
         old_kids = old.children
         new_kids = new.children
+        lazy_files = new_kids is not None  # (a file over a directory: its ghosts below it now)
         kids: dict[str, FileNode] = {}
-        if old_kids and new_kids:
-            changed = {name for name, _ in old_kids.items() ^ new_kids.items()}
-        elif old_kids:
-            changed = set(old_kids)
-        else:
-            changed = set(new_kids) if new_kids else set()
         marked: list[FileNode] = []
-        for name in changed:
+        removed_files = 0
+        files_differ = False
+        for name in _changed_names(old_kids, new_kids):
             before = old_kids.get(name) if old_kids else None
             after = new_kids.get(name) if new_kids else None
             if after is None:
                 assert before is not None
-                if before.children is None:  # a removed file (most removals): its ghost here
-                    gone = before.entry
-                    assert gone is not None  # (a state node has its entry)
-                    child = new_node(
-                        before.name,
-                        before.parent,
-                        None,
-                        None,
-                        gone,
-                        _REMOVED,
-                        _ghost_size(gone, base, top),
-                        0,
-                    )
+                if before.children is None:  # a removed file (most removals)
+                    if lazy_files:
+                        removed_files += 1
+                        continue
+                    child = _marked_file(before, None, context)
                 else:
                     child = _removed_copy(before, base, top, stop)
             elif after.children is None and (before is None or before.children is None):
-                # a file (most changes): marked here, without the directory machinery
-                entry = after.entry
-                assert entry is not None  # (a state node has its entry)
-                if before is None:
-                    base_entry, diff = None, _ADDED
-                else:
-                    base_entry = before.entry
-                    diff = (
-                        _MODIFIED
-                        if (
-                            entry is not base_entry
-                            and (
-                                alike is None or base_entry is None or not alike(entry, base_entry)
-                            )
-                        )
-                        or (rewritten is not None and rewritten(entry))
-                        else _UNMODIFIED
+                # a file (most changes): marked when the directory's dict is made
+                if not files_differ:
+                    files_differ = before is None or (
+                        _file_diff(after.entry, before.entry, context)  # type: ignore[arg-type]
+                        is not _UNMODIFIED
                     )
-                child = new_node(
-                    after.name, after.parent, None, entry, base_entry, diff, after.size, 0
-                )
+                continue
             elif before is None:
                 child = _added_copy(after)
             else:
-                child = _compared_node(after, after.entry, before.entry)
+                child = _compared_node(after, before, context)
                 stack.append((before, after, child))
             kids[name] = child
             marked.append(child)
-        if new_kids is not None:
+        if lazy_files:
             assert isinstance(node, _LazyDirectory)
-            node.extra = kids
+            node.extra = kids if kids else None
             is_dir = True
         else:  # (a non-directory over a directory: the removed children below it)
             node.children = kids if kids else None
             is_dir = bool(kids)
-        order.append((new, node, marked, is_dir))
-    for done, (new, node, marked, is_dir) in enumerate(reversed(order)):
+        order.append((new, node, marked, is_dir, removed_files, files_differ))
+    for done, (new, node, marked, is_dir, removed_files, files_differ) in enumerate(
+        reversed(order)
+    ):
         if stop is not None and not done % _CHECK_EVERY and stop():
             raise BuildCancelled
         entry, base_entry = node.entry, node.base_entry
         assert entry is not None and base_entry is not None
         if not is_dir:
-            node.diff = (
-                _MODIFIED
-                if (entry is not base_entry and (alike is None or not alike(entry, base_entry)))
-                or (rewritten is not None and rewritten(entry))
-                else _UNMODIFIED
-            )
+            node.diff = _file_diff(entry, base_entry, context)
             node.count = 0
             continue  # size: the state's (copied)
-        diff = _UNMODIFIED if entry.same_as(base_entry) else _MODIFIED
+        diff = (
+            _UNMODIFIED
+            if entry.same_as(base_entry) and not removed_files and not files_differ
+            else _MODIFIED
+        )
         # count: the state's, corrected by the children that differ from the state's
-        count = new.count if new.children is not None else 0
+        count = (new.count if new.children is not None else 0) + removed_files
         new_kids = new.children or {}
         for child in marked:
             if diff is _UNMODIFIED and child.diff is not _UNMODIFIED:

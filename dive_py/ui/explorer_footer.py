@@ -11,6 +11,7 @@ from collections.abc import Hashable
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # (not exported: the footer's key widget)
@@ -100,6 +101,17 @@ class ExplorerFooter(Footer):
             used -= key_width(key)
             dropped.add(id(key))
         return [*(key for key in keys if id(key) not in dropped), *palette]
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Textual's handling (a recompose after the next refresh), but the first keys are
+        composed at once: Textual's way, the explorer's first screen was drawn without them
+        and their compose (about 11 ms) came with the user's first key (issue 11: the jump
+        to the top layer right after the first screen, bench/README.md)."""
+        super().bindings_changed(screen)
+        if self._shown or not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen:
+            self.call_later(self.recompose)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.recompose)

@@ -52,8 +52,8 @@ ATTR_HEADER = "  Permission     UID:GID       Size  Filetree"
 PREVIEW_NOTE = "this layer's own paths; the rest is on its way…"
 """The tree pane's subtitle while it shows a layer's preview (see :meth:`MainScreen._tree_worker`)."""
 NEXT_LAYER_BEFORE_FIRST_PAINT = 60_000
-"""Entries of the next layer up to which its tree is built before the first screen is shown
-(see :meth:`MainScreen._prepare_next_layer`)."""
+"""Entries of a layer up to which its tree is built before the first screen is shown, for the
+next layer and the top one (see :meth:`MainScreen._prepare_jump_targets`)."""
 PREFETCH_IDLE_S = 0.08
 """Background tree building waits until no key or mouse event came for this many seconds."""
 LOADING_AFTER_S = 0.15
@@ -287,8 +287,8 @@ class MainScreen(TreeScreen):
             while not self.analysis.prepare_state(index, stop=stop):
                 pass
             tree = self.analysis.compared_tree(index, mode, stop=stop)
-            if self.shown is None:  # the first screen: with the next layer ready too
-                self._prepare_next_layer(index, mode, stop)
+            if self.shown is None:  # the first screen: with the next and top layers ready too
+                self._prepare_jump_targets(index, mode, stop)
         except BuildCancelled:
             return  # a newer selection is on its way
         if worker.is_cancelled:
@@ -297,22 +297,32 @@ class MainScreen(TreeScreen):
         with contextlib.suppress(RuntimeError):  # the app has exited meanwhile
             self.app.call_from_thread(self._tree_ready, index, mode, new)
 
-    def _prepare_next_layer(self, index: int, mode: CompareMode, stop: Callable[[], bool]) -> None:
-        """Build the tree of layer ``index + 1`` before the first tree is shown, when that
-        layer is small enough (:data:`NEXT_LAYER_BEFORE_FIRST_PAINT` entries): the first key a
-        user presses in the layers pane is often ``↓``, and it may come right after the first
-        screen, before the background work (:meth:`_prefetch`) could prepare anything. Costs
-        the first screen about 0.2 s at 50,000 entries (bench/README.md).
+    def _prepare_jump_targets(
+        self, index: int, mode: CompareMode, stop: Callable[[], bool]
+    ) -> None:
+        """Build the trees of layer ``index + 1`` and of the top layer before the first tree is
+        shown, each when its layer is small enough (:data:`NEXT_LAYER_BEFORE_FIRST_PAINT`
+        entries): the first key a user presses in the layers pane is often ``↓``, or ``end``
+        (``pagedown`` when the pane holds every layer) for the final image, and it may come
+        right after the first screen, before the background work (:meth:`_prefetch`) could
+        prepare anything. The next layer costs the first screen about 0.2 s at 50,000 entries
+        when its state is stacked for it; the top layer only its comparison (about 60 ms of
+        CPU for its 46,000 entries at 500,000; bench/README.md), so it is left to the
+        background work when its state is not stacked yet (an analysis from the cache comes
+        without states: stacking every layer first would cost seconds).
         """
         layers = self.analysis.image.layers
-        target = index + 1
-        if target >= len(layers):
-            return
-        if len(layers[target].contents.entries) > NEXT_LAYER_BEFORE_FIRST_PAINT:
-            return
-        while not self.analysis.prepare_state(target, stop=stop):
-            pass
-        self.analysis.compared_tree(target, mode, stop=stop)
+        last = len(layers) - 1
+        for target in dict.fromkeys((index + 1, last)):
+            if not index < target <= last:
+                continue
+            if len(layers[target].contents.entries) > NEXT_LAYER_BEFORE_FIRST_PAINT:
+                continue
+            if target != index + 1 and not self.analysis.state_ready(target):
+                continue
+            while not self.analysis.prepare_state(target, stop=stop):
+                pass
+            self.analysis.compared_tree(target, mode, stop=stop)
 
     def _wants_preview(self, index: int, mode: CompareMode) -> bool:
         """True when the layer's preview is worth showing first: layer-changes mode, and more

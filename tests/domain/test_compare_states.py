@@ -389,3 +389,66 @@ def test_a_changed_directory_makes_its_children_dict_only_when_it_is_read(tmp_pa
     assert kids["a"] is state_lib.children["a"]  # type: ignore[union-attr]  # (shared)
     assert kids["b"].diff is DiffType.MODIFIED and kids["c"].diff is DiffType.REMOVED
     assert_same_trees(analysis)
+
+
+def test_a_changed_directory_marks_its_files_only_when_it_is_read(tmp_path: Path) -> None:
+    """Issue 11 (the jump to the top layer, memory): comparing marks a directory's changed
+    directories, not its changed files; those are marked when its dict is made. Its size,
+    count and mark are right before that."""
+    layers = [
+        [
+            d("lib"),
+            f("lib/a", "1"),
+            f("lib/b", "2"),
+            f("lib/c", "3"),
+            d("lib/sub"),
+            f("lib/sub/x", "4"),
+        ],
+        [f("lib/b", "22"), wh("lib/c"), f("lib/new", "55"), f("lib/sub/x", "44")],
+    ]
+    analysis = analyse_layers(tmp_path, layers)
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    tree = compared_from_states(states, LAYER, 1)
+    lib = tree.root.children["lib"]  # type: ignore[index]
+    assert (lib.diff, lib.size, lib.count) == (
+        DiffType.MODIFIED,
+        1 + 2 + 2 + 2,
+        6,
+    )  # (bytes: "1", "22", "55", "44")
+    assert not _made(lib)
+    assert sorted(lib.extra or {}) == ["sub"]  # type: ignore[union-attr]  # (no file marked yet)
+    sub = lib.extra["sub"]  # type: ignore[union-attr]
+    assert (sub.diff, sub.count, _made(sub)) == (DiffType.MODIFIED, 1, False)
+    kids = lib.children
+    assert kids is not None and sorted(kids) == ["a", "b", "c", "new", "sub"]
+    assert [kids[name].diff for name in ("a", "b", "c", "new")] == [
+        DiffType.UNMODIFIED,
+        DiffType.MODIFIED,
+        DiffType.REMOVED,
+        DiffType.ADDED,
+    ]
+    assert kids["c"].size == 1 and kids["c"].base_entry is not None
+    assert_same_trees(analysis)
+
+
+def test_a_directory_whose_changes_below_are_all_unmodified_stays_unmodified(
+    tmp_path: Path,
+) -> None:
+    """A file whose node changed while its entry did not (a hardlink whose data lost its own
+    name: its bytes change hands) is unmodified, and so is its directory: the directory's mark
+    is decided without marking the file, and must not take the changed node for a change."""
+    layers = [
+        [d("data"), f("data/a", "12345"), d("links"), hard("links/h", "data/a")],
+        [wh("data/a")],
+    ]
+    analysis = analyse_layers(tmp_path, layers)
+    states = StackedStates([layer.contents for layer in analysis.image.layers])
+    before = states.state(0).children["links"]  # type: ignore[index]
+    after = states.state(1).children["links"]  # type: ignore[index]
+    assert after is not before and after.children["h"].entry is before.children["h"].entry  # type: ignore[index]
+    tree = compared_from_states(states, LAYER, 1)
+    links = tree.root.children["links"]  # type: ignore[index]
+    assert links.diff is DiffType.UNMODIFIED and links.size == 5
+    assert links.children["h"].diff is DiffType.UNMODIFIED  # type: ignore[index]
+    assert tree.root.children["data"].diff is DiffType.MODIFIED  # type: ignore[index]
+    assert_same_trees(analysis)

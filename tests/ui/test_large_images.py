@@ -11,11 +11,13 @@ import dataclasses
 import threading
 import time
 
+import pytest
 from textual import events
 
 from dive_py.domain.analysis import Analysis
 from dive_py.domain.compare import CompareMode
 from dive_py.domain.efficiency import InefficientPath
+from dive_py.domain.file_tree import StackedStates
 from dive_py.ui.app import make_app
 from dive_py.ui.details import InefficientTable
 from dive_py.ui.file_tree_view import FileTreeView
@@ -211,39 +213,82 @@ def _rows(model) -> list[str]:  # type: ignore[no-untyped-def]
     return [model.row_text(i) for i in range(len(model))]
 
 
-async def test_the_first_screen_comes_with_the_next_layer_ready(
-    demo: Analysis, monkeypatch
+def with_states(demo: Analysis) -> Analysis:
+    """The demo image with every layer's stacked state, nothing else built (as the explorer's
+    own load gives it: ``analyse(keep_states=True)``)."""
+    states = StackedStates([layer.contents for layer in demo.image.layers])
+    states.state(len(demo.image.layers) - 1)
+    return Analysis(image=demo.image, efficiency=demo.efficiency, _states=states)
+
+
+@pytest.mark.parametrize("key", ["down", "end"])
+async def test_the_first_screen_comes_with_the_next_and_top_layers_ready(
+    demo: Analysis, monkeypatch, key: str
 ) -> None:  # type: ignore[no-untyped-def]
-    """A ``↓`` right after the first screen finds layer 1's tree built (before the background
-    preparation could start), so it is shown at once."""
-    analysis = fresh(demo)
-    ready_at_first_screen: list[bool] = []
-    original = MainScreen._tree_ready
-
-    def tree_ready(screen, index, mode, model):  # type: ignore[no-untyped-def]
-        if screen.shown is None:
-            ready_at_first_screen.append(analysis.cached_tree(1, CompareMode.LAYER) is not None)
-        original(screen, index, mode, model)
-
-    monkeypatch.setattr(MainScreen, "_tree_ready", tree_ready)
+    """A ``↓`` or ``end`` right after the first screen finds layer 1's or the top layer's tree
+    built (before the background preparation could start), so it is shown at once (issue 11:
+    ``end`` right after the first screen took 139–157 ms at 500,000 entries)."""
+    analysis = with_states(demo)
+    last = len(analysis.image.layers) - 1
+    ready_at_first_screen = _ready_at_first_screen(analysis, monkeypatch)
     app = make_app(analysis)
     async with app.run_test(size=SIZE) as pilot:
         while app.screen.shown is None:
             await pilot.pause(0.01)
-        assert ready_at_first_screen == [True]
-        await pilot.press("down")
-        assert app.screen.shown == (1, CompareMode.LAYER)
+        assert ready_at_first_screen == [(True, True, len(analysis.image.layers))]
+        await pilot.press(key)
+        assert app.screen.shown == (1 if key == "down" else last, CompareMode.LAYER)
         assert not app.screen.query_one(FileTreeView).loading
         await settle(pilot)
 
 
-class _SlowTopTree(Analysis):
-    """An analysis whose top layer's compared tree waits for ``release`` (a slow comparison)."""
+async def test_without_states_the_first_screen_does_not_stack_every_layer_for_the_top_one(
+    demo: Analysis, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """An analysis from the cache comes without states: the first screen then prepares the
+    next layer only (stacking every layer for the top layer's tree would cost seconds at
+    500,000 entries); the background work does the rest."""
+    analysis = fresh(demo)
+    ready_at_first_screen = _ready_at_first_screen(analysis, monkeypatch)
+    app = make_app(analysis)
+    async with app.run_test(size=SIZE) as pilot:
+        while app.screen.shown is None:
+            await pilot.pause(0.01)
+        assert ready_at_first_screen == [(True, False, 2)]
+        await settle(pilot)
 
-    __slots__ = ("release",)
+
+def _ready_at_first_screen(analysis: Analysis, monkeypatch) -> list[tuple[bool, bool, int]]:  # type: ignore[no-untyped-def]
+    """(layer 1's tree built, the top layer's tree built, states stacked) when the first tree
+    is shown, recorded into the returned list."""
+    last = len(analysis.image.layers) - 1
+    seen: list[tuple[bool, bool, int]] = []
+    original = MainScreen._tree_ready
+
+    def tree_ready(screen, index, mode, model):  # type: ignore[no-untyped-def]
+        if screen.shown is None:
+            seen.append(
+                (
+                    analysis.cached_tree(1, CompareMode.LAYER) is not None,
+                    analysis.cached_tree(last, CompareMode.LAYER) is not None,
+                    analysis.states_built,
+                )
+            )
+        original(screen, index, mode, model)
+
+    monkeypatch.setattr(MainScreen, "_tree_ready", tree_ready)
+    return seen
+
+
+class _SlowTopTree(Analysis):
+    """An analysis whose top layer's compared tree waits for ``release`` (a slow comparison)
+    once ``armed`` is set."""
+
+    __slots__ = ("release", "armed")
 
     def compared_tree(self, index, mode, stop=None):  # type: ignore[no-untyped-def]
-        if index == len(self.image.layers) - 1 and mode is CompareMode.LAYER:
+        top = index == len(self.image.layers) - 1 and mode is CompareMode.LAYER
+        if top and self.armed.is_set():
             assert self.release.wait(30)
         return super().compared_tree(index, mode, stop)
 
@@ -260,6 +305,7 @@ async def test_the_loading_indicator_waits_for_a_slow_tree_only(
     monkeypatch.setattr(main_screen, "LOADING_AFTER_S", delay)
     analysis = _SlowTopTree(image=demo.image, efficiency=demo.efficiency)
     analysis.release = threading.Event()
+    analysis.armed = threading.Event()
     last = len(analysis.image.layers) - 1
     while not analysis.prepare_state(last):  # every state stacked, as the explorer's load keeps
         pass
@@ -270,6 +316,9 @@ async def test_the_loading_indicator_waits_for_a_slow_tree_only(
             assert isinstance(screen, MainScreen)
             while screen.shown is None:
                 await pilot.pause(0.01)
+            # (the first screen came with the top layer's tree: drop it, it is slow from now)
+            analysis.armed.set()
+            analysis._trees.pop((last, CompareMode.LAYER), None)
             view = screen.query_one(FileTreeView)
             screen.query_one(LayersTable).focus()
             started = time.monotonic()

@@ -185,6 +185,25 @@ async def test_footer_recomposes_only_when_its_keys_change(demo: Analysis) -> No
         assert len(narrow) < len(tree_keys)  # keys that no longer fit are left out
 
 
+async def test_footer_composes_its_first_keys_at_once(demo: Analysis) -> None:
+    # issue 11: Textual's footer composes its keys after the next refresh; the explorer's first
+    # screen was drawn without them and their compose (11 ms) came with the first key, the
+    # jump to the top layer right after the first screen
+    app = make_app(demo)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(ExplorerFooter)
+        scheduled: list[str] = []
+        footer.call_later = lambda callback, *a, **k: scheduled.append("now")  # type: ignore[method-assign]
+        footer.call_after_refresh = lambda callback, *a, **k: scheduled.append("after refresh")  # type: ignore[method-assign]
+        footer.bindings_changed(app.screen)
+        assert scheduled == ["after refresh"]  # keys shown already: Textual's way
+        footer._shown = ()  # (as before the first keys)
+        scheduled.clear()
+        footer.bindings_changed(app.screen)
+        assert "now" in scheduled
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize(
     ("layer", "where", "keys"),
