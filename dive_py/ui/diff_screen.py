@@ -18,7 +18,7 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape as escape_markup
 from textual.widgets import Label, Static
@@ -36,7 +36,7 @@ from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.main_screen import ATTR_HEADER, FilterInput
 from dive_py.ui.path_line import PathLine
 from dive_py.ui.tree_rows import TreeRows
-from dive_py.ui.tree_screen import TreeScreen
+from dive_py.ui.tree_screen import TreeScreen, tree_screen_bindings
 
 
 def shared_text(diff: ImageDiff) -> str:
@@ -80,25 +80,7 @@ class DiffScreen(TreeScreen):
 
     AUTO_FOCUS = "#file-tree"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "tab",
-            "switch_pane(1)",
-            "Switch pane",
-            show=False,
-            id="toggle-view",
-            tooltip="Layers -> file tree",
-        ),
-        Binding("shift+tab", "switch_pane(-1)", "Previous pane", show=False, id="previous-pane"),
-        Binding(
-            "ctrl+f,slash,ctrl+underscore",
-            "toggle_filter",
-            "Filter",
-            id="filter-files",
-            key_display="/",
-            tooltip="Filter paths by a regular expression",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = tree_screen_bindings("Layers -> file tree")
 
     PANE_ORDER: ClassVar[tuple[str, ...]] = ("#diff-layers", "#file-tree")
 

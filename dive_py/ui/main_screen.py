@@ -38,7 +38,7 @@ from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
 from dive_py.ui.path_line import PathLine
 from dive_py.ui.tree_rows import TreeRows
-from dive_py.ui.tree_screen import TreeScreen
+from dive_py.ui.tree_screen import TreeScreen, tree_screen_bindings
 
 if TYPE_CHECKING:
     from dive_py.domain.file_content import ContentReader
@@ -85,25 +85,9 @@ class MainScreen(TreeScreen):
 
     AUTO_FOCUS = "#layers"
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "tab",
-            "switch_pane(1)",
-            "Switch pane",
-            show=False,
-            id="toggle-view",
-            tooltip="Layers -> file tree -> inefficient files -> layer details",
-        ),
-        Binding("shift+tab", "switch_pane(-1)", "Previous pane", show=False, id="previous-pane"),
-        Binding(
-            "ctrl+f,slash,ctrl+underscore",
-            "toggle_filter",
-            "Filter",
-            id="filter-files",
-            key_display="/",
-            tooltip="Filter paths by a regular expression",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = tree_screen_bindings(
+        "Layers -> file tree -> inefficient files -> layer details"
+    )
 
     def __init__(
         self,

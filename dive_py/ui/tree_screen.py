@@ -4,8 +4,9 @@ tree pane: the path filter bar and moving the focus between panes.
 A subclass composes a :class:`~dive_py.ui.file_tree_view.FileTreeView` with the id
 ``file-tree`` and a filter bar ``#filter-bar`` holding an
 :class:`~textual.widgets.Input` ``#filter`` and a :class:`~textual.widgets.Label`
-``#filter-error``, lists its focusable panes in :attr:`TreeScreen.PANE_ORDER`, and declares its
-own bindings (``toggle_filter``, ``switch_pane(1)``/``switch_pane(-1)``) where they apply.
+``#filter-error``, lists its focusable panes in :attr:`TreeScreen.PANE_ORDER`, and declares
+the bindings of both (:func:`tree_screen_bindings`: ``switch_pane(1)``/``switch_pane(-1)``,
+``toggle_filter``) with the tooltip that names its own panes.
 """
 
 from __future__ import annotations
@@ -13,11 +14,41 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import on
+from textual.binding import Binding, BindingType
 from textual.markup import escape as escape_markup
 from textual.screen import Screen
 from textual.widgets import Input, Label
 
 from dive_py.ui.file_tree_view import FileTreeView
+
+
+def tree_screen_bindings(pane_order: str) -> list[BindingType]:
+    """The bindings every tree screen declares (ids a user can remap in the config's keys):
+    ``tab``/``shift+tab`` move between the panes, ``/`` opens the path filter.
+
+    Args:
+        pane_order: the ``tab`` binding's tooltip: the screen's panes in the order ``tab``
+            visits them (``"Layers -> file tree"``).
+    """
+    return [
+        Binding(
+            "tab",
+            "switch_pane(1)",
+            "Switch pane",
+            show=False,
+            id="toggle-view",
+            tooltip=pane_order,
+        ),
+        Binding("shift+tab", "switch_pane(-1)", "Previous pane", show=False, id="previous-pane"),
+        Binding(
+            "ctrl+f,slash,ctrl+underscore",
+            "toggle_filter",
+            "Filter",
+            id="filter-files",
+            key_display="/",
+            tooltip="Filter paths by a regular expression",
+        ),
+    ]
 
 
 class TreeScreen(Screen[None]):
