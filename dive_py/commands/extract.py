@@ -56,6 +56,10 @@ def run_extract(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, std
     """Run ``divepy extract``: exit 0 when written; 2 bad arguments, 3 image or path missing,
     4 DIR cannot be written or a file exists (without ``--force``).
 
+    A path that layer ``--layer`` removed (see
+    :func:`~dive_py.domain.extract.removed_by_layer`) is written as the layer below held it,
+    with a note on ``stderr``, as the explorer's ctrl+e writes a removed row.
+
     Raises:
         DivepyError: as above.
     """
@@ -65,14 +69,23 @@ def run_extract(argv: Sequence[str], env: Mapping[str, str], stdout: TextIO, std
             "--preserve needs root (ownership cannot be given away otherwise)",
             "run as root, or drop --preserve",
         )
-    from dive_py.domain.extract import extract
+    from dive_py.domain.extract import extract, removed_by_layer
     from dive_py.domain.file_content import ContentReader
 
     check_directory(args.output)
     analysis = open_analysis(args, env, stderr)
+    index = args.layer
+    if removed_by_layer(analysis, index, args.path):
+        # as the explorer's ctrl+e on a removed row: the version this layer removed
+        index -= 1
+        print(
+            f"divepy: /{escape_text(args.path.strip('/'))} was removed by layer {args.layer}; "
+            f"extracting the version it removed (from layer {index})",
+            file=stderr,
+        )
     report = extract(
         ContentReader(analysis, env=dict(env)),
-        args.layer,
+        index,
         args.path,
         args.output,
         force=args.force,

@@ -84,6 +84,36 @@ def exists_at(analysis: Analysis, index: int, path: str) -> bool:
     return top is not None and top.entry is not None
 
 
+def removed_by_layer(analysis: Analysis, index: int, path: str) -> bool:
+    """True when layer ``index`` removed ``path`` (absolute; its last component not followed):
+    the path is absent at ``index``, present at ``index - 1``, and layer ``index``'s tree shows
+    it as a removed (``-``) row: a whiteout, a child an opaque directory dropped, or anything
+    below a directory a file or symlink replaced. Then the version it removed is the one
+    :func:`extract` writes at ``index - 1`` (what the explorer's Enter and ctrl+e show on a
+    removed row, and what ``divepy extract --layer N`` writes).
+
+    False at layer 0, when the path exists at ``index``, when no layer up to ``index - 1``
+    holds it (never existed, or removed by an earlier layer), or when it went only because a
+    symlink on its way changed (the path layer ``index - 1`` resolves it to is still there).
+    Parents are resolved in layer ``index - 1``'s file system.
+
+    Raises:
+        ContentError: ``index`` is not a layer of the image.
+    """
+    if index <= 0 or exists_at(analysis, index, path):
+        return False
+    below = state_root(analysis, index - 1)
+    try:
+        resolved, _ = resolve_path(below, path, follow_last=False)
+    except ContentError:
+        return False
+    held = find_node(below, resolved)
+    if held is None or held.entry is None:
+        return False
+    row = find_node(state_root(analysis, index), resolved)
+    return row is not None and row.entry is None
+
+
 def _plan(reader: ContentReader, index: int, path: str, report: ExtractReport) -> list[_Planned]:
     analysis = reader.analysis
     root = state_root(analysis, index)

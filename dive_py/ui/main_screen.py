@@ -542,14 +542,13 @@ class MainScreen(TreeScreen):
     def _extract(self, index: int, path: str) -> None:
         import os
 
-        from dive_py.domain.extract import exists_at, extract
+        from dive_py.domain.extract import extract, removed_by_layer
         from dive_py.errors import DivepyError
 
         target = os.getcwd()
         what = f"layer {index}"
         try:
-            removed = index > 0 and not exists_at(self.analysis, index, path)
-            if removed and exists_at(self.analysis, index - 1, path):
+            if removed_by_layer(self.analysis, index, path):
                 # a removed row: the version this layer removed, as Enter shows it
                 what = f"removed by layer {index}; the version of layer {index - 1}"
                 index -= 1

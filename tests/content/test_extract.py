@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from dive_py.domain.analysis import Analysis, analyse
-from dive_py.domain.extract import extract
+from dive_py.domain.extract import extract, removed_by_layer
 from dive_py.domain.file_content import ContentReader
 from dive_py.domain.sources import open_image
 from dive_py.errors import OutputError
-from tests.hostile.helpers import archive_file, assert_clean_failure, run_cli
+from tests.hostile.helpers import archive_file, assert_clean_failure, run_cli, snapshot
 from tests.hostile.test_entries import _NASTY
-from tests.image_builder import E, ImageSpec, d, f, hard, sym, wh
+from tests.image_builder import E, ImageSpec, d, f, hard, opaque, sym, wh
 
 SPEC = ImageSpec(
     layers=[
@@ -219,3 +219,107 @@ def test_cli_extract_and_exit_codes(tmp_path: Path) -> None:
         "--no-cache",
     )
     assert_clean_failure(bad_layer, tmp_path, 2, "--layer 7")
+
+
+REMOVALS = ImageSpec(
+    layers=[
+        [
+            d("etc"),
+            f("etc/gone.txt", "bye\n"),
+            d("var"),
+            d("var/cache"),
+            f("var/cache/x.bin", b"\0\1"),
+            d("var/cache/sub"),
+            f("var/cache/sub/y", "why\n"),
+            d("opt"),
+            f("opt/keep", "kept\n"),
+            f("opt/drop", "dropped\n"),
+            d("srv"),
+            f("srv/child", "child\n"),
+            d("real"),
+            f("real/f", "real\n"),
+            sym("via", "real"),
+        ],
+        [
+            d("etc"),
+            wh("etc/gone.txt"),
+            d("var"),
+            wh("var/cache"),
+            d("opt"),
+            opaque("opt"),
+            f("opt/keep", "kept again\n"),
+            f("srv", "a file over the directory\n"),
+            sym("via", "elsewhere"),
+        ],
+        [f("later", "later\n")],
+    ]
+)
+
+
+def _run_extract(tmp_path: Path, image: Path, path: str, layer: int, out: Path):  # type: ignore[no-untyped-def]
+    return run_cli(
+        tmp_path,
+        "extract",
+        f"docker-archive:{image}",
+        path,
+        "-o",
+        str(out),
+        "--layer",
+        str(layer),
+        "--no-cache",
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "written"),
+    [
+        ("/etc/gone.txt", {"gone.txt": b"bye\n"}),
+        ("/var/cache", {"cache/x.bin": b"\0\1", "cache/sub/y": b"why\n"}),
+        ("/opt/drop", {"drop": b"dropped\n"}),
+        ("/srv/child", {"child": b"child\n"}),
+    ],
+    ids=["whited-out-file", "whited-out-directory", "opaque-child", "below-a-file-over-its-dir"],
+)
+def test_cli_extracts_the_version_a_layer_removed(
+    tmp_path: Path, path: str, written: dict[str, bytes]
+) -> None:
+    """``divepy extract IMAGE PATH --layer N`` on a path layer N removed said ``does not exist
+    at layer N`` (exit 3) while the explorer's ctrl+e on that removed row writes the version the
+    layer removed; the CLI writes that version too (the whole directory as it was), and says so."""
+    image = archive_file(tmp_path, REMOVALS)
+    out = tmp_path / "out"
+    result = _run_extract(tmp_path, image, path, 1, out)
+    assert result.returncode == 0, result.stderr
+    assert snapshot(out) == written
+    note = (
+        f"divepy: {path} was removed by layer 1; extracting the version it removed (from layer 0)"
+    )
+    assert note in result.stderr.splitlines(), result.stderr
+
+
+def test_cli_a_path_removed_by_an_earlier_layer_is_still_missing(tmp_path: Path) -> None:
+    """Only the layer that removed a path writes the version it removed: at a later layer
+    (and for a path no layer held) the path does not exist, exit 3, as before."""
+    image = archive_file(tmp_path, REMOVALS)
+    out = tmp_path / "out"
+    at_removal = _run_extract(tmp_path, image, "/etc/gone.txt", 1, out)
+    assert at_removal.returncode == 0, at_removal.stderr
+    later = tmp_path / "later"
+    for path in ("/etc/gone.txt", "/var/cache/x.bin", "/never"):
+        result = _run_extract(tmp_path, image, path, 2, later)
+        assert_clean_failure(result, tmp_path, 3, "does not exist")
+        assert "removed by layer" not in result.stderr
+    assert not later.exists()
+
+
+def test_removed_by_layer_only_for_that_layers_removed_rows(tmp_path: Path) -> None:
+    """A path that went because a symlink on its way changed was not removed by that layer
+    (no removed row): the path is simply missing there."""
+    analysis = _reader(tmp_path, REMOVALS).analysis
+    assert removed_by_layer(analysis, 1, "/etc/gone.txt")
+    assert removed_by_layer(analysis, 1, "opt/drop")
+    assert not removed_by_layer(analysis, 1, "/opt/keep")  # still there
+    assert not removed_by_layer(analysis, 0, "/etc/gone.txt")  # layer 0 removes nothing
+    assert not removed_by_layer(analysis, 2, "/etc/gone.txt")  # removed earlier
+    assert not removed_by_layer(analysis, 1, "/never")
+    assert not removed_by_layer(analysis, 1, "/via/f")  # the symlink changed; /real/f is there
