@@ -114,6 +114,29 @@ def removed_by_layer(analysis: Analysis, index: int, path: str) -> bool:
     return row is not None and row.entry is None
 
 
+def removing_layer(analysis: Analysis, index: int, path: str) -> int | None:
+    """Return the layer whose removal of ``path`` layer ``index``'s trees show: the latest
+    layer ``k`` in ``1..index`` that removed it (:func:`removed_by_layer`), or None when the
+    path exists at ``index`` or no layer up to it removed it.
+
+    In the layer-changes mode a removed row is always layer ``index``'s own removal; in the
+    aggregated mode (layers ``1..index`` against the base) it may be an earlier layer's, and
+    the tree then shows the entry the path had just before the latest removal (see
+    :mod:`dive_py.domain.compare`): the version of layer ``k - 1``, which the explorer's Enter
+    and ctrl+e show and extract. Each layer looked at costs its layer-changes tree (kept in
+    the analysis's cache).
+
+    Raises:
+        ContentError: ``index`` is not a layer of the image.
+    """
+    if exists_at(analysis, index, path):
+        return None
+    for layer in range(index, 0, -1):
+        if removed_by_layer(analysis, layer, path):
+            return layer
+    return None
+
+
 def _plan(reader: ContentReader, index: int, path: str, report: ExtractReport) -> list[_Planned]:
     analysis = reader.analysis
     root = state_root(analysis, index)

@@ -295,7 +295,10 @@ class FileViewerScreen(ModalScreen[None]):
         self.showing_diff = False
         self.removed = False
         """True when the path is gone at :attr:`index` (a removed row): the version shown is
-        the one the layer below held, the one this layer removed."""
+        the one the layer :attr:`removed_by` removed (held by the layer below it)."""
+        self.removed_by: int | None = None
+        """The layer that removed the path, when :attr:`removed`: :attr:`index` itself in the
+        layer-changes mode, possibly a lower layer in the aggregated mode."""
         self._cancelled = False
 
     def compose(self) -> ComposeResult:
@@ -335,25 +338,25 @@ class FileViewerScreen(ModalScreen[None]):
         return True
 
     def _locate(self) -> FileVersion:
-        """Find the version to show: layer :attr:`index`'s, or, when that layer removed the
-        path (a removed row of the tree), the version it removed (:attr:`removed` set).
+        """Find the version to show: layer :attr:`index`'s, or, when the path is a removed row
+        of the tree, the version its removal took (:attr:`removed` and :attr:`removed_by` set;
+        :func:`~dive_py.domain.extract.removing_layer`: the latest layer up to :attr:`index`
+        that removed it, as the aggregated tree shows it).
 
         Raises:
-            ContentError: neither layer holds the path.
+            ContentError: no layer up to :attr:`index` holds or removed the path.
         """
+        from dive_py.domain.extract import removing_layer
+
         try:
             return locate_version(self.analysis, self.index, self.path)
         except ContentError:
-            if self.index == 0:
+            remover = removing_layer(self.analysis, self.index, "/" + self.path.lstrip("/"))
+            if remover is None:
                 raise
-            try:
-                version = locate_version(self.analysis, self.index - 1, self.path)
-            except ContentError:
-                pass
-            else:
-                self.removed = True
-                return version
-            raise
+            version = locate_version(self.analysis, remover - 1, self.path)
+            self.removed, self.removed_by = True, remover
+            return version
 
     def _seekable(self, version: FileVersion) -> bool:
         contents = self.analysis.image.layers[version.layer].contents
@@ -432,7 +435,7 @@ class FileViewerScreen(ModalScreen[None]):
         parts = [f"layer {self.index}: written by layer {version.layer}"]
         if self.removed:
             parts = [
-                f"removed by layer {self.index}; this version written by layer {version.layer}"
+                f"removed by layer {self.removed_by}; this version written by layer {version.layer}"
             ]
         step = self.analysis.image.layers[version.layer].command
         if step:

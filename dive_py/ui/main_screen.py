@@ -542,16 +542,18 @@ class MainScreen(TreeScreen):
     def _extract(self, index: int, path: str) -> None:
         import os
 
-        from dive_py.domain.extract import extract, removed_by_layer
+        from dive_py.domain.extract import extract, removing_layer
         from dive_py.errors import DivepyError
 
         target = os.getcwd()
         what = f"layer {index}"
         try:
-            if removed_by_layer(self.analysis, index, path):
-                # a removed row: the version this layer removed, as Enter shows it
-                what = f"removed by layer {index}; the version of layer {index - 1}"
-                index -= 1
+            remover = removing_layer(self.analysis, index, path)
+            if remover is not None:
+                # a removed row: the version its layer removed, as Enter shows it (in the
+                # aggregated mode that layer may be below the selected one)
+                what = f"removed by layer {remover}; the version of layer {remover - 1}"
+                index = remover - 1
             report = extract(self.content_reader(), index, path, target)
         except DivepyError as exc:
             self.app.call_from_thread(self.notify, exc.one_line(), severity="error", timeout=8)

@@ -230,6 +230,55 @@ async def test_ctrl_e_on_a_removed_row_extracts_the_version_that_layer_removed(
     assert not any("does not exist" in n for n in notes)
 
 
+async def test_a_removed_row_of_the_aggregated_mode_shows_and_extracts_what_an_earlier_layer_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trial of issue 11's last round: in the aggregated mode a removed row may be a removal of
+    a layer below the selected one (added by layer 1, removed by layer 3, shown at layer 4);
+    Enter and ctrl+e said ``/base/new does not exist at that layer`` (they looked at the
+    selected layer and the one below it only). They show and write the version the latest
+    removal took, as the tree's row does."""
+    from tests.image_builder import wh
+
+    layers = [
+        [d("base"), f("base/keep", "k")],
+        [d("tmp"), f("tmp/cache", b"c" * 300), f("base/new", b"n" * 20)],
+        [f("base/other", "o")],
+        [wh("tmp"), wh("base/new")],
+        [f("base/keep", "k2")],
+    ]
+    image = archive_analysis(tmp_path, layers)
+    out = tmp_path / "cwd"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    notes: list[str] = []
+    app = make_app(image)
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(
+            MainScreen, "notify", lambda self, message, **kw: notes.append(str(message))
+        )
+        await settle(pilot)
+        app.screen.query_one(LayersTable).focus()
+        await pilot.press("ctrl+a")
+        await settle(pilot)
+        screen = await open_viewer(pilot, 4, "/base/new")
+        text = header(screen)
+        assert "removed by layer 3" in text and "written by layer 1" in text, text
+        assert screen.content is not None and screen.content.data == b"n" * 20
+        await pilot.press("escape")
+        await settle(pilot)
+        tree = app.screen.query_one(FileTreeView)
+        tree.focus()
+        for path in ("/base/new", "/tmp/cache"):
+            assert tree.select_path(path)
+            await pilot.press("ctrl+e")
+            await app.workers.wait_for_complete()
+            await settle(pilot)
+    assert (out / "new").read_bytes() == b"n" * 20
+    assert (out / "cache").read_bytes() == b"c" * 300
+    assert len(notes) == 2 and all("removed by layer 3" in n for n in notes), notes
+
+
 async def test_the_viewer_and_extract_read_with_the_clis_environment(image: Analysis) -> None:
     """The explorer's reader gets the CLI's environment (``--insecure-registry`` hosts in
     ``DIVEPY_INSECURE_REGISTRIES``), as ``divepy diff`` passes it; before, the viewer read a
