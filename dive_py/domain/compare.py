@@ -92,6 +92,11 @@ def compared_from_states(
         after layer 0 itself, unmarked; otherwise :func:`compare_states` of the last base state
         and the last compared state.
 
+    Stacks the missing states first (:meth:`StackedStates.state`, not thread-safe): callers
+    in several threads serialise it, as :meth:`~dive_py.domain.analysis.Analysis.compared_tree`
+    does. Reading the result from several threads is safe (a lazy directory makes its
+    children under a lock).
+
     Raises:
         BuildCancelled: ``stop`` returned True.
     """
