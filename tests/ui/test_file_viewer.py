@@ -71,6 +71,31 @@ async def open_viewer(pilot, layer: int, path: str) -> FileViewerScreen:  # type
     return screen
 
 
+def extract_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[str]]:
+    """Make ``tmp_path/cwd`` the working directory (where ctrl+e writes) and record the
+    explorer's notifications; return (that directory, the notifications' texts)."""
+    out = tmp_path / "cwd"
+    out.mkdir()
+    monkeypatch.chdir(out)
+    notes: list[str] = []
+    monkeypatch.setattr(
+        MainScreen, "notify", lambda self, message, **kw: notes.append(str(message))
+    )
+    return out, notes
+
+
+async def extract_rows(pilot, paths: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Press ctrl+e on each of the tree's rows ``paths`` and wait for each extraction."""
+    app: DiveApp = pilot.app
+    tree = app.screen.query_one(FileTreeView)
+    tree.focus()
+    for path in paths:
+        assert tree.select_path(path)
+        await pilot.press("ctrl+e")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+
+
 def body_text(screen: FileViewerScreen) -> str:
     lines = screen.query(TextLines)
     if lines:
@@ -203,27 +228,15 @@ async def test_ctrl_e_on_a_removed_row_extracts_the_version_that_layer_removed(
         [d("etc"), wh("etc/gone.txt"), wh("var/cache")],
     ]
     image = archive_analysis(tmp_path, layers)
-    out = tmp_path / "cwd"
-    out.mkdir()
-    monkeypatch.chdir(out)
-    notes: list[str] = []
+    out, notes = extract_here(tmp_path, monkeypatch)
     app = make_app(image)
     async with app.run_test(size=SIZE) as pilot:
-        monkeypatch.setattr(
-            MainScreen, "notify", lambda self, message, **kw: notes.append(str(message))
-        )
         await settle(pilot)
         table = app.screen.query_one(LayersTable)
         table.focus()
         await pilot.press("home", "down")
         await settle(pilot)
-        tree = app.screen.query_one(FileTreeView)
-        tree.focus()
-        for path in ("/etc/gone.txt", "/var/cache"):
-            assert tree.select_path(path)
-            await pilot.press("ctrl+e")
-            await app.workers.wait_for_complete()
-            await settle(pilot)
+        await extract_rows(pilot, ("/etc/gone.txt", "/var/cache"))
     assert (out / "gone.txt").read_bytes() == b"bye\n"
     assert (out / "cache" / "x.bin").read_bytes() == b"\0\1"
     assert len(notes) == 2 and all("removed by layer 1" in n for n in notes), notes
@@ -248,15 +261,9 @@ async def test_a_removed_row_of_the_aggregated_mode_shows_and_extracts_what_an_e
         [f("base/keep", "k2")],
     ]
     image = archive_analysis(tmp_path, layers)
-    out = tmp_path / "cwd"
-    out.mkdir()
-    monkeypatch.chdir(out)
-    notes: list[str] = []
+    out, notes = extract_here(tmp_path, monkeypatch)
     app = make_app(image)
     async with app.run_test(size=SIZE) as pilot:
-        monkeypatch.setattr(
-            MainScreen, "notify", lambda self, message, **kw: notes.append(str(message))
-        )
         await settle(pilot)
         app.screen.query_one(LayersTable).focus()
         await pilot.press("ctrl+a")
@@ -267,13 +274,7 @@ async def test_a_removed_row_of_the_aggregated_mode_shows_and_extracts_what_an_e
         assert screen.content is not None and screen.content.data == b"n" * 20
         await pilot.press("escape")
         await settle(pilot)
-        tree = app.screen.query_one(FileTreeView)
-        tree.focus()
-        for path in ("/base/new", "/tmp/cache"):
-            assert tree.select_path(path)
-            await pilot.press("ctrl+e")
-            await app.workers.wait_for_complete()
-            await settle(pilot)
+        await extract_rows(pilot, ("/base/new", "/tmp/cache"))
     assert (out / "new").read_bytes() == b"n" * 20
     assert (out / "cache").read_bytes() == b"c" * 300
     assert len(notes) == 2 and all("removed by layer 3" in n for n in notes), notes
