@@ -55,6 +55,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,13 +106,17 @@ def ensure_archive(shape: Shape, workdir: Path) -> tuple[Path, dict[str, Any]]:
     return archive, facts
 
 
-def load_analysis(archive: Path) -> tuple[Any, float]:
+def load_analysis(archive: Path, cache_dir: Path | None = None) -> tuple[Any, float]:
     """Read and analyse ``archive`` as ``divepy --no-cache --source docker-archive`` does.
 
     This calls the CLI's own loader (``dive_py.commands.explore.load_analysis``: the garbage collector paused while
     reading, the analysis frozen afterwards) with ``--no-cache``, keeping the stacked states as
     the explorer's load does (``keep_states``, issue 11; an older loader has no such flag);
     without it (an older CLI), :func:`open_image` then :func:`analyse`.
+
+    With ``cache_dir``, through the analysis cache there instead (``--from-cache``): a first
+    load stores the analysis, and the one timed and returned loads it from the cache, as a
+    second ``divepy IMAGE`` does.
 
     Returns:
         (the :class:`~dive_py.domain.analysis.Analysis`, seconds taken).
@@ -125,12 +130,21 @@ def load_analysis(archive: Path) -> tuple[Any, float]:
         load_analysis = None
     if load_analysis is not None:
         args = argparse.Namespace(
-            image=str(archive), source="docker-archive", platform=None, no_cache=True
+            image=str(archive),
+            source="docker-archive",
+            platform=None,
+            no_cache=cache_dir is None,
         )
+        env = {"DIVEPY_CACHE_DIR": str(cache_dir)} if cache_dir is not None else {}
+        if cache_dir is not None:
+            load_analysis(args, env, ProgressListener()).commit()  # (stores it)
+            t0 = time.perf_counter()
         try:
-            loaded = load_analysis(args, {}, ProgressListener(), keep_states=True)
+            loaded = load_analysis(args, env, ProgressListener(), keep_states=True)
         except TypeError:  # a loader from before issue 11: the explorer stacked on demand
-            loaded = load_analysis(args, {}, ProgressListener())
+            loaded = load_analysis(args, env, ProgressListener())
+        if cache_dir is not None and not loaded.from_cache:
+            raise RuntimeError(f"tui-bench: the analysis cache in {cache_dir} was not used")
         analysis = loaded.analysis
     else:
         from dive_py.domain.analysis import analyse
@@ -671,6 +685,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure only the first paint and the switches right after it",
     )
+    p.add_argument(
+        "--from-cache",
+        action="store_true",
+        help="load the analysis from the analysis cache (as a second `divepy IMAGE` does)",
+    )
     p.add_argument("--workdir", default=None, help="where archives are kept (default: a temp dir)")
     p.add_argument("--out", default=None, help="directory for tui-results.md and tui-results.json")
     p.add_argument("--smoke", action="store_true", help="20k entries, RSS at 20k: a quick check")
@@ -706,7 +725,10 @@ def main(argv: list[str] | None = None) -> int:
     for entries in sizes:
         archive, facts = archives[entries]
         print(f"tui-bench: analysing {archive.name} ...", file=sys.stderr)
-        analysis, load_s = load_analysis(archive)
+        cache_dir = Path(tempfile.mkdtemp(prefix="tui-cache-")) if args.from_cache else None
+        analysis, load_s = load_analysis(archive, cache_dir)
+        if cache_dir is not None:
+            shutil.rmtree(cache_dir, ignore_errors=True)
         print(f"tui-bench:   {load_s:.1f} s; exploring ...", file=sys.stderr)
         tui = (
             {}

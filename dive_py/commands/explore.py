@@ -356,7 +356,7 @@ def load_analysis(
             from the image argument and ``--source``.
         keep_states: keep every layer's stacked state from the analysis, for the explorer
             (see :func:`~dive_py.domain.analysis.analyse`; an analysis from the cache has
-            none: the explorer stacks them as it goes).
+            none stored: they are stacked after it is loaded).
 
     Raises:
         DivepyError: the image could not be read.
@@ -465,6 +465,12 @@ def _load(
             progress.message(
                 f"Using the cached analysis of {args.image} (--no-cache reads the image again)"
             )
+            if keep_states:
+                # The cache holds no states (their nodes would cost more to unpickle than
+                # to stack): stack them now, as the analysis does, so that no key waits for
+                # a stacking step (issue 11; about 1 s at 500,000 entries, the cached
+                # analysis itself 0.5 s).
+                cached.final_state()
             return LoadedAnalysis(cached, slot, from_cache=True)
     unreachable = (
         keyed.unreachable(sources.split_scheme(args.image, "docker")[1]) if keyed else None

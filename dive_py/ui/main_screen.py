@@ -292,8 +292,9 @@ class MainScreen(TreeScreen):
         prepare anything. The next layer costs the first screen about 0.2 s at 50,000 entries
         when its state is stacked for it; the top layer only its comparison (about 60 ms of
         CPU for its 46,000 entries at 500,000; bench/README.md), so it is left to the
-        background work when its state is not stacked yet (an analysis from the cache comes
-        without states: stacking every layer first would cost seconds).
+        background work when its state is not stacked yet (an analysis without its states:
+        stacking every layer first would cost seconds; the explorer's load keeps them, from
+        the cache too).
         """
         layers = self.analysis.image.layers
         last = len(layers) - 1

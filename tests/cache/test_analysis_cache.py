@@ -79,6 +79,29 @@ def test_reopen_hits_the_cache_without_reading_the_archive(
     assert "Using the cached analysis" in err2
 
 
+def test_the_explorers_load_from_the_cache_comes_with_every_state(
+    tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11: the explorer's analysis keeps every layer's stacked state, so that no key
+    waits for a stacking step; the cache stores none, so they are stacked after a cached
+    analysis is loaded (before, the explorer stacked them in the background while keys
+    already came: a jump right after the first screen showed a preview first)."""
+    import argparse
+
+    from dive_py.commands.explore import load_analysis
+    from dive_py.domain.progress import ProgressListener
+
+    _json(archive, env, tmp_path)  # (stores the analysis)
+    monkeypatch.setattr(sources, "open_image", _NoRead())
+    args = argparse.Namespace(
+        image=str(archive), source="docker-archive", platform=None, no_cache=False
+    )
+    loaded = load_analysis(args, env, ProgressListener(), keep_states=True)
+    assert loaded.from_cache and loaded.analysis.states_built == 2
+    plain = load_analysis(args, env, ProgressListener())  # (--ci, --json: no states)
+    assert plain.from_cache and plain.analysis.states_built == 0
+
+
 def test_no_cache_bypasses_reading_and_writing(
     tmp_path: Path, archive: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
