@@ -157,15 +157,6 @@ class DiffScreen(TreeScreen):
     def on_resize(self) -> None:
         self.call_after_refresh(self._update_titles)
 
-    @on(FileTreeView.NodeHighlighted)
-    def _node_highlighted(self, event: FileTreeView.NodeHighlighted) -> None:
-        view = event.view
-        node, shown = None, None
-        if event.path is not None and 0 <= view.cursor_line < len(view.model):
-            node = view.model.nodes[view.cursor_line]
-            shown = view.model.shown_size(node)
-        self.query_one("#path-line", PathLine).show_path(event.path, node, shown)
-
     @on(FileTreeView.PathAction)
     def _path_action(self, event: FileTreeView.PathAction) -> None:
         if event.extract:

@@ -510,16 +510,6 @@ class MainScreen(TreeScreen):
         )
         self.query_one("#image-summary", Static).update(text)
 
-    # -- path line -------------------------------------------------------------------------
-    @on(FileTreeView.NodeHighlighted)
-    def _node_highlighted(self, event: FileTreeView.NodeHighlighted) -> None:
-        view = event.view
-        node, shown = None, None
-        if event.path is not None and 0 <= view.cursor_line < len(view.model):
-            node = view.model.nodes[view.cursor_line]
-            shown = view.model.shown_size(node)
-        self.query_one("#path-line", PathLine).show_path(event.path, node, shown)
-
     # -- a file's contents -----------------------------------------------------------------
     @on(FileTreeView.PathAction)
     def _path_action(self, event: FileTreeView.PathAction) -> None:

@@ -2,7 +2,8 @@
 tree pane: the path filter bar and moving the focus between panes.
 
 A subclass composes a :class:`~dive_py.ui.file_tree_view.FileTreeView` with the id
-``file-tree`` and a filter bar ``#filter-bar`` holding an
+``file-tree``, a :class:`~dive_py.ui.path_line.PathLine` ``#path-line`` (the cursor row's
+full path, kept up to date here) and a filter bar ``#filter-bar`` holding an
 :class:`~textual.widgets.Input` ``#filter`` and a :class:`~textual.widgets.Label`
 ``#filter-error``, lists its focusable panes in :attr:`TreeScreen.PANE_ORDER`, and declares
 the bindings of both (:func:`tree_screen_bindings`: ``switch_pane(1)``/``switch_pane(-1)``,
@@ -20,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Label
 
 from dive_py.ui.file_tree_view import FileTreeView
+from dive_py.ui.path_line import PathLine
 
 
 def tree_screen_bindings(pane_order: str) -> list[BindingType]:
@@ -113,3 +115,13 @@ class TreeScreen(Screen[None]):
         focused = self.focused
         target = order[(order.index(focused) + step) % len(order)] if focused in order else order[0]
         target.focus()
+
+    @on(FileTreeView.NodeHighlighted)
+    def _node_highlighted(self, event: FileTreeView.NodeHighlighted) -> None:
+        """Show the cursor row's full path (and its size as the tree shows it) on the path line."""
+        view = event.view
+        node, shown = None, None
+        if event.path is not None and 0 <= view.cursor_line < len(view.model):
+            node = view.model.nodes[view.cursor_line]
+            shown = view.model.shown_size(node)
+        self.query_one("#path-line", PathLine).show_path(event.path, node, shown)
