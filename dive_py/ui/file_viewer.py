@@ -258,7 +258,36 @@ def viewer_css(screen: str) -> str:
     """
 
 
-class FileViewerScreen(ModalScreen[None]):
+class ViewerFrame(ModalScreen[None]):
+    """What the file viewer and the diff explorer's file diff share: a box with a header line
+    (:meth:`_header`) over a body (``#viewer-body``), a footer, and closing (a read still
+    under way stops: :attr:`_cancelled`). Subclasses declare their own bindings, with
+    ``close`` among them, and their stylesheet (:func:`viewer_css`).
+
+    Args:
+        path: the path shown (absolute or not; kept without its leading ``/``).
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path.strip("/")
+        self._cancelled = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="viewer"):
+            yield Static(f"/{escape_text(self.path)}: reading…", id="viewer-header", markup=False)
+            yield Vertical(id="viewer-body")
+        yield Footer()
+
+    def _header(self, text: str) -> None:
+        self.query_one("#viewer-header", Static).update(text)
+
+    def action_close(self) -> None:
+        self._cancelled = True
+        self.dismiss(None)
+
+
+class FileViewerScreen(ViewerFrame):
     """One layer's version of a file: text, hex dump or facts, and the diff to the version below.
 
     Args:
@@ -284,10 +313,9 @@ class FileViewerScreen(ModalScreen[None]):
     def __init__(
         self, analysis: Analysis, index: int, path: str, reader: ContentReader | None = None
     ) -> None:
-        super().__init__()
+        super().__init__(path)
         self.analysis = analysis
         self.index = index
-        self.path = path.strip("/")
         self.reader = reader or ContentReader(analysis)
         self.content: FileContent | None = None
         self.below: FileContent | None = None
@@ -299,13 +327,6 @@ class FileViewerScreen(ModalScreen[None]):
         self.removed_by: int | None = None
         """The layer that removed the path, when :attr:`removed`: :attr:`index` itself in the
         layer-changes mode, possibly a lower layer in the aggregated mode."""
-        self._cancelled = False
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="viewer"):
-            yield Static(f"/{escape_text(self.path)}: reading…", id="viewer-header", markup=False)
-            yield Vertical(id="viewer-body")
-        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#viewer").border_title = f"/{escape_text(self.path)}"
@@ -426,9 +447,6 @@ class FileViewerScreen(ModalScreen[None]):
             return
         self.app.call_from_thread(self._loaded, content, below, note)
 
-    def _header(self, text: str) -> None:
-        self.query_one("#viewer-header", Static).update(text)
-
     def _loaded(self, content: FileContent, below: FileContent | None, note: str | None) -> None:
         self.content, self.below, self.change_note = content, below, note
         version = content.version
@@ -472,10 +490,6 @@ class FileViewerScreen(ModalScreen[None]):
             return
         self.showing_diff = not self.showing_diff
         self._show()
-
-    def action_close(self) -> None:
-        self._cancelled = True
-        self.dismiss(None)
 
 
 def _extension(path: str) -> str:

@@ -20,11 +20,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from dive_py.display_text import escape_text
@@ -41,6 +38,7 @@ from dive_py.domain.file_content import (
     locate_version,
 )
 from dive_py.ui.file_viewer import (
+    ViewerFrame,
     content_widget,
     describe_change,
     text_area,
@@ -49,7 +47,7 @@ from dive_py.ui.file_viewer import (
 )
 
 
-class ImageFileDiffScreen(ModalScreen[None]):
+class ImageFileDiffScreen(ViewerFrame):
     """A path of images A and B: the diff of their versions, or the one version there is.
 
     Args:
@@ -78,10 +76,9 @@ class ImageFileDiffScreen(ModalScreen[None]):
         path: str,
         readers: tuple[ContentReader, ContentReader] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(path)
         self.a = a
         self.b = b
-        self.path = path.strip("/")
         self.readers = readers or (ContentReader(a), ContentReader(b))
         self.before: FileContent | None = None
         """A's version (None when A has no file at the path)."""
@@ -90,13 +87,6 @@ class ImageFileDiffScreen(ModalScreen[None]):
         self.note: str | None = None
         """What differs when the bytes are the same (metadata), or why nothing can be diffed."""
         self.showing_diff = True
-        self._cancelled = False
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="viewer"):
-            yield Static(f"/{escape_text(self.path)}: reading…", id="viewer-header", markup=False)
-            yield Vertical(id="viewer-body")
-        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#viewer").border_title = f"/{escape_text(self.path)}: A → B"
@@ -161,9 +151,6 @@ class ImageFileDiffScreen(ModalScreen[None]):
             return
         self.app.call_from_thread(self._loaded, before, after, note)
 
-    def _header(self, text: str) -> None:
-        self.query_one("#viewer-header", Static).update(text)
-
     def _loaded(
         self, before: FileContent | None, after: FileContent | None, note: str | None
     ) -> None:
@@ -212,7 +199,3 @@ class ImageFileDiffScreen(ModalScreen[None]):
             return
         self.showing_diff = not self.showing_diff
         self._show()
-
-    def action_close(self) -> None:
-        self._cancelled = True
-        self.dismiss(None)
