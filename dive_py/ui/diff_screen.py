@@ -19,9 +19,8 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.markup import escape as escape_markup
-from textual.widgets import Label, Static
 
 from dive_py.display_text import escape_text
 from dive_py.domain.analysis import Analysis
@@ -33,8 +32,7 @@ from dive_py.explorer_config import ExplorerConfig
 from dive_py.ui.diff_layers import DiffLayersTable
 from dive_py.ui.explorer_footer import ExplorerFooter
 from dive_py.ui.file_tree_view import FileTreeView
-from dive_py.ui.main_screen import ATTR_HEADER, FilterInput
-from dive_py.ui.path_line import PathLine
+from dive_py.ui.main_screen import FilterInput
 from dive_py.ui.tree_rows import TreeRows
 from dive_py.ui.tree_screen import TreeScreen, tree_screen_bindings
 
@@ -120,17 +118,10 @@ class DiffScreen(TreeScreen):
         yield layers
         with Vertical(id="tree-pane", classes="pane") as tree_pane:
             tree_pane.styles.height = "1fr"
-            yield Static(ATTR_HEADER, id="tree-header")
-            yield FileTreeView(
-                self.model, show_attributes=self.config.show_attributes, id="file-tree"
-            )
-            yield PathLine(id="path-line")
-        with Horizontal(id="filter-bar"):
-            yield Label("Path Filter: ", id="filter-label")
-            yield DiffFilterInput(
-                placeholder="regular expression, e.g. ^/usr/.*\\.py$", id="filter"
-            )
-            yield Label("", id="filter-error")
+            yield from self.compose_tree(self.model, self.config.show_attributes)
+        yield from self.compose_filter_bar(
+            DiffFilterInput(placeholder="regular expression, e.g. ^/usr/.*\\.py$", id="filter")
+        )
         yield ExplorerFooter()
 
     def on_mount(self) -> None:
@@ -147,8 +138,7 @@ class DiffScreen(TreeScreen):
         pane = self.query_one("#tree-pane")
         pane.border_title = "Differences A -> B: " + escape_markup(counts_text(self.diff))
         pane.border_subtitle = escape_markup(escape_text(view.describe_settings()))
-        header = self.query_one("#tree-header", Static)
-        header.update(ATTR_HEADER if view.attributes_shown else "  Filetree")
+        self.update_tree_header()
 
     @on(FileTreeView.SettingsChanged)
     def _settings_changed(self) -> None:

@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape as escape_markup
 from textual.timer import Timer
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from dive_py.display_text import escape_text
@@ -36,7 +36,6 @@ from dive_py.ui.details_scroll import DetailsScroll
 from dive_py.ui.explorer_footer import ExplorerFooter
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.layers_table import LayersTable
-from dive_py.ui.path_line import PathLine
 from dive_py.ui.tree_rows import TreeRows
 from dive_py.ui.tree_screen import TreeScreen, tree_screen_bindings
 
@@ -48,7 +47,6 @@ TREE_TITLES = {
     CompareMode.AGGREGATED: "Aggregated Layer Contents",
 }
 MODE_NAMES = {CompareMode.LAYER: "layer changes", CompareMode.AGGREGATED: "aggregated changes"}
-ATTR_HEADER = "  Permission     UID:GID       Size  Filetree"
 PREVIEW_NOTE = "this layer's own paths; the rest is on its way…"
 """The tree pane's subtitle while it shows a layer's preview (see :meth:`MainScreen._tree_worker`)."""
 NEXT_LAYER_BEFORE_FIRST_PAINT = 60_000
@@ -116,7 +114,6 @@ class MainScreen(TreeScreen):
         (see :meth:`_tree_worker`), or None."""
         self._previewing = False
         """A tree worker is building a preview (the background worker waits meanwhile)."""
-        self._tree_header = ATTR_HEADER
         self._preparing: tuple[int, CompareMode | None] | None = None
         """What the background worker is building (see :meth:`_prefetch`): ``(layer, mode)``
         for a compared tree, ``(layer, None)`` for a stacked state."""
@@ -175,15 +172,10 @@ class MainScreen(TreeScreen):
                     yield Static("", id="waste-detail", markup=False)
             with Vertical(id="tree-pane", classes="pane") as right:
                 right.styles.width = f"{round(width * 1000)}fr"
-                yield Static(ATTR_HEADER, id="tree-header")
-                yield FileTreeView(
-                    self.model, show_attributes=self.config.show_attributes, id="file-tree"
-                )
-                yield PathLine(id="path-line")
-        with Horizontal(id="filter-bar"):
-            yield Label("Path Filter: ", id="filter-label")
-            yield FilterInput(placeholder="regular expression, e.g. ^/usr/.*\\.py$", id="filter")
-            yield Label("", id="filter-error")
+                yield from self.compose_tree(self.model, self.config.show_attributes)
+        yield from self.compose_filter_bar(
+            FilterInput(placeholder="regular expression, e.g. ^/usr/.*\\.py$", id="filter")
+        )
         yield ExplorerFooter()
 
     def on_mount(self) -> None:
@@ -467,10 +459,7 @@ class MainScreen(TreeScreen):
             pane = self.query_one("#tree-pane")
             pane.border_title, pane.border_subtitle = titles[0], titles[1]
             self.query_one("#layers").border_subtitle = titles[2]
-        text = ATTR_HEADER if view.attributes_shown else "  Filetree"
-        if text != self._tree_header:  # (an update means a layout pass: only when it changes)
-            self._tree_header = text
-            self.query_one("#tree-header", Static).update(text)
+        self.update_tree_header()
 
     @on(FileTreeView.SettingsChanged)
     def _settings_changed(self) -> None:

@@ -1,11 +1,10 @@
 """Provides :class:`TreeScreen`: what the explorer and the diff explorer share around their file
 tree pane: the path filter bar and moving the focus between panes.
 
-A subclass composes a :class:`~dive_py.ui.file_tree_view.FileTreeView` with the id
-``file-tree``, a :class:`~dive_py.ui.path_line.PathLine` ``#path-line`` (the cursor row's
-full path, kept up to date here) and a filter bar ``#filter-bar`` holding an
-:class:`~textual.widgets.Input` ``#filter`` and a :class:`~textual.widgets.Label`
-``#filter-error``, lists its focusable panes in :attr:`TreeScreen.PANE_ORDER`, and declares
+A subclass composes the tree pane's rows with :meth:`TreeScreen.compose_tree` (the column
+header ``#tree-header``, the :class:`~dive_py.ui.file_tree_view.FileTreeView` ``#file-tree``
+and the :class:`~dive_py.ui.path_line.PathLine` ``#path-line``, which shows the cursor row's
+full path, kept up to date here) and the filter bar with :meth:`TreeScreen.compose_filter_bar`, lists its focusable panes in :attr:`TreeScreen.PANE_ORDER`, and declares
 the bindings of both (:func:`tree_screen_bindings`: ``switch_pane(1)``/``switch_pane(-1)``,
 ``toggle_filter``) with the tooltip that names its own panes.
 """
@@ -15,13 +14,21 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import on
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.markup import escape as escape_markup
 from textual.screen import Screen
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 from dive_py.ui.file_tree_view import FileTreeView
 from dive_py.ui.path_line import PathLine
+from dive_py.ui.tree_rows import TreeRows
+
+ATTR_HEADER = "  Permission     UID:GID       Size  Filetree"
+"""The tree pane's column header with the attributes shown."""
+PLAIN_HEADER = "  Filetree"
+"""The tree pane's column header with the attributes hidden."""
 
 
 def tree_screen_bindings(pane_order: str) -> list[BindingType]:
@@ -59,6 +66,31 @@ class TreeScreen(Screen[None]):
 
     PANE_ORDER: ClassVar[tuple[str, ...]] = ("#file-tree",)
     """CSS selectors of the panes ``tab`` visits, in order."""
+
+    _tree_header = ATTR_HEADER
+    """The column header shown (see :meth:`update_tree_header`)."""
+
+    def compose_tree(self, model: TreeRows, show_attributes: bool) -> ComposeResult:
+        """The tree pane's rows: the column header, the tree over ``model``, the path line."""
+        yield Static(ATTR_HEADER, id="tree-header")
+        yield FileTreeView(model, show_attributes=show_attributes, id="file-tree")
+        yield PathLine(id="path-line")
+
+    def compose_filter_bar(self, filter_input: Input) -> ComposeResult:
+        """The path filter bar (hidden until opened): a label, ``filter_input`` (its id must be
+        ``filter``) and the line that shows a bad expression's error."""
+        with Horizontal(id="filter-bar"):
+            yield Label("Path Filter: ", id="filter-label")
+            yield filter_input
+            yield Label("", id="filter-error")
+
+    def update_tree_header(self) -> None:
+        """Show the column header that goes with the tree's attributes setting (only when it
+        changes: an update means a layout pass)."""
+        text = ATTR_HEADER if self.tree_view.attributes_shown else PLAIN_HEADER
+        if text != self._tree_header:
+            self._tree_header = text
+            self.query_one("#tree-header", Static).update(text)
 
     @property
     def tree_view(self) -> FileTreeView:
