@@ -446,7 +446,7 @@ class _LazyDirectory(FileNode):
     """A directory of a compared tree whose children dict is made when first read.
 
     Two kinds. An *added* directory: everything below it is added, with the state's entries,
-    sizes and counts (see :func:`_added_copy`), so instead of copying the state's subtree
+    sizes and counts (see :func:`_added_node`), so instead of copying the state's subtree
     node by node when the tree is compared, the copy of each directory's children is made the
     first time someone reads ``children`` (the row model reads only the directories on the
     rows it shows); the children it makes are added nodes in turn (lazy directories again, or
@@ -587,7 +587,8 @@ def _child(node: FileNode, name: str) -> FileNode | None:
         context = node.context
         if context is None:  # (an added directory)
             return _added_node(below) if below is not None else None
-        old = node.old.children if node.old is not None else None
+        assert node.old is not None  # (a compared directory)
+        old = node.old.children
         before = old.get(name) if old else None
         if below is before:
             return below
@@ -637,18 +638,13 @@ def _lazy(
 
 
 def _added_node(node: FileNode) -> FileNode:
-    """The added compared-tree node for the state node ``node`` (a lazy one for a directory)."""
+    """The added compared-tree node for the state node ``node``: no base entry, diff ADDED,
+    the state's size and count; a directory is a lazy one that copies its children when first
+    read (see :class:`_LazyDirectory`), so an added subtree costs one node however big."""
     entry = node.entry
     if node.children is None:
         return FileNode.of(node.name, node.parent, None, entry, None, _ADDED, node.size, 0)
     return _lazy(node, entry, None, _ADDED, None, None, None)
-
-
-def _added_copy(node: FileNode) -> FileNode:
-    """An added copy of the top subtree at ``node``: no base entries, diff ADDED, the state's
-    sizes and counts; its directories copy their children when first read (see
-    :class:`_LazyDirectory`), so the copy costs one node however big the subtree."""
-    return _added_node(node)
 
 
 def _compared_node(node: FileNode, old: FileNode, context: _Context) -> FileNode:
@@ -780,7 +776,7 @@ def compare_states(
                     )
                 continue
             elif before is None:
-                child = _added_copy(after)
+                child = _added_node(after)
             else:
                 child = _compared_node(after, before, context)
                 stack.append((before, after, child))
