@@ -311,20 +311,24 @@ def _made(node: FileNode) -> bool:
     return True
 
 
+_ADDS_A_TREE = [
+    [d("etc"), f("etc/os", "debian")],
+    [
+        d("new"),
+        d("new/a"),
+        f("new/a/x", "12"),
+        f("new/a/y", "3"),
+        d("new/b"),
+        f("new/b/z", "4"),
+    ],
+]
+"""Two layers: a base, then a layer that adds the tree ``new`` (``new/a`` with two files,
+``new/b`` with one)."""
+
+
 def test_an_added_directory_copies_its_children_only_when_they_are_read(tmp_path: Path) -> None:
     """Issue 11 (memory): an added subtree is one node until the row model reads below it."""
-    layers = [
-        [d("etc"), f("etc/os", "debian")],
-        [
-            d("new"),
-            d("new/a"),
-            f("new/a/x", "12"),
-            f("new/a/y", "3"),
-            d("new/b"),
-            f("new/b/z", "4"),
-        ],
-    ]
-    analysis = analyse_layers(tmp_path, layers)
+    analysis = analyse_layers(tmp_path, _ADDS_A_TREE)
     states = StackedStates([layer.contents for layer in analysis.image.layers])
     tree = compared_from_states(states, LAYER, 1)
     new = tree.root.children["new"]  # type: ignore[index]
@@ -343,18 +347,7 @@ def test_an_added_directory_copies_its_children_only_when_they_are_read(tmp_path
 
 def test_a_removal_below_an_added_directory_leaves_the_rest_of_it_unmade(tmp_path: Path) -> None:
     """Aggregated mode puts a ghost below an added directory without copying its siblings."""
-    layers = [
-        [d("etc"), f("etc/os", "debian")],
-        [
-            d("new"),
-            d("new/a"),
-            f("new/a/x", "12"),
-            f("new/a/y", "3"),
-            d("new/b"),
-            f("new/b/z", "4"),
-        ],
-        [wh("new/a/x"), f("etc/os", "changed")],
-    ]
+    layers = [*_ADDS_A_TREE, [wh("new/a/x"), f("etc/os", "changed")]]
     analysis = analyse_layers(tmp_path, layers)
     states = StackedStates([layer.contents for layer in analysis.image.layers])
     tree = compared_from_states(states, AGG, 2)
