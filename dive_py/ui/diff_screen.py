@@ -140,13 +140,6 @@ class DiffScreen(TreeScreen):
         pane.border_subtitle = escape_markup(escape_text(view.describe_settings()))
         self.update_tree_header()
 
-    @on(FileTreeView.SettingsChanged)
-    def _settings_changed(self) -> None:
-        self._update_titles()
-
-    def on_resize(self) -> None:
-        self.call_after_refresh(self._update_titles)
-
     @on(FileTreeView.PathAction)
     def _path_action(self, event: FileTreeView.PathAction) -> None:
         if event.extract:

@@ -461,13 +461,8 @@ class MainScreen(TreeScreen):
             self.query_one("#layers").border_subtitle = titles[2]
         self.update_tree_header()
 
-    @on(FileTreeView.SettingsChanged)
-    def _settings_changed(self) -> None:
-        self._update_titles()
-
     def on_resize(self) -> None:
-        self.call_after_refresh(self._update_titles)
-        self.call_after_refresh(self._fit_image_summary)
+        self.call_after_refresh(self._fit_image_summary)  # (the titles follow the tree's resize)
 
     def _fit_image_summary(self) -> None:
         """Choose the Image Details form for the pane's size: every figure on its own line

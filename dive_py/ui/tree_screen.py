@@ -84,6 +84,15 @@ class TreeScreen(Screen[None]):
             yield filter_input
             yield Label("", id="filter-error")
 
+    def _update_titles(self) -> None:
+        """Set the pane titles that describe the tree's settings (a subclass adds its own), and
+        the column header; called when the tree's settings change or it is resized."""
+        self.update_tree_header()
+
+    @on(FileTreeView.SettingsChanged)
+    def _settings_changed(self) -> None:
+        self._update_titles()  # (also after a resize: the tree posts it when it is resized)
+
     def update_tree_header(self) -> None:
         """Show the column header that goes with the tree's attributes setting (only when it
         changes: an update means a layout pass)."""

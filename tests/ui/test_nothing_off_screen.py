@@ -239,3 +239,31 @@ async def test_cursor_not_under_the_horizontal_scroll_bar(
             await pilot.press(key)
             await settle(pilot)
             assert tree_cursor_visible(view), (key, view.cursor_line, view.scroll_offset)
+
+
+async def test_a_resize_refits_the_titles_and_the_image_summary(
+    demo: Analysis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a resize the explorer sets its titles again (the tree posts SettingsChanged when
+    it is resized; TreeScreen's handler, shared with the diff explorer, sets them) and fits
+    the image summary to the new width (its own handler): both run."""
+    calls: list[str] = []
+    titles, fit = MainScreen._update_titles, MainScreen._fit_image_summary
+
+    def count_titles(self: MainScreen) -> None:
+        calls.append("titles")
+        titles(self)
+
+    def count_fit(self: MainScreen) -> None:
+        calls.append("fit")
+        fit(self)
+
+    monkeypatch.setattr(MainScreen, "_update_titles", count_titles)
+    monkeypatch.setattr(MainScreen, "_fit_image_summary", count_fit)
+    app = make_app(demo)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        calls.clear()
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert "titles" in calls and "fit" in calls, calls
