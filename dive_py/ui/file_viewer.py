@@ -258,6 +258,17 @@ def viewer_css(screen: str) -> str:
     """
 
 
+def viewer_bindings(diff_tooltip: str) -> list[BindingType]:
+    """The bindings of a viewer screen (ids a user can remap): ``escape``/``q`` close it, ``d``
+    switches to the diff and back (``diff_tooltip`` says against what). Each screen declares
+    them itself: the help screen and the command palette list what a class declares.
+    """
+    return [
+        Binding("escape,q", "close", "Close", id="close-viewer"),
+        Binding("d", "toggle_diff", "Diff", id="toggle-file-diff", tooltip=diff_tooltip),
+    ]
+
+
 class ViewerFrame(ModalScreen[None]):
     """What the file viewer and the diff explorer's file diff share: a box with a header line
     (:meth:`_header`) over a body (``#viewer-body``), a footer, and closing (a read still
@@ -297,16 +308,9 @@ class FileViewerScreen(ViewerFrame):
         reader: reads the bytes (made for ``analysis`` when None).
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="close-viewer"),
-        Binding(
-            "d",
-            "toggle_diff",
-            "Diff",
-            id="toggle-file-diff",
-            tooltip="Show the diff against the version below",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = viewer_bindings(
+        "Show the diff against the version below"
+    )
 
     DEFAULT_CSS = viewer_css("FileViewerScreen")
 

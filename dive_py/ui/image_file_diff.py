@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import work
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.worker import get_current_worker
 
@@ -43,6 +43,7 @@ from dive_py.ui.file_viewer import (
     describe_change,
     text_area,
     unified_diff,
+    viewer_bindings,
     viewer_css,
 )
 
@@ -56,16 +57,9 @@ class ImageFileDiffScreen(ViewerFrame):
         readers: the readers of A's and B's bytes (made for each analysis when None).
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="close-viewer"),
-        Binding(
-            "d",
-            "toggle_diff",
-            "Diff",
-            id="toggle-file-diff",
-            tooltip="Switch between the diff of A's and B's versions and B's version",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = viewer_bindings(
+        "Switch between the diff of A's and B's versions and B's version"
+    )
 
     DEFAULT_CSS = viewer_css("ImageFileDiffScreen")
 
